@@ -1,0 +1,125 @@
+import { z } from 'zod';
+
+/**
+ * The service configuration: `/ecs-release/<service>/config` in SSM, JSON validated by
+ * {@link ServiceConfigSchema}. The CDK app writes it from the construct's props; the local
+ * environment is seeded from the same document. Everything a release needs that the start
+ * request does not say comes from here.
+ */
+
+const Name = z.string().min(1).max(255);
+const Percent = z.number().int().min(1).max(100);
+
+/** Canary: explicit idle-colour weights per step, strictly increasing, ending at 100. */
+export const CanaryStrategySchema = z.object({
+  type: z.literal('canary'),
+  steps: z.array(Percent).min(1).max(20),
+});
+/** Linear: the idle colour gains `stepPercent` each step until 100. */
+export const LinearStrategySchema = z.object({
+  type: z.literal('linear'),
+  stepPercent: Percent,
+});
+/** Blue/green: all traffic at once, one bake. */
+export const BlueGreenStrategySchema = z.object({ type: z.literal('blue-green') });
+
+/** How traffic moves from the live colour to the idle one. */
+export const StrategySchema = z.discriminatedUnion('type', [
+  CanaryStrategySchema,
+  LinearStrategySchema,
+  BlueGreenStrategySchema,
+]);
+/** A traffic strategy. */
+export type Strategy = z.infer<typeof StrategySchema>;
+
+/** App Mesh: one weighted route in a virtual router, one virtual node per colour. */
+export const AppMeshTrafficSchema = z.object({
+  kind: z.literal('appmesh'),
+  meshName: Name,
+  /** Account that owns a shared mesh; omit for your own. */
+  meshOwner: z.string().regex(/^\d{12}$/).optional(),
+  virtualRouterName: Name,
+  routeName: Name,
+  virtualNodes: z.object({ blue: Name, green: Name }),
+});
+
+/** The traffic backend: a discriminated union so a new backend is one more member. */
+export const TrafficConfigSchema = z.discriminatedUnion('kind', [AppMeshTrafficSchema]);
+/** Traffic backend configuration. */
+export type TrafficConfig = z.infer<typeof TrafficConfigSchema>;
+
+/** What "healthy" means for the new colour, and where its numbers come from. */
+export const HealthConfigSchema = z.object({
+  /** Alarms that must not be in ALARM: `common` always, plus the idle colour's own. */
+  alarms: z
+    .object({
+      common: z.array(Name).default([]),
+      blue: z.array(Name).default([]),
+      green: z.array(Name).default([]),
+    })
+    .default({ common: [], blue: [], green: [] }),
+  /** Lowest acceptable share of non-5xx responses, 0..1. */
+  minSuccessRate: z.number().min(0).max(1).default(0.99),
+  /** Highest acceptable p99 latency in milliseconds. */
+  maxP99LatencyMs: z.number().positive().default(1000),
+  /** Fewer requests than this in a bake window is "inconclusive", never "healthy". */
+  minRequestsPerStep: z.number().int().min(1).default(50),
+  /** Inconclusive bakes allowed per step before the release is rolled back. */
+  maxInconclusiveBakes: z.number().int().min(0).max(10).default(2),
+  /** CloudWatch namespace of the Envoy statistics. */
+  metricNamespace: Name.default('ECSRelease/Envoy'),
+  /** Metric period in seconds (1, 5, 10, 30 or a multiple of 60). */
+  metricPeriodSeconds: z
+    .number()
+    .int()
+    .refine((p) => [1, 5, 10, 30].includes(p) || p % 60 === 0, 'must be 1, 5, 10, 30 or a multiple of 60')
+    .default(10),
+});
+
+/** Defaults for the approval gates; a start request may turn a gate on or off. */
+export const ApprovalsSchema = z.object({
+  beforeTraffic: z.boolean().default(false),
+  beforePromote: z.boolean().default(false),
+});
+
+/** The whole service configuration document. */
+export const ServiceConfigSchema = z.object({
+  service: Name.regex(/^[a-zA-Z0-9_.-]+$/, 'letters, digits, _ . - only'),
+  cluster: Name,
+  /** ECS service name per colour. */
+  ecsServices: z.object({ blue: Name, green: Name }),
+  /** Task definition family new revisions are registered in. */
+  taskDefinitionFamily: Name,
+  /** Container whose image a release replaces. */
+  containerName: Name,
+  /** If set, this container environment variable is set to the colour in each new revision. */
+  colourEnvironmentVariable: Name.optional(),
+  traffic: TrafficConfigSchema,
+  health: HealthConfigSchema.default(HealthConfigSchema.parse({})),
+  defaultStrategy: StrategySchema.default({ type: 'canary', steps: [10, 50, 100] }),
+  bakeSeconds: z.number().int().min(1).max(86_400).default(60),
+  approvals: ApprovalsSchema.default({ beforeTraffic: false, beforePromote: false }),
+  approvalTimeoutSeconds: z.number().int().min(1).max(7 * 86_400).default(3600),
+  stabilization: z
+    .object({
+      pollSeconds: z.number().int().min(1).max(300).default(15),
+      timeoutSeconds: z.number().int().min(1).max(86_400).default(900),
+    })
+    .default({ pollSeconds: 15, timeoutSeconds: 900 }),
+  promotion: z
+    .object({
+      /** Wait before scaling the old colour to zero, so a quick manual roll-back stays cheap. */
+      scaleDownDelaySeconds: z.number().int().min(0).max(86_400).default(300),
+      /** Keep the old colour running at full size after promotion (faster next rollback, more cost). */
+      keepOldColourWarm: z.boolean().default(false),
+    })
+    .default({ scaleDownDelaySeconds: 300, keepOldColourWarm: false }),
+  /** How many past releases the state keeps. */
+  historyLength: z.number().int().min(1).max(50).default(20),
+});
+
+/** A parsed, defaulted service configuration. */
+export type ServiceConfig = z.infer<typeof ServiceConfigSchema>;
+/** A service configuration as written (defaults may be omitted). */
+export type ServiceConfigInput = z.input<typeof ServiceConfigSchema>;
+

@@ -1,0 +1,150 @@
+import { z } from 'zod';
+import { ColourSchema } from './colours';
+import { StrategySchema } from './config';
+
+/**
+ * The documents a release keeps in SSM Parameter Store, all under `/ecs-release/<service>/`:
+ * `config` (see config.ts), `state`, `lock`, `bake` and `approval`. Their schemas live here so
+ * every handler, the CLI and the local environment read and write the same shapes.
+ */
+
+/** Parameter names for one service. One prefix, so IAM can be scoped to it. */
+export function parameterNames(service: string) {
+  const prefix = `/ecs-release/${service}`;
+  return {
+    prefix,
+    config: `${prefix}/config`,
+    state: `${prefix}/state`,
+    lock: `${prefix}/lock`,
+    bake: `${prefix}/bake`,
+    approval: `${prefix}/approval`,
+  } as const;
+}
+
+/** What one colour runs. */
+export const ColourSlotSchema = z.object({
+  taskDefinitionArn: z.string().nullable(),
+  image: z.string().nullable(),
+  version: z.string().nullable(),
+});
+/** What one colour runs. */
+export type ColourSlot = z.infer<typeof ColourSlotSchema>;
+
+/** A health verdict, with the evidence that made it. */
+export const VerdictSchema = z.object({
+  status: z.enum(['healthy', 'unhealthy', 'inconclusive']),
+  reasons: z.array(z.string()),
+  colour: ColourSchema,
+  stepIndex: z.number().int(),
+  weight: z.number().int(),
+  attempt: z.number().int(),
+  window: z.object({ start: z.string(), end: z.string() }),
+  evidence: z.object({
+    requests: z.number(),
+    errors5xx: z.number(),
+    successRate: z.number().nullable(),
+    p99LatencyMs: z.number().nullable(),
+    alarmsInAlarm: z.array(z.string()),
+  }),
+  thresholds: z.object({
+    minSuccessRate: z.number(),
+    maxP99LatencyMs: z.number(),
+    minRequests: z.number(),
+  }),
+});
+/** A health verdict with its evidence. */
+export type Verdict = z.infer<typeof VerdictSchema>;
+
+/** How a release ended. */
+export const ReleaseOutcomeSchema = z.enum(['promoted', 'rolled-back', 'failed', 'rollback-failed']);
+/** How a release ended. */
+export type ReleaseOutcome = z.infer<typeof ReleaseOutcomeSchema>;
+
+/** One release, as kept in the history. */
+export const ReleaseRecordSchema = z.object({
+  id: z.string(),
+  executionArn: z.string(),
+  image: z.string(),
+  version: z.string(),
+  fromColour: ColourSchema,
+  toColour: ColourSchema,
+  strategy: StrategySchema,
+  outcome: ReleaseOutcomeSchema,
+  startedAt: z.string(),
+  finishedAt: z.string(),
+  requestedBy: z.string().nullable(),
+  reason: z.string().nullable(),
+  /** Why it did not promote: the error name and message. */
+  failure: z.object({ error: z.string(), cause: z.string() }).nullable(),
+  verdicts: z.array(VerdictSchema),
+});
+/** One release, as kept in the history. */
+export type ReleaseRecord = z.infer<typeof ReleaseRecordSchema>;
+
+/** `/ecs-release/<service>/state`: which colour is live, what runs where, and recent history. */
+export const ReleaseStateSchema = z.object({
+  schemaVersion: z.literal(1),
+  service: z.string(),
+  live: ColourSchema,
+  colours: z.object({ blue: ColourSlotSchema, green: ColourSlotSchema }),
+  lastRelease: ReleaseRecordSchema.nullable(),
+  /** Newest first, at most `historyLength` entries. */
+  history: z.array(ReleaseRecordSchema),
+  updatedAt: z.string(),
+});
+/** The release state document. */
+export type ReleaseState = z.infer<typeof ReleaseStateSchema>;
+
+/** What rollback must restore, written into the lock once preflight has passed. */
+export const UndoPlanSchema = z.object({
+  live: ColourSchema,
+  idle: ColourSchema,
+  /** The idle ECS service as it was before the release touched it. */
+  idleService: z.object({
+    serviceName: z.string(),
+    taskDefinitionArn: z.string(),
+    desiredCount: z.number().int().min(0),
+  }),
+});
+/** What rollback must restore. */
+export type UndoPlan = z.infer<typeof UndoPlanSchema>;
+
+/** `/ecs-release/<service>/lock`: who is releasing the service, and what to undo if it stops. */
+export const LockDocumentSchema = z.object({
+  service: z.string(),
+  releaseId: z.string(),
+  executionArn: z.string(),
+  acquiredAt: z.string(),
+  /** `held` while the release runs; `rollback-failed` when an operator must act. */
+  status: z.enum(['held', 'rollback-failed']),
+  reason: z.string().nullable(),
+  /** Missing until preflight passes: before that there is nothing to undo. */
+  undo: UndoPlanSchema.nullable(),
+});
+/** The lock document. */
+export type LockDocument = z.infer<typeof LockDocumentSchema>;
+
+/** `/ecs-release/<service>/bake`: the task token of the running bake, for the alarm-watcher. */
+export const BakeDocumentSchema = z.object({
+  releaseId: z.string(),
+  executionArn: z.string(),
+  taskToken: z.string(),
+  stepIndex: z.number().int(),
+  weight: z.number().int(),
+  alarmNames: z.array(z.string()),
+  startedAt: z.string(),
+});
+/** The bake document. */
+export type BakeDocument = z.infer<typeof BakeDocumentSchema>;
+
+/** `/ecs-release/<service>/approval`: the task token of a waiting approval gate. */
+export const ApprovalDocumentSchema = z.object({
+  releaseId: z.string(),
+  executionArn: z.string(),
+  taskToken: z.string(),
+  gate: z.enum(['before-traffic', 'before-promote']),
+  requestedAt: z.string(),
+  expiresAt: z.string(),
+});
+/** The approval document. */
+export type ApprovalDocument = z.infer<typeof ApprovalDocumentSchema>;
