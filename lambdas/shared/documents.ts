@@ -115,8 +115,12 @@ export const LockDocumentSchema = z.object({
   releaseId: z.string(),
   executionArn: z.string(),
   acquiredAt: z.string(),
-  /** `held` while the release runs; `rollback-failed` when an operator must act. */
-  status: z.enum(['held', 'rollback-failed']),
+  /**
+   * `held` while the release runs; `rolling-back` once a rollback or cleanup has begun (a
+   * traffic shift that finishes late sees it and undoes itself); `rollback-failed` when an
+   * operator must act.
+   */
+  status: z.enum(['held', 'rolling-back', 'rollback-failed']),
   reason: z.string().nullable(),
   /** Missing until preflight passes: before that there is nothing to undo. */
   undo: UndoPlanSchema.nullable(),

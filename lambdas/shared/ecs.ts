@@ -1,0 +1,38 @@
+import { DescribeServicesCommand, type ECSClient, type Service } from '@aws-sdk/client-ecs';
+import { ResourceNotFoundError } from './errors';
+import { withThrottlingRetry } from './retry';
+
+/**
+ * Describes one ECS service. A missing or INACTIVE service is a {@link ResourceNotFoundError}
+ * naming the cluster and service, because the configuration points at something that is not there.
+ */
+export async function describeService(ecs: ECSClient, cluster: string, serviceName: string): Promise<Service> {
+  const out = await withThrottlingRetry(`DescribeServices ${cluster}/${serviceName}`, () =>
+    ecs.send(new DescribeServicesCommand({ cluster, services: [serviceName] })),
+  );
+  const service = out.services?.find((s) => s.serviceName === serviceName || s.serviceArn?.endsWith(`/${serviceName}`));
+  if (!service || service.status === 'INACTIVE') {
+    const reason = out.failures?.find((f) => f.arn?.endsWith(serviceName))?.reason ?? 'not found';
+    throw new ResourceNotFoundError(
+      `ECS service ${serviceName} in cluster ${cluster}: ${reason}. Check the service configuration.`,
+    );
+  }
+  return service;
+}
+
+/** The PRIMARY deployment of a service (the one ECS is rolling towards). */
+export function primaryDeployment(service: Service) {
+  return service.deployments?.find((d) => d.status === 'PRIMARY');
+}
+
+/**
+ * True when the service has exactly one deployment, it is COMPLETED (or has no rollout state, as
+ * with the older ECS deployment controller), and running equals desired.
+ */
+export function isSteady(service: Service): boolean {
+  const deployments = service.deployments ?? [];
+  if (deployments.length !== 1) return false;
+  const [only] = deployments;
+  const rolledOut = only.rolloutState === undefined || only.rolloutState === 'COMPLETED';
+  return rolledOut && service.runningCount === service.desiredCount && only.runningCount === only.desiredCount;
+}
