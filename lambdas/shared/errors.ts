@@ -111,6 +111,11 @@ export class ScaleDownFailedError extends ReleaseError {
   override readonly name = 'ScaleDownFailedError' as const;
 }
 
+/** The release was promoted but its lock could not be deleted: clear it by hand. */
+export class LockReleaseFailedError extends ReleaseError {
+  override readonly name = 'LockReleaseFailedError' as const;
+}
+
 /** The execution was stopped from outside (StopExecution) and cleaned up. */
 export class ExecutionAbortedError extends ReleaseError {
   override readonly name = 'ExecutionAbortedError' as const;
@@ -148,6 +153,7 @@ export const ERROR_CATALOGUE = {
   InconclusiveHealthError,
   ThrottledError,
   ScaleDownFailedError,
+  LockReleaseFailedError,
   ExecutionAbortedError,
   ExecutionTimedOutError,
   RollbackFailedError,
