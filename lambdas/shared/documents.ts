@@ -115,6 +115,12 @@ export const LockDocumentSchema = z.object({
   releaseId: z.string(),
   executionArn: z.string(),
   acquiredAt: z.string(),
+  /** What is being released, so a cleanup that has only the lock can still record the release. */
+  image: z.string(),
+  version: z.string(),
+  strategy: StrategySchema,
+  requestedBy: z.string().nullable(),
+  requestReason: z.string().nullable(),
   /**
    * `held` while the release runs; `rolling-back` once a rollback or cleanup has begun (a
    * traffic shift that finishes late sees it and undoes itself); `rollback-failed` when an

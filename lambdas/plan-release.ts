@@ -1,0 +1,58 @@
+import { SSMClient } from '@aws-sdk/client-ssm';
+import { z } from 'zod';
+import { createLogger, withReleaseKeys } from './shared/logger';
+import { ReleaseRequestSchema, versionOf, type PlannedRelease, type Progress } from './shared/release';
+import { computeSchedule } from './shared/schedule';
+import { loadServiceConfig } from './shared/service-config';
+import { parseOrThrow } from './shared/validation';
+
+const ssm = new SSMClient({});
+const logger = createLogger('plan-release');
+
+const PlanInputSchema = z.object({
+  request: z.unknown(),
+  releaseId: z.string().min(1),
+  executionArn: z.string().min(1),
+  startedAt: z.string().min(1),
+});
+
+/** What Plan returns: the whole state the rest of the state machine works on. */
+export interface PlanOutput {
+  readonly release: PlannedRelease;
+  readonly progress: Progress;
+}
+
+/**
+ * Plan step: validates the request and the service configuration and computes the step
+ * schedule. It reads one SSM parameter and writes nothing, so a `ValidationError` or
+ * `ConfigNotFoundError` here leaves the world untouched.
+ */
+export async function handler(event: unknown): Promise<PlanOutput> {
+  const input = parseOrThrow(PlanInputSchema, event, 'Plan input');
+  const request = parseOrThrow(ReleaseRequestSchema, input.request, 'release request');
+  return withReleaseKeys(logger, { releaseId: input.releaseId, service: request.service }, async () => {
+    const config = await loadServiceConfig(ssm, request.service);
+    const strategy = request.strategy ?? config.defaultStrategy;
+    const schedule = computeSchedule(strategy);
+    const release: PlannedRelease = {
+      id: input.releaseId,
+      executionArn: input.executionArn,
+      service: request.service,
+      image: request.image,
+      version: versionOf(request.image),
+      strategy,
+      schedule,
+      bakeSeconds: request.bakeSeconds ?? config.bakeSeconds,
+      approvals: {
+        beforeTraffic: request.approvals?.beforeTraffic ?? config.approvals.beforeTraffic,
+        beforePromote: request.approvals?.beforePromote ?? config.approvals.beforePromote,
+      },
+      requestedBy: request.requestedBy ?? null,
+      reason: request.reason ?? null,
+      startedAt: input.startedAt,
+      config,
+    };
+    logger.info('Planned release', { image: release.image, strategy, schedule, bakeSeconds: release.bakeSeconds });
+    return { release, progress: { stepIndex: 0, attempt: 0, verdicts: [], decision: 'shift', failure: null } };
+  });
+}

@@ -1,0 +1,76 @@
+import { ECSClient } from '@aws-sdk/client-ecs';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { SSMClient } from '@aws-sdk/client-ssm';
+import { z } from 'zod';
+import type { UndoPlan } from './shared/documents';
+import { describeService, isSteady } from './shared/ecs';
+import { RouteDriftError, ServiceNotSteadyError, StateConflictError } from './shared/errors';
+import { ReleaseLock } from './shared/lock';
+import { createLogger, withReleaseKeys } from './shared/logger';
+import { ColourAssignmentSchema, PlannedReleaseSchema } from './shared/release';
+import { createTrafficRouter } from './shared/traffic/create-traffic-router';
+import { parseOrThrow } from './shared/validation';
+
+const ecs = new ECSClient({});
+const lock = new ReleaseLock(new SSMClient({}), new SFNClient({}));
+const logger = createLogger('preflight');
+
+const InputSchema = z.object({ release: PlannedReleaseSchema, colours: ColourAssignmentSchema });
+
+/** What preflight found, and the undo plan it wrote into the lock. */
+export interface PreflightOutput {
+  readonly weights: { live: number; idle: number };
+  readonly undo: UndoPlan;
+}
+
+/**
+ * Preflight step: the route must send 100/0 to the live colour and the live service must be
+ * steady and run what the state says. Drift is refused, never "fixed": a release that starts
+ * from an unknown split cannot promise to restore it. On success the undo plan (the idle
+ * service as it is now) is written into the lock, so any rollback, even one run by the cleanup
+ * handler after an abort, knows exactly what to restore.
+ */
+export async function handler(event: unknown): Promise<PreflightOutput> {
+  const { release, colours } = parseOrThrow(InputSchema, event, 'Preflight input');
+  return withReleaseKeys(logger, { releaseId: release.id, service: release.service }, async () => {
+    const { config } = release;
+    const router = createTrafficRouter(config.traffic, colours);
+    const weights = await router.getWeights();
+    if (weights.live !== 100 || weights.idle !== 0) {
+      throw new RouteDriftError(
+        `Route ${router.describe()} sends ${colours.live} ${weights.live} / ${colours.idle} ${weights.idle}; a release needs 100/0 to the live colour (${colours.live}). ` +
+          'Someone changed traffic outside a release: restore 100/0 by hand after checking why, then release again.',
+      );
+    }
+    const liveName = config.ecsServices[colours.live];
+    const live = await describeService(ecs, config.cluster, liveName);
+    if (!isSteady(live) || (live.runningCount ?? 0) < 1) {
+      throw new ServiceNotSteadyError(
+        `Live service ${liveName} is not steady (running ${live.runningCount}/${live.desiredCount}, ${live.deployments?.length ?? 0} deployments). Wait for it to settle, then release again.`,
+      );
+    }
+    if (live.taskDefinition !== colours.liveTaskDefinitionArn) {
+      throw new StateConflictError(
+        `Live service ${liveName} runs ${live.taskDefinition}, but the release state says ${colours.liveTaskDefinitionArn}. ` +
+          'It was changed outside a release; update the state document or redeploy the recorded revision first.',
+      );
+    }
+    const idleName = config.ecsServices[colours.idle];
+    const idle = await describeService(ecs, config.cluster, idleName);
+    const undo: UndoPlan = {
+      live: colours.live,
+      idle: colours.idle,
+      idleService: {
+        serviceName: idleName,
+        taskDefinitionArn: idle.taskDefinition ?? '',
+        desiredCount: idle.desiredCount ?? 0,
+      },
+    };
+    if (!undo.idleService.taskDefinitionArn) {
+      throw new StateConflictError(`Idle service ${idleName} has no task definition to roll back to`);
+    }
+    await lock.update(release.service, release.executionArn, (held) => ({ ...held, undo }));
+    logger.info('Preflight passed; undo plan recorded in the lock', { weights, undo });
+    return { weights, undo };
+  });
+}

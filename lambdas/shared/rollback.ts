@@ -1,0 +1,227 @@
+import { UpdateServiceCommand, type ECSClient } from '@aws-sdk/client-ecs';
+import type { SFNClient } from '@aws-sdk/client-sfn';
+import type { SSMClient } from '@aws-sdk/client-ssm';
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { otherColour } from './colours';
+import type { ServiceConfig } from './config';
+import {
+  ApprovalDocumentSchema,
+  BakeDocumentSchema,
+  ReleaseStateSchema,
+  parameterNames,
+  type LockDocument,
+  type ReleaseOutcome,
+  type ReleaseRecord,
+  type ReleaseState,
+  type Verdict,
+} from './documents';
+import { describeService } from './ecs';
+import { RollbackFailedError, StateConflictError } from './errors';
+import { ReleaseLock } from './lock';
+import { recordRelease } from './release-state';
+import { withThrottlingRetry } from './retry';
+import { SsmDocuments } from './ssm-documents';
+import { createTrafficRouter } from './traffic/create-traffic-router';
+
+/** AWS clients the rollback uses. */
+export interface RollbackClients {
+  readonly ssm: SSMClient;
+  readonly ecs: ECSClient;
+  readonly sfn: SFNClient;
+}
+
+/** Which release to roll back, and why. */
+export interface RollbackRequest {
+  readonly service: string;
+  readonly releaseId: string;
+  readonly executionArn: string;
+  readonly config: ServiceConfig;
+  /** The error that made the release fail: name and human message. */
+  readonly failure: { readonly error: string; readonly cause: string };
+  readonly verdicts: readonly Verdict[];
+}
+
+/** What the rollback did, step by step, for the execution output and the logs. */
+export interface RollbackReport {
+  readonly outcome: 'rolled-back' | 'failed' | 'already-recorded' | 'not-ours';
+  readonly actions: string[];
+}
+
+/**
+ * Undoes a release, in an order that is safe at every point: mark the lock `rolling-back` (so a
+ * late traffic shift undoes itself), send all traffic back to the live colour, revert the idle
+ * service to its previous revision and size, record the release, then release the lock. Every
+ * action is idempotent, so a retry after a partial failure completes the job. What to undo
+ * comes from the lock's undo plan; with no plan (failure before preflight passed) nothing is
+ * undone, only recorded. If an action fails, a {@link RollbackFailedError} says which one and
+ * what was already done.
+ */
+export async function performRollback(
+  clients: RollbackClients,
+  request: RollbackRequest,
+  logger: Logger,
+): Promise<RollbackReport> {
+  const docs = new SsmDocuments(clients.ssm);
+  const lock = new ReleaseLock(clients.ssm, clients.sfn);
+  const names = parameterNames(request.service);
+  const actions: string[] = [];
+  const step = async <T>(what: string, action: () => Promise<T>): Promise<T> => {
+    try {
+      const result = await action();
+      actions.push(what);
+      return result;
+    } catch (error) {
+      throw new RollbackFailedError(
+        `Rollback of release ${request.releaseId} of '${request.service}' failed at: ${what}. ` +
+          `Done before: ${actions.length ? actions.join('; ') : 'nothing'}. Cause: ${(error as Error).message}`,
+        { cause: error },
+      );
+    }
+  };
+
+  const held = await step('read the lock', () => lock.read(request.service));
+  if (!held || held.executionArn !== request.executionArn) {
+    const state = await step('read the state', () => docs.get(names.state, ReleaseStateSchema));
+    const recorded = state?.lastRelease?.id === request.releaseId || state?.history.some((r) => r.id === request.releaseId);
+    // Either an earlier attempt finished the rollback (lock gone, release recorded), or this
+    // execution never got the lock: in both cases there is nothing of ours to touch.
+    logger.warn('Rollback found no lock of this release; touching nothing', { holder: held?.executionArn ?? null, recorded });
+    return { outcome: recorded ? 'already-recorded' : 'not-ours', actions };
+  }
+
+  if (held.status === 'held') {
+    await step('mark the lock rolling-back', () =>
+      lock.update(request.service, request.executionArn, (l) => ({ ...l, status: 'rolling-back', reason: request.failure.error })),
+    );
+  }
+
+  const undo = held.undo;
+  if (undo) {
+    const router = createTrafficRouter(request.config.traffic, { live: undo.live, idle: undo.idle });
+    await step(`restore traffic 100/0 to ${undo.live} on ${router.describe()}`, async () => {
+      await router.setWeights({ live: 100, idle: 0 });
+      const after = await router.getWeights();
+      if (after.live !== 100 || after.idle !== 0) {
+        throw new StateConflictError(`route reads ${after.live}/${after.idle} after setting 100/0`);
+      }
+    });
+    logger.info('Traffic restored', { live: undo.live });
+    await step(`revert ${undo.idleService.serviceName} to ${undo.idleService.taskDefinitionArn} x${undo.idleService.desiredCount}`, () =>
+      revertIdleService(clients.ecs, request.config.cluster, undo.idleService),
+    );
+  }
+
+  const outcome: ReleaseOutcome = undo ? 'rolled-back' : 'failed';
+  await step('record the release in the state', () =>
+    recordOutcome(docs, names.state, held, request, outcome, undo ? { from: undo.live, to: undo.idle } : null),
+  );
+  await step('clear the bake and approval documents', () => clearGateDocuments(docs, request));
+  await step('release the lock', () => lock.release(request.service, request.executionArn));
+  logger.info('Rollback complete', { outcome, actions });
+  return { outcome, actions };
+}
+
+/**
+ * Records that rollback could not complete: the state says `rollback-failed` and the lock stays,
+ * with the reason, so no new release starts on top of a half-undone one.
+ */
+export async function markRollbackFailed(
+  clients: RollbackClients,
+  request: RollbackRequest,
+  rollbackError: string,
+  logger: Logger,
+): Promise<{ lockKept: boolean; stateRecorded: boolean }> {
+  const docs = new SsmDocuments(clients.ssm);
+  const lock = new ReleaseLock(clients.ssm, clients.sfn);
+  const held = await lock.read(request.service);
+  let lockKept = false;
+  if (held && held.executionArn === request.executionArn) {
+    await lock.update(request.service, request.executionArn, (l) => ({
+      ...l,
+      status: 'rollback-failed',
+      reason: `${request.failure.error}: ${request.failure.cause} | rollback failed: ${rollbackError}`.slice(0, 2000),
+    }));
+    lockKept = true;
+  }
+  let stateRecorded = false;
+  if (held) {
+    const failure = { error: request.failure.error, cause: `${request.failure.cause} | rollback failed: ${rollbackError}` };
+    await recordOutcome(docs, parameterNames(request.service).state, held, { ...request, failure }, 'rollback-failed',
+      held.undo ? { from: held.undo.live, to: held.undo.idle } : null);
+    stateRecorded = true;
+  }
+  logger.error('ROLLBACK FAILED: operator action needed', { rollbackError, lockKept, stateRecorded });
+  return { lockKept, stateRecorded };
+}
+
+async function revertIdleService(
+  ecs: ECSClient,
+  cluster: string,
+  idle: { serviceName: string; taskDefinitionArn: string; desiredCount: number },
+): Promise<void> {
+  const current = await describeService(ecs, cluster, idle.serviceName);
+  if (current.taskDefinition === idle.taskDefinitionArn && current.desiredCount === idle.desiredCount) return;
+  await withThrottlingRetry(`UpdateService ${idle.serviceName}`, () =>
+    ecs.send(
+      new UpdateServiceCommand({
+        cluster,
+        service: idle.serviceName,
+        taskDefinition: idle.taskDefinitionArn,
+        desiredCount: idle.desiredCount,
+      }),
+    ),
+  );
+}
+
+async function recordOutcome(
+  docs: SsmDocuments,
+  stateName: string,
+  lock: LockDocument,
+  request: RollbackRequest,
+  outcome: ReleaseOutcome,
+  colours: { from: 'blue' | 'green'; to: 'blue' | 'green' } | null,
+): Promise<void> {
+  const state: ReleaseState | null = await docs.get(stateName, ReleaseStateSchema);
+  if (!state) return; // Failed before the state existed: there is no history to write to.
+  const now = new Date();
+  const record: ReleaseRecord = {
+    id: request.releaseId,
+    executionArn: request.executionArn,
+    image: lock.image,
+    version: lock.version,
+    fromColour: colours?.from ?? state.live,
+    toColour: colours?.to ?? otherColour(state.live),
+    strategy: lock.strategy,
+    outcome,
+    startedAt: lock.acquiredAt,
+    finishedAt: now.toISOString(),
+    requestedBy: lock.requestedBy,
+    reason: lock.requestReason,
+    failure: { error: request.failure.error, cause: request.failure.cause.slice(0, 4000) },
+    verdicts: [...request.verdicts],
+  };
+  await docs.put(stateName, recordRelease(state, record, request.config.historyLength, now), { overwrite: true });
+}
+
+async function clearGateDocuments(docs: SsmDocuments, request: RollbackRequest): Promise<void> {
+  const names = parameterNames(request.service);
+  const bake = await docs.get(names.bake, BakeDocumentSchema).catch(() => null);
+  if (bake?.executionArn === request.executionArn) await docs.delete(names.bake);
+  const approval = await docs.get(names.approval, ApprovalDocumentSchema).catch(() => null);
+  if (approval?.executionArn === request.executionArn) await docs.delete(names.approval);
+}
+
+/**
+ * The message of a caught Step Functions error. A Lambda error's `Cause` is a JSON string
+ * (`{"errorType","errorMessage",...}`); anything else is used as it is.
+ */
+export function causeMessage(cause: string | undefined): string {
+  if (!cause) return '';
+  try {
+    const parsed = JSON.parse(cause) as { errorMessage?: unknown };
+    if (typeof parsed.errorMessage === 'string') return parsed.errorMessage;
+  } catch {
+    // not JSON: a plain cause
+  }
+  return cause;
+}

@@ -1,0 +1,186 @@
+import type { RegisterTaskDefinitionCommandInput, Tag, TaskDefinition } from '@aws-sdk/client-ecs';
+import type { Colour } from './colours';
+import { ValidationError } from './errors';
+
+/**
+ * Pure helpers for the task definition revisions a release registers. The new revision is the
+ * live revision with one image swapped, so everything an operator configured outside the
+ * release engine (sidecars, secrets, health checks, roles, volumes) carries over untouched.
+ */
+
+/** Tag keys the release engine writes on every revision it registers. */
+export const RELEASE_TAG_KEYS = {
+  releaseId: 'ecs-release:release-id',
+  version: 'ecs-release:version',
+  colour: 'ecs-release:colour',
+} as const;
+
+/**
+ * Our tag namespace. Every key under it describes the release that registered the revision, so
+ * it is dropped from the source before the new release's tags are added: a clone must never
+ * carry a previous release's id (it would make a re-run think that release registered it).
+ */
+const RELEASE_TAG_PREFIX = 'ecs-release:';
+
+/** AWS reserves `aws:` tag keys; RegisterTaskDefinition rejects them, so they are never copied. */
+const AWS_RESERVED_TAG_PREFIX = 'aws:';
+
+/** ECS allows at most 50 tags on a resource. */
+const MAX_TAGS = 50;
+
+/** Fields of `RegisterTaskDefinitionRequest` copied from the source as they are. */
+type CopiedField = Exclude<keyof RegisterTaskDefinitionCommandInput, 'family' | 'tags'>;
+
+/**
+ * Every writable field of the SDK's `RegisterTaskDefinitionRequest` except `family` and `tags`
+ * (which the release sets). A mapped type, not a list, so that an SDK upgrade adding a writable
+ * field fails type-checking here instead of silently dropping the field from every clone.
+ */
+export const COPIED_TASK_DEFINITION_FIELDS: { readonly [K in CopiedField]: true } = {
+  containerDefinitions: true,
+  taskRoleArn: true,
+  executionRoleArn: true,
+  networkMode: true,
+  volumes: true,
+  placementConstraints: true,
+  requiresCompatibilities: true,
+  cpu: true,
+  memory: true,
+  pidMode: true,
+  ipcMode: true,
+  proxyConfiguration: true,
+  inferenceAccelerators: true,
+  ephemeralStorage: true,
+  runtimePlatform: true,
+  enableFaultInjection: true,
+};
+
+/**
+ * Every field DescribeTaskDefinition returns that RegisterTaskDefinition does not accept. Also a
+ * mapped type: a new read-only field in the SDK must be classified here before this compiles.
+ */
+export const READ_ONLY_TASK_DEFINITION_FIELDS: {
+  readonly [K in Exclude<keyof TaskDefinition, CopiedField | 'family'>]: true;
+} = {
+  taskDefinitionArn: true,
+  revision: true,
+  status: true,
+  requiresAttributes: true,
+  compatibilities: true,
+  registeredAt: true,
+  registeredBy: true,
+  deregisteredAt: true,
+  deleteRequestedAt: true,
+};
+
+/** What a clone changes. Everything else comes from the source revision. */
+export interface CloneTaskDefinitionOptions {
+  /** Family the new revision is registered in (the service configuration's `taskDefinitionFamily`). */
+  readonly family: string;
+  /** Container whose image is replaced. Must exist in the source. */
+  readonly containerName: string;
+  /** The image the release deploys. */
+  readonly image: string;
+  /**
+   * Environment variable of `containerName` set to `colour` (replaced if present, added if not).
+   * @default - the container's environment is left as it is
+   */
+  readonly colourEnvironmentVariable?: string;
+  /** The colour the revision will run as (the release's idle colour). */
+  readonly colour: Colour;
+  /** Release id, written to the `ecs-release:release-id` tag so a re-run can recognise the revision. */
+  readonly releaseId: string;
+  /** Version label of the image, written to the `ecs-release:version` tag. */
+  readonly version: string;
+}
+
+/**
+ * Builds the RegisterTaskDefinition input for a release: a deep copy of `source` with every
+ * writable field kept, read-only fields dropped, the named container's image replaced and,
+ * if configured, its colour variable set. Source tags are kept except our own namespace and
+ * AWS-reserved keys; the release's id, version and colour are added. Never mutates its inputs.
+ *
+ * @throws ValidationError when `source` has no container named `containerName` (the message lists
+ *   the containers it does have), when the colour variable is also defined as a secret, or when
+ *   the tags would exceed ECS's limit of 50.
+ *
+ * @example
+ * const input = cloneTaskDefinition(live.taskDefinition!, live.tags, {
+ *   family: 'colorapp', containerName: 'app', image: 'repo/app:1.4.0',
+ *   colourEnvironmentVariable: 'COLOR', colour: 'green', releaseId: 'rel-123', version: '1.4.0',
+ * });
+ * await ecs.send(new RegisterTaskDefinitionCommand(input));
+ */
+export function cloneTaskDefinition(
+  source: TaskDefinition,
+  tags: Tag[] | undefined,
+  options: CloneTaskDefinitionOptions,
+): RegisterTaskDefinitionCommandInput {
+  const copied: Partial<Pick<RegisterTaskDefinitionCommandInput, CopiedField>> = {};
+  for (const field of Object.keys(COPIED_TASK_DEFINITION_FIELDS) as CopiedField[]) {
+    const value = source[field];
+    // Absent stays absent: an exact, minimal request is easier to compare with what ECS shows
+    // and with what tests expect than one full of `undefined`s.
+    if (value !== undefined) (copied as Record<string, unknown>)[field] = structuredClone(value);
+  }
+
+  const containers = copied.containerDefinitions ?? [];
+  const target = containers.find((c) => c.name === options.containerName);
+  if (!target) {
+    const names = containers.map((c) => c.name ?? '(unnamed)');
+    throw new ValidationError(
+      `Task definition ${describeSource(source)} has no container named '${options.containerName}' ` +
+        `(it has: ${names.length ? names.join(', ') : 'no containers'}). ` +
+        'Fix containerName in the service configuration.',
+    );
+  }
+  target.image = options.image;
+
+  if (options.colourEnvironmentVariable !== undefined) {
+    const variable = options.colourEnvironmentVariable;
+    // A secret of the same name would be set alongside our plain value, and which one the
+    // container sees is not something we want to depend on.
+    if (target.secrets?.some((s) => s.name === variable)) {
+      throw new ValidationError(
+        `Container '${options.containerName}' in ${describeSource(source)} defines '${variable}' as a secret, ` +
+          'so the release cannot set it to the colour. Rename the secret or colourEnvironmentVariable.',
+      );
+    }
+    const environment = target.environment ?? [];
+    const existing = environment.filter((e) => e.name === variable);
+    if (existing.length) existing.forEach((e) => (e.value = options.colour));
+    else environment.push({ name: variable, value: options.colour });
+    target.environment = environment;
+  }
+
+  const newTags = releaseTags(tags, options);
+  if (newTags.length > MAX_TAGS) {
+    throw new ValidationError(
+      `Task definition ${describeSource(source)} would get ${newTags.length} tags with the release's own; ` +
+        `ECS allows ${MAX_TAGS}. Remove some tags from the live revision.`,
+    );
+  }
+  return { ...copied, family: options.family, containerDefinitions: containers, tags: newTags };
+}
+
+/** Source tags minus our namespace and AWS-reserved keys, plus this release's tags. */
+function releaseTags(tags: Tag[] | undefined, options: CloneTaskDefinitionOptions): Tag[] {
+  const kept = (tags ?? [])
+    .filter((t) => t.key !== undefined && !t.key.startsWith(RELEASE_TAG_PREFIX) && !t.key.startsWith(AWS_RESERVED_TAG_PREFIX))
+    .map((t) => ({ ...t }));
+  return [
+    ...kept,
+    { key: RELEASE_TAG_KEYS.releaseId, value: options.releaseId },
+    { key: RELEASE_TAG_KEYS.version, value: options.version },
+    { key: RELEASE_TAG_KEYS.colour, value: options.colour },
+  ];
+}
+
+/** The value of tag `key`, or `undefined`. */
+export function tagValue(tags: Tag[] | undefined, key: string): string | undefined {
+  return tags?.find((t) => t.key === key)?.value;
+}
+
+function describeSource(source: TaskDefinition): string {
+  return source.taskDefinitionArn ?? `${source.family ?? '(unknown family)'}:${source.revision ?? '?'}`;
+}
