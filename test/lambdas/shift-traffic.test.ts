@@ -1,0 +1,268 @@
+import { AppMeshClient, DescribeRouteCommand, UpdateRouteCommand, type WeightedTarget } from '@aws-sdk/client-app-mesh';
+import { GetParameterCommand, ParameterNotFound, SSMClient } from '@aws-sdk/client-ssm';
+import { mockClient } from 'aws-sdk-client-mock';
+import 'aws-sdk-client-mock-jest';
+import type { LockDocument } from '../../lambdas/shared/documents';
+import { ExecutionAbortedError, ThrottledError, ValidationError } from '../../lambdas/shared/errors';
+import { ServiceConfigSchema } from '../../lambdas/shared/config';
+import type { ColourAssignment, PlannedRelease, Progress } from '../../lambdas/shared/release';
+import { handler } from '../../lambdas/shift-traffic';
+import { appMeshConfig, describeRouteOutput, routeSpecs } from '../support/traffic-fixtures';
+
+const appmesh = mockClient(AppMeshClient);
+const ssm = mockClient(SSMClient);
+
+const EXECUTION_ARN = 'arn:aws:states:eu-west-1:111122223333:execution:ecs-release:rel-1';
+const LOCK_NAME = '/ecs-release/colorapp/lock';
+const routeRef = { meshName: 'colorapp-mesh', virtualRouterName: 'colorapp-router', routeName: 'colorapp-route' };
+
+function release(): PlannedRelease {
+  return {
+    id: 'rel-1',
+    executionArn: EXECUTION_ARN,
+    service: 'colorapp',
+    image: 'colorapp:1.4.0',
+    version: '1.4.0',
+    strategy: { type: 'canary', steps: [10, 50, 100] },
+    schedule: [10, 50, 100],
+    bakeSeconds: 60,
+    approvals: { beforeTraffic: false, beforePromote: false },
+    requestedBy: 'alice',
+    reason: null,
+    startedAt: '2025-01-01T12:00:00.000Z',
+    config: ServiceConfigSchema.parse({
+      service: 'colorapp',
+      cluster: 'apps',
+      ecsServices: { blue: 'colorapp-blue', green: 'colorapp-green' },
+      taskDefinitionFamily: 'colorapp',
+      containerName: 'app',
+      traffic: appMeshConfig,
+    }),
+  };
+}
+
+const blueLive: ColourAssignment = {
+  live: 'blue',
+  idle: 'green',
+  liveTaskDefinitionArn: 'arn:aws:ecs:eu-west-1:111122223333:task-definition/colorapp:7',
+};
+
+function progress(stepIndex: number): Progress {
+  return { stepIndex, attempt: 0, verdicts: [], decision: 'shift', failure: null };
+}
+
+function event(stepIndex = 1, colours: ColourAssignment = blueLive) {
+  return { release: release(), colours, progress: progress(stepIndex) };
+}
+
+function lock(overrides: Partial<LockDocument> = {}): LockDocument {
+  return {
+    service: 'colorapp',
+    releaseId: 'rel-1',
+    executionArn: EXECUTION_ARN,
+    acquiredAt: '2025-01-01T12:00:01.000Z',
+    image: 'colorapp:1.4.0',
+    version: '1.4.0',
+    strategy: { type: 'canary', steps: [10, 50, 100] },
+    requestedBy: 'alice',
+    requestReason: null,
+    status: 'held',
+    reason: null,
+    undo: {
+      live: 'blue',
+      idle: 'green',
+      idleService: {
+        serviceName: 'colorapp-green',
+        taskDefinitionArn: 'arn:aws:ecs:eu-west-1:111122223333:task-definition/colorapp:6',
+        desiredCount: 0,
+      },
+    },
+    ...overrides,
+  };
+}
+
+function lockParameter(document: LockDocument) {
+  return { Parameter: { Name: LOCK_NAME, Value: JSON.stringify(document) }, $metadata: {} };
+}
+
+function lockMissing() {
+  return new ParameterNotFound({ message: 'not found', $metadata: {} });
+}
+
+function route(targets: WeightedTarget[]) {
+  return describeRouteOutput(routeSpecs(targets).httpRoute);
+}
+
+const allBlue = route([{ virtualNode: 'colorapp-blue', weight: 100 }]);
+
+/** The weighted targets of the n-th UpdateRoute (1-based). */
+function targetsSent(n: number): WeightedTarget[] | undefined {
+  return appmesh.commandCalls(UpdateRouteCommand)[n - 1].args[0].input.spec?.httpRoute?.action?.weightedTargets;
+}
+
+beforeEach(() => {
+  appmesh.reset();
+  ssm.reset();
+  appmesh.on(UpdateRouteCommand).resolves({ route: undefined, $metadata: {} });
+});
+
+describe('shift-traffic handler', () => {
+  it("sets the route to the current step's weight and reports it", async () => {
+    ssm.on(GetParameterCommand).resolves(lockParameter(lock()));
+    appmesh.on(DescribeRouteCommand).resolves(
+      route([
+        { virtualNode: 'colorapp-blue', weight: 90 },
+        { virtualNode: 'colorapp-green', weight: 10 },
+      ]),
+    );
+    const before = Date.now();
+
+    const result = await handler(event(1));
+
+    expect(result).toEqual({
+      stepIndex: 1,
+      weight: 50,
+      weights: { live: 50, idle: 50 },
+      changed: true,
+      shiftedAt: expect.any(String),
+    });
+    expect(Date.parse(result.shiftedAt)).toBeGreaterThanOrEqual(before);
+    expect(new Date(result.shiftedAt).toISOString()).toBe(result.shiftedAt);
+    expect(appmesh).toHaveReceivedCommandWith(DescribeRouteCommand, routeRef);
+    expect(appmesh).toHaveReceivedCommandTimes(UpdateRouteCommand, 1);
+    expect(appmesh).toHaveReceivedCommandWith(UpdateRouteCommand, {
+      ...routeRef,
+      spec: routeSpecs([
+        { virtualNode: 'colorapp-blue', weight: 50 },
+        { virtualNode: 'colorapp-green', weight: 50 },
+      ]).httpRoute,
+    });
+    // Once before the shift, once after it.
+    expect(ssm).toHaveReceivedCommandTimes(GetParameterCommand, 2);
+    expect(ssm).toHaveReceivedCommandWith(GetParameterCommand, { Name: LOCK_NAME });
+  });
+
+  it('gives the step weight to the idle colour when green is live', async () => {
+    ssm.on(GetParameterCommand).resolves(lockParameter(lock()));
+    appmesh.on(DescribeRouteCommand).resolves(route([{ virtualNode: 'colorapp-green', weight: 100 }]));
+
+    const result = await handler(event(0, { ...blueLive, live: 'green', idle: 'blue' }));
+
+    expect(result.weights).toEqual({ live: 90, idle: 10 });
+    expect(targetsSent(1)).toEqual([
+      { virtualNode: 'colorapp-green', weight: 90 },
+      { virtualNode: 'colorapp-blue', weight: 10 },
+    ]);
+  });
+
+  it('reports changed: false and sends no UpdateRoute when a retried step finds the weights already set', async () => {
+    ssm.on(GetParameterCommand).resolves(lockParameter(lock()));
+    appmesh.on(DescribeRouteCommand).resolves(
+      route([
+        { virtualNode: 'colorapp-blue', weight: 50 },
+        { virtualNode: 'colorapp-green', weight: 50 },
+      ]),
+    );
+
+    await expect(handler(event(1))).resolves.toMatchObject({ weight: 50, changed: false });
+    expect(appmesh).not.toHaveReceivedCommand(UpdateRouteCommand);
+  });
+
+  it.each([
+    ['the lock is missing', () => ssm.on(GetParameterCommand).rejects(lockMissing())],
+    [
+      'the lock belongs to another execution',
+      () =>
+        ssm.on(GetParameterCommand).resolves(
+          lockParameter(lock({ executionArn: `${EXECUTION_ARN}-other`, releaseId: 'rel-other' })),
+        ),
+    ],
+    [
+      'the lock is rolling back',
+      () => ssm.on(GetParameterCommand).resolves(lockParameter(lock({ status: 'rolling-back', reason: 'AlarmTriggeredError' }))),
+    ],
+    [
+      'the lock records a failed rollback',
+      () => ssm.on(GetParameterCommand).resolves(lockParameter(lock({ status: 'rollback-failed' }))),
+    ],
+  ])('aborts without touching traffic when %s', async (_case, arrange) => {
+    arrange();
+
+    await expect(handler(event(1))).rejects.toThrow(ExecutionAbortedError);
+    expect(appmesh).not.toHaveReceivedAnyCommand();
+    expect(ssm).toHaveReceivedCommandTimes(GetParameterCommand, 1);
+  });
+
+  it.each([
+    ['rolling back', lockParameter(lock({ status: 'rolling-back', reason: 'ExecutionAbortedError' }))],
+    ['deleted', lockMissing()],
+  ])('restores 100/0 and aborts when the lock is %s during the shift', async (_case, afterShift) => {
+    const second = ssm.on(GetParameterCommand).resolvesOnce(lockParameter(lock()));
+    if (afterShift instanceof Error) second.rejects(afterShift);
+    else second.resolves(afterShift);
+    appmesh
+      .on(DescribeRouteCommand)
+      .resolvesOnce(allBlue)
+      .resolves(
+        route([
+          { virtualNode: 'colorapp-blue', weight: 50 },
+          { virtualNode: 'colorapp-green', weight: 50 },
+        ]),
+      );
+
+    const error = await handler(event(1)).catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(ExecutionAbortedError);
+    expect((error as Error).message).toMatch(/lost its lock.*set back to 100\/0/);
+    expect(appmesh).toHaveReceivedCommandTimes(UpdateRouteCommand, 2);
+    expect(targetsSent(1)).toEqual([
+      { virtualNode: 'colorapp-blue', weight: 50 },
+      { virtualNode: 'colorapp-green', weight: 50 },
+    ]);
+    expect(targetsSent(2)).toEqual([
+      { virtualNode: 'colorapp-blue', weight: 100 },
+      { virtualNode: 'colorapp-green', weight: 0 },
+    ]);
+  });
+
+  it('still aborts, with the cause and what to do, when restoring traffic after losing the lock fails', async () => {
+    ssm
+      .on(GetParameterCommand)
+      .resolvesOnce(lockParameter(lock()))
+      .resolves(lockParameter(lock({ status: 'rolling-back' })));
+    appmesh
+      .on(DescribeRouteCommand)
+      .resolvesOnce(allBlue)
+      .resolves(
+        route([
+          { virtualNode: 'colorapp-blue', weight: 50 },
+          { virtualNode: 'colorapp-green', weight: 50 },
+        ]),
+      );
+    const throttling = Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' });
+    appmesh.on(UpdateRouteCommand).resolvesOnce({ route: undefined, $metadata: {} }).rejects(throttling);
+
+    const error = await handler(event(1)).catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(ExecutionAbortedError);
+    expect((error as Error).message).toMatch(/restoring .* failed.*by hand/);
+    expect((error as Error).cause).toBeInstanceOf(ThrottledError);
+  });
+
+  it('is a ValidationError, touching nothing, when the step index is outside the schedule', async () => {
+    const error = await handler(event(3)).catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(ValidationError);
+    expect((error as Error).message).toContain('Step 3');
+    expect(ssm).not.toHaveReceivedAnyCommand();
+    expect(appmesh).not.toHaveReceivedAnyCommand();
+  });
+
+  it('is a ValidationError naming the field when the input is malformed', async () => {
+    const withoutProgress: Partial<ReturnType<typeof event>> = event(1);
+    delete withoutProgress.progress;
+
+    await expect(handler(withoutProgress)).rejects.toThrow(/Invalid ShiftTraffic input: progress/);
+    expect(ssm).not.toHaveReceivedAnyCommand();
+  });
+});

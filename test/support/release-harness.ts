@@ -1,0 +1,224 @@
+/**
+ * Runs the real `statemachines/release.asl.json` with aws-local-stepfunctions, every Task
+ * state mapped to the real handler its placeholder names, against the {@link FakeAws} world.
+ * `.waitForTaskToken` tasks get a real token from the world; they finish when something calls
+ * SendTaskSuccess/SendTaskFailure (the alarm-watcher, the approve/reject API) or time out.
+ */
+import './polyfills';
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
+import { parameterNames } from '../../lambdas/shared/documents';
+import type { ServiceConfigInput } from '../../lambdas/shared/config';
+import { FakeAws } from './fake-aws';
+
+export const ASL_PATH = path.join(__dirname, '../../statemachines/release.asl.json');
+export const ACCOUNT = '111122223333';
+export const REGION = 'eu-west-1';
+export const STATE_MACHINE_ARN = `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:colorapp-release`;
+
+type Handler = (event: unknown) => Promise<unknown>;
+
+/** The placeholder of a Task state (`${ShiftTrafficFunctionArn}` -> `ShiftTraffic`). */
+export function placeholderOf(state: { Resource?: string; Parameters?: { FunctionName?: string } }): string | null {
+  const ref = state.Parameters?.FunctionName ?? state.Resource ?? '';
+  return ref.match(/^\$\{(\w+)FunctionArn\}$/)?.[1] ?? null;
+}
+
+/** `ShiftTraffic` -> `shift-traffic`: the handler file a placeholder names. */
+export function handlerFileOf(placeholder: string): string {
+  return placeholder.replace(/([a-z0-9])([A-Z])/g, '$1-$2').toLowerCase();
+}
+
+/**
+ * The definition with every `${...FunctionArn}` substituted by a Lambda ARN, as CDK does, and
+ * one known deviation of aws-local-stepfunctions 3.0.0 corrected: it resolves
+ * `TimeoutSecondsPath` against the task's `Parameters` output, while Step Functions resolves it
+ * against the state input. For the Lambda-invoke tasks the state input is under `Payload`, so
+ * the path is re-rooted there; what it selects is the same value AWS would select.
+ */
+export function loadDefinition(): StateMachineDefinition {
+  const text = readFileSync(ASL_PATH, 'utf8').replace(
+    /\$\{(\w+)FunctionArn\}/g,
+    (_m, name: string) => `arn:aws:lambda:${REGION}:${ACCOUNT}:function:colorapp-${handlerFileOf(name)}`,
+  );
+  const definition = JSON.parse(text) as { States: Record<string, Record<string, unknown>> };
+  for (const state of Object.values(definition.States)) {
+    const payload = (state.Parameters as { Payload?: Record<string, unknown> } | undefined)?.Payload;
+    const timeoutPath = state.TimeoutSecondsPath;
+    if (payload && typeof timeoutPath === 'string') {
+      const root = timeoutPath.split('.')[1];
+      if (payload[`${root}.$`] !== `$.${root}`) {
+        throw new Error(`TimeoutSecondsPath ${timeoutPath} is not reachable through the Payload; cannot run locally`);
+      }
+      state.TimeoutSecondsPath = timeoutPath.replace(/^\$\./, '$.Payload.');
+    }
+  }
+  return definition as unknown as StateMachineDefinition;
+}
+
+const rawDefinition = JSON.parse(readFileSync(ASL_PATH, 'utf8')) as { States: Record<string, Record<string, unknown>> };
+// Constructing validates the definition (150-350 ms): once per test file.
+const machine = new StateMachine(loadDefinition(), { validationOptions: { checkArn: true, checkPaths: true } });
+
+/** The colorapp service configuration the tests seed (small bakes and fast polls). */
+export function colorappConfig(overrides: Partial<ServiceConfigInput> = {}): ServiceConfigInput {
+  return {
+    service: 'colorapp',
+    cluster: 'colorapp-cluster',
+    ecsServices: { blue: 'colorapp-blue', green: 'colorapp-green' },
+    taskDefinitionFamily: 'colorapp',
+    containerName: 'app',
+    colourEnvironmentVariable: 'COLOR',
+    traffic: {
+      kind: 'appmesh',
+      meshName: 'colorapp-mesh',
+      virtualRouterName: 'colorapp-router',
+      routeName: 'colorapp-route',
+      virtualNodes: { blue: 'colorapp-blue-node', green: 'colorapp-green-node' },
+    },
+    health: {
+      alarms: { common: ['colorapp-5xx'], blue: ['colorapp-blue-p99'], green: ['colorapp-green-p99'] },
+      minSuccessRate: 0.99,
+      maxP99LatencyMs: 500,
+      minRequestsPerStep: 20,
+      maxInconclusiveBakes: 1,
+    },
+    defaultStrategy: { type: 'canary', steps: [10, 50, 100] },
+    bakeSeconds: 1,
+    approvalTimeoutSeconds: 60,
+    stabilization: { pollSeconds: 1, timeoutSeconds: 60 },
+    promotion: { scaleDownDelaySeconds: 0, keepOldColourWarm: false },
+    ...overrides,
+  };
+}
+
+/** Seeds colorapp: blue v1 live at 100% with 2 tasks, green idle at 0 on an older revision. */
+export function seedColorapp(world: FakeAws, config: ServiceConfigInput = colorappConfig()): { blueTd: string; greenTd: string } {
+  world.putJson(parameterNames('colorapp').config, config);
+  const definition = (colour: string, image: string) => ({
+    family: 'colorapp',
+    networkMode: 'awsvpc' as const,
+    requiresCompatibilities: ['FARGATE' as const],
+    cpu: '256',
+    memory: '512',
+    taskRoleArn: `arn:aws:iam::${ACCOUNT}:role/colorapp-task`,
+    executionRoleArn: `arn:aws:iam::${ACCOUNT}:role/colorapp-exec`,
+    proxyConfiguration: {
+      type: 'APPMESH' as const,
+      containerName: 'envoy',
+      properties: [{ name: 'AppPorts', value: '8080' }],
+    },
+    containerDefinitions: [
+      { name: 'app', image, essential: true, environment: [{ name: 'COLOR', value: colour }], portMappings: [{ containerPort: 8080 }] },
+      { name: 'envoy', image: 'public.ecr.aws/appmesh/aws-appmesh-envoy:v1.29.12.1-prod', essential: true, user: '1337' },
+    ],
+  });
+  const greenTd = world.seedTaskDefinition(definition('green', '111122223333.dkr.ecr.eu-west-1.amazonaws.com/colorapp:v0'));
+  const blueTd = world.seedTaskDefinition(definition('blue', '111122223333.dkr.ecr.eu-west-1.amazonaws.com/colorapp:v1'));
+  world.seedService('colorapp-blue', blueTd, 2);
+  world.seedService('colorapp-green', greenTd, 0);
+  world.seedRoute('colorapp-mesh', 'colorapp-router', 'colorapp-route', { 'colorapp-blue-node': 100, 'colorapp-green-node': 0 });
+  for (const alarm of ['colorapp-5xx', 'colorapp-blue-p99', 'colorapp-green-p99']) world.alarms.set(alarm, 'OK');
+  world.traffic.set('green', { requests: 1000, errors5xx: 0, p99LatencyMs: 40 });
+  world.traffic.set('blue', { requests: 1000, errors5xx: 0, p99LatencyMs: 40 });
+  return { blueTd, greenTd };
+}
+
+/** Hooks a test uses to act during a run, as a person or an event would. */
+export interface RunHooks {
+  /** A bake started (its token is stored): fire an alarm, abort, ... */
+  onBakeStarted?: (info: { token: string; stepIndex: number; abort: () => void }) => void | Promise<void>;
+  /** An approval gate is waiting: approve or reject through the API. */
+  onApprovalRequested?: (info: { token: string; gate: string; abort: () => void }) => void | Promise<void>;
+  /** A state finished (after its handler ran): inject failures, abort, ... */
+  onStateDone?: (name: string, output: unknown, abort: () => void) => void | Promise<void>;
+}
+
+/** The outcome of one run. */
+export interface RunResult {
+  readonly status: 'SUCCEEDED' | 'FAILED' | 'ABORTED';
+  readonly output: Record<string, unknown> | null;
+  readonly error: { Error: string; Cause: string } | null;
+  /** States entered, in order. */
+  readonly path: string[];
+  /** State transitions, as Step Functions bills them (states entered). */
+  readonly transitions: number;
+  readonly executionArn: string;
+  readonly releaseId: string;
+  readonly input: Record<string, unknown>;
+}
+
+let runCounter = 0;
+
+/** Runs one release to its end. */
+export async function runRelease(world: FakeAws, input: Record<string, unknown>, hooks: RunHooks = {}): Promise<RunResult> {
+  const releaseId = `colorapp-test-${++runCounter}-${Date.now()}`;
+  const executionArn = `arn:aws:states:${REGION}:${ACCOUNT}:execution:colorapp-release:${releaseId}`;
+  let abort: () => void = () => undefined;
+  const abortLater = () => setImmediate(() => abort());
+  const overrides: Record<string, (input: unknown) => Promise<unknown>> = {};
+  for (const [name, state] of Object.entries(rawDefinition.States)) {
+    if (state.Type !== 'Task') continue;
+    const placeholder = placeholderOf(state as never);
+    if (!placeholder) throw new Error(`Task ${name} names no function placeholder`);
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const handler = require(`../../lambdas/${handlerFileOf(placeholder)}`).handler as Handler;
+    const waitsForToken = String(state.Resource).endsWith('.waitForTaskToken');
+    overrides[name] = async (taskInput: unknown) => {
+      if (!waitsForToken) {
+        const output = await handler(taskInput);
+        await hooks.onStateDone?.(name, output, abortLater);
+        return output;
+      }
+      const payload = (taskInput as { Payload: Record<string, unknown> }).Payload;
+      const { token, done } = world.createToken();
+      await handler({ ...payload, taskToken: token });
+      if (name === 'Bake') {
+        const progress = payload.progress as { stepIndex: number };
+        await hooks.onBakeStarted?.({ token, stepIndex: progress.stepIndex, abort: abortLater });
+      } else {
+        await hooks.onApprovalRequested?.({ token, gate: String(payload.gate), abort: abortLater });
+      }
+      return done;
+    };
+  }
+  const execution = machine.run(input as never, {
+    overrides: {
+      taskResourceLocalHandlers: overrides as never,
+      waitTimeOverrides: { WaitForStability: 10, WaitBeforeScaleDown: 0 },
+      retryIntervalOverrides: { Rollback: 0, MarkRollbackFailed: 0, ScaleDownOldColour: 0, ReleaseLock: 0 },
+    },
+    noThrowOnAbort: true,
+    context: {
+      Execution: { Id: executionArn, Name: releaseId, StartTime: new Date().toISOString(), Input: input as never },
+      Task: { Token: 'replaced-per-task' },
+    },
+  });
+  abort = execution.abort;
+  const path: string[] = [];
+  const collecting = (async () => {
+    for await (const event of execution.eventLogs) {
+      if (event.type === 'StateEntered') path.push(event.state.name);
+    }
+  })();
+  let status: RunResult['status'] = 'SUCCEEDED';
+  let output: Record<string, unknown> | null = null;
+  let error: RunResult['error'] = null;
+  try {
+    output = (await execution.result) as Record<string, unknown> | null;
+    if (output === null) status = 'ABORTED';
+  } catch (e) {
+    status = 'FAILED';
+    const cause = (e as { cause?: { name?: string; message?: string } }).cause;
+    error = { Error: cause?.name ?? (e as Error).name, Cause: cause?.message ?? (e as Error).message };
+  }
+  await Promise.race([collecting, new Promise((r) => setTimeout(r, 200))]);
+  world.executions.set(executionArn, status);
+  return { status, output, error, path, transitions: path.length, executionArn, releaseId, input };
+}
+
+/** The standard start request for colorapp v2. */
+export function v2Request(extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return { service: 'colorapp', image: '111122223333.dkr.ecr.eu-west-1.amazonaws.com/colorapp:v2', requestedBy: 'test', reason: 'path test', ...extra };
+}
