@@ -3,7 +3,7 @@ import { SSMClient } from '@aws-sdk/client-ssm';
 import { z } from 'zod';
 import { parameterNames, ReleaseStateSchema } from './shared/documents';
 import { describeService } from './shared/ecs';
-import { ScaleDownFailedError, StateConflictError, ValidationError } from './shared/errors';
+import { ScaleDownFailedError, StateConflictError, ThrottledError, ValidationError } from './shared/errors';
 import { createLogger, withReleaseKeys } from './shared/logger';
 import { ColourAssignmentSchema, PlannedReleaseSchema } from './shared/release';
 import { withThrottlingRetry } from './shared/retry';
@@ -42,8 +42,9 @@ export interface ScaleDownResult {
  * @throws ValidationError for invalid input, or a configuration that gives both colours one service.
  * @throws StateConflictError when the state document is missing or does not show this release
  *   promoted to `colours.idle`; nothing is touched.
- * @throws ScaleDownFailedError when ECS could not describe or update the old service. The release
- *   itself stays promoted.
+ * @throws ScaleDownFailedError when SSM or ECS failed (other than throttling). The release itself
+ *   stays promoted.
+ * @throws ThrottledError when SSM or ECS kept throttling; the state machine retries the step.
  */
 export async function handler(event: unknown): Promise<ScaleDownResult> {
   const { release, colours } = parseOrThrow(ScaleDownOldColourInputSchema, event, 'ScaleDown input');
@@ -62,7 +63,7 @@ export async function handler(event: unknown): Promise<ScaleDownResult> {
     const state = await documents.get(stateName, ReleaseStateSchema).catch((error: unknown) => {
       // An unreadable document is a refusal (StateConflictError, as thrown); failing to reach SSM
       // at all is a failed scale-down of a promoted release, not a reason to roll it back.
-      if (error instanceof StateConflictError) throw error;
+      if (error instanceof StateConflictError || error instanceof ThrottledError) throw error;
       throw scaleDownFailed(release.id, config.cluster, oldName, `reading ${stateName}`, error);
     });
     const evidence = {
@@ -104,6 +105,8 @@ export async function handler(event: unknown): Promise<ScaleDownResult> {
       return { serviceName: oldName, desiredCount: 0, changed: true };
     } catch (error) {
       logger.error('Scaling down the old colour failed', { ...evidence, reason: reasonOf(error) });
+      // The state machine retries ThrottledError on this step; anything else gets the manual fix.
+      if (error instanceof ThrottledError) throw error;
       throw scaleDownFailed(release.id, config.cluster, oldName, 'scaling it to 0', error);
     }
   });

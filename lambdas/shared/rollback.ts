@@ -73,7 +73,7 @@ export async function performRollback(
     } catch (error) {
       throw new RollbackFailedError(
         `Rollback of release ${request.releaseId} of '${request.service}' failed at: ${what}. ` +
-          `Done before: ${actions.length ? actions.join('; ') : 'nothing'}. Cause: ${(error as Error).message}`,
+          `Done before: ${actions.length ? actions.join('; ') : 'nothing'}. Cause: ${(error as Error).name}: ${(error as Error).message}`,
         { cause: error },
       );
     }

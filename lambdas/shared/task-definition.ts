@@ -121,7 +121,7 @@ export function cloneTaskDefinition(
     const value = source[field];
     // Absent stays absent: an exact, minimal request is easier to compare with what ECS shows
     // and with what tests expect than one full of `undefined`s.
-    if (value !== undefined) (copied as Record<string, unknown>)[field] = structuredClone(value);
+    if (value !== undefined) (copied as Record<string, unknown>)[field] = deepCopy(value);
   }
 
   const containers = copied.containerDefinitions ?? [];
@@ -179,6 +179,20 @@ function releaseTags(tags: Tag[] | undefined, options: CloneTaskDefinitionOption
 /** The value of tag `key`, or `undefined`. */
 export function tagValue(tags: Tag[] | undefined, key: string): string | undefined {
   return tags?.find((t) => t.key === key)?.value;
+}
+
+/**
+ * Deep copy of SDK data (plain objects, arrays, Dates, primitives). Not `structuredClone`: its
+ * objects come from the host realm, which makes deep equality fail under jest's sandbox, and SDK
+ * shapes never hold anything it would add support for.
+ */
+function deepCopy<T>(value: T): T {
+  if (Array.isArray(value)) return value.map((item) => deepCopy(item)) as T;
+  if (value instanceof Date) return new Date(value.getTime()) as T;
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, deepCopy(v)])) as T;
+  }
+  return value;
 }
 
 function describeSource(source: TaskDefinition): string {

@@ -333,13 +333,13 @@ export class FakeAws {
 
   // ---------- CloudWatch ----------
   private wireCloudWatch(): void {
-    this.cloudwatch.on(DescribeAlarmsCommand).callsFake(async (input) => ({
+    this.cloudwatch.on(DescribeAlarmsCommand).callsFake(async (input: { AlarmNames?: string[] }) => ({
       MetricAlarms: (input.AlarmNames ?? [])
-        .filter((name) => this.alarms.has(name))
-        .map((name) => ({ AlarmName: name, StateValue: this.alarms.get(name), StateReason: `fake ${this.alarms.get(name)}` })),
+        .filter((name: string) => this.alarms.has(name))
+        .map((name: string) => ({ AlarmName: name, StateValue: this.alarms.get(name), StateReason: `fake ${this.alarms.get(name)}` })),
     }));
-    this.cloudwatch.on(GetMetricDataCommand).callsFake(async (input) => ({
-      MetricDataResults: (input.MetricDataQueries ?? []).map((q) => this.metricResult(q)),
+    this.cloudwatch.on(GetMetricDataCommand).callsFake(async (input: { MetricDataQueries?: MetricDataQuery[] }) => ({
+      MetricDataResults: (input.MetricDataQueries ?? []).map((q: MetricDataQuery) => this.metricResult(q)),
     }));
   }
 

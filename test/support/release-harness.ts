@@ -156,7 +156,16 @@ export async function runRelease(world: FakeAws, input: Record<string, unknown>,
   const releaseId = `colorapp-test-${++runCounter}-${Date.now()}`;
   const executionArn = `arn:aws:states:${REGION}:${ACCOUNT}:execution:colorapp-release:${releaseId}`;
   let abort: () => void = () => undefined;
-  const abortLater = () => setImmediate(() => abort());
+  // StopExecution ends a waiting task at once in AWS; the local runner only notices an abort
+  // between states, so a waiting token task also listens for it.
+  let aborted: (error: Error) => void = () => undefined;
+  const abortSignal = new Promise<never>((_resolve, reject) => (aborted = reject));
+  abortSignal.catch(() => undefined);
+  const abortLater = () =>
+    setImmediate(() => {
+      abort();
+      aborted(Object.assign(new Error('Execution aborted'), { name: 'States.Aborted' }));
+    });
   const overrides: Record<string, (input: unknown) => Promise<unknown>> = {};
   for (const [name, state] of Object.entries(rawDefinition.States)) {
     if (state.Type !== 'Task') continue;
@@ -180,7 +189,7 @@ export async function runRelease(world: FakeAws, input: Record<string, unknown>,
       } else {
         await hooks.onApprovalRequested?.({ token, gate: String(payload.gate), abort: abortLater });
       }
-      return done;
+      return Promise.race([done, abortSignal]);
     };
   }
   const execution = machine.run(input as never, {

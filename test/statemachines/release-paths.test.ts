@@ -1,0 +1,330 @@
+/**
+ * Path tests: the real release.asl.json, run by aws-local-stepfunctions, every Task state
+ * calling its real handler, AWS replaced by the stateful FakeAws world. Each test asserts what
+ * an operator would check afterwards: route weights, the ECS services, the state and lock
+ * documents, the path taken and the state transitions billed.
+ */
+import { RegisterTaskDefinitionCommand, UpdateServiceCommand } from '@aws-sdk/client-ecs';
+import { UpdateRouteCommand } from '@aws-sdk/client-app-mesh';
+import { PutParameterCommand } from '@aws-sdk/client-ssm';
+import type { APIGatewayProxyEvent } from 'aws-lambda';
+import 'aws-sdk-client-mock-jest';
+import { handler as alarmWatcher } from '../../lambdas/alarm-watcher';
+import { handler as rejectRelease } from '../../lambdas/api/reject-release';
+import { handler as cleanup } from '../../lambdas/cleanup';
+import type { LockDocument, ReleaseState } from '../../lambdas/shared/documents';
+import { parameterNames } from '../../lambdas/shared/documents';
+import { awsError, FakeAws } from '../support/fake-aws';
+import { colorappConfig, runRelease, seedColorapp, v2Request, type RunResult } from '../support/release-harness';
+
+const names = parameterNames('colorapp');
+const V2 = '111122223333.dkr.ecr.eu-west-1.amazonaws.com/colorapp:v2';
+
+let world: FakeAws;
+let seeded: { blueTd: string; greenTd: string };
+
+beforeEach(() => {
+  world = new FakeAws();
+  seeded = seedColorapp(world);
+});
+afterEach(() => world.restore());
+
+const state = () => world.json<ReleaseState>(names.state)!;
+const lock = () => world.json<LockDocument>(names.lock);
+const route = () => world.weights();
+const service = (name: string) => world.services.get(name)!;
+
+/** The states a run went through after `from`, up to its end. */
+function tail(result: RunResult, from: string): string[] {
+  return result.path.slice(result.path.lastIndexOf(from));
+}
+
+/** What a rolled-back release must leave: blue 100/0, green as before, recorded, unlocked. */
+function expectCleanRollback(result: RunResult, error: string) {
+  expect(result.status).toBe('FAILED');
+  expect(result.error?.Error).toBe(error);
+  expect(route()).toEqual({ 'colorapp-blue-node': 100, 'colorapp-green-node': 0 });
+  expect(service('colorapp-green')).toMatchObject({ taskDefinition: seeded.greenTd, desiredCount: 0 });
+  expect(service('colorapp-blue')).toMatchObject({ taskDefinition: seeded.blueTd, desiredCount: 2 });
+  expect(lock()).toBeUndefined();
+  expect(world.parameters.has(names.bake)).toBe(false);
+  expect(world.parameters.has(names.approval)).toBe(false);
+  expect(state().live).toBe('blue');
+  expect(state().lastRelease).toMatchObject({ id: result.releaseId, outcome: 'rolled-back', failure: { error } });
+}
+
+describe('release state machine: promotion paths', () => {
+  it('promotes a canary 10/50/100: green live with v2, blue scaled to zero, lock released', async () => {
+    const result = await runRelease(world, v2Request());
+
+    expect(result.status).toBe('SUCCEEDED');
+    expect(world.weightHistory).toEqual([
+      { 'colorapp-blue-node': 90, 'colorapp-green-node': 10 },
+      { 'colorapp-blue-node': 50, 'colorapp-green-node': 50 },
+      { 'colorapp-blue-node': 0, 'colorapp-green-node': 100 },
+    ]);
+    const green = service('colorapp-green');
+    expect(green.desiredCount).toBe(2);
+    expect(world.taskDefinitions.get(green.taskDefinition!)?.taskDefinition.containerDefinitions?.[0]).toMatchObject({
+      name: 'app',
+      image: V2,
+      environment: [{ name: 'COLOR', value: 'green' }],
+    });
+    expect(service('colorapp-blue').desiredCount).toBe(0);
+    expect(state()).toMatchObject({
+      live: 'green',
+      colours: { green: { taskDefinitionArn: green.taskDefinition, image: V2, version: 'v2' } },
+      lastRelease: { id: result.releaseId, outcome: 'promoted', fromColour: 'blue', toColour: 'green', requestedBy: 'test' },
+    });
+    expect(state().lastRelease!.verdicts.map((v) => [v.weight, v.status])).toEqual([
+      [10, 'healthy'],
+      [50, 'healthy'],
+      [100, 'healthy'],
+    ]);
+    expect(lock()).toBeUndefined();
+    const output = result.output as { progress: { verdicts: unknown[] } };
+    expect(output.progress.verdicts).toHaveLength(3);
+    expect(result.path).toEqual([
+      'Plan', 'AcquireLock', 'LoadState', 'Preflight', 'RegisterTaskDefinition', 'DeployIdle',
+      'WaitForStability', 'CheckStability', 'IsStable', 'ApprovalBeforeTraffic?',
+      'ShiftTraffic', 'Bake', 'CheckHealth', 'HealthDecision',
+      'ShiftTraffic', 'Bake', 'CheckHealth', 'HealthDecision',
+      'ShiftTraffic', 'Bake', 'CheckHealth', 'HealthDecision',
+      'ApprovalBeforePromote?', 'Promote', 'KeepOldColourWarm?', 'WaitBeforeScaleDown', 'ScaleDownOldColour',
+      'ReleaseLock', 'Released',
+    ]);
+  });
+
+  it('bills at most 40 state transitions for a 4-step canary', async () => {
+    const result = await runRelease(world, v2Request({ strategy: { type: 'canary', steps: [5, 25, 50, 100] } }));
+    expect(result.status).toBe('SUCCEEDED');
+    expect(world.weightHistory.map((w) => w['colorapp-green-node'])).toEqual([5, 25, 50, 100]);
+    expect(result.transitions).toBeLessThanOrEqual(40);
+  });
+
+  it('shifts linearly in stepPercent steps', async () => {
+    const result = await runRelease(world, v2Request({ strategy: { type: 'linear', stepPercent: 40 } }));
+    expect(result.status).toBe('SUCCEEDED');
+    expect(world.weightHistory.map((w) => w['colorapp-green-node'])).toEqual([40, 80, 100]);
+    expect(state().live).toBe('green');
+  });
+
+  it('moves all traffic at once for blue/green and bakes once', async () => {
+    const result = await runRelease(world, v2Request({ strategy: { type: 'blue-green' } }));
+    expect(result.status).toBe('SUCCEEDED');
+    expect(world.weightHistory).toEqual([{ 'colorapp-blue-node': 0, 'colorapp-green-node': 100 }]);
+    expect(result.path.filter((s) => s === 'Bake')).toHaveLength(1);
+    expect(state().lastRelease?.verdicts).toHaveLength(1);
+  });
+
+  it('releases back from green to blue on the next release, using the recorded state', async () => {
+    await runRelease(world, v2Request({ strategy: { type: 'blue-green' } }));
+    const result = await runRelease(world, v2Request({ image: V2.replace(':v2', ':v3'), strategy: { type: 'blue-green' } }));
+    expect(result.status).toBe('SUCCEEDED');
+    expect(state()).toMatchObject({ live: 'blue', colours: { blue: { version: 'v3' }, green: { version: 'v2' } } });
+    expect(state().history.map((r) => r.version)).toEqual(['v3', 'v2']);
+    expect(route()).toEqual({ 'colorapp-blue-node': 100, 'colorapp-green-node': 0 });
+  });
+
+  it('retries a throttled UpdateRoute and still promotes', async () => {
+    world.updateRouteFailures.push(awsError('ThrottlingException', 'Rate exceeded'));
+    const result = await runRelease(world, v2Request());
+    expect(result.status).toBe('SUCCEEDED');
+    expect(world.appmesh).toHaveReceivedCommandTimes(UpdateRouteCommand, 4);
+    expect(world.weightHistory.map((w) => w['colorapp-green-node'])).toEqual([10, 50, 100]);
+  });
+});
+
+describe('release state machine: refusals that touch nothing', () => {
+  it('fails with ValidationError on invalid input and sends no write at all', async () => {
+    const result = await runRelease(world, { service: 'colorapp', image: 'not an image!' });
+    expect(result.status).toBe('FAILED');
+    expect(result.error?.Error).toBe('ValidationError');
+    expect(result.error?.Cause).toMatch(/image/);
+    expect(result.path).toEqual(['Plan', 'Rejected']);
+    expect(world.ssm).not.toHaveReceivedCommand(PutParameterCommand);
+    expect(world.ecs).not.toHaveReceivedCommand(UpdateServiceCommand);
+    expect(world.appmesh).not.toHaveReceivedCommand(UpdateRouteCommand);
+  });
+
+  it('fails with ReleaseInProgressError when the lock is held, naming the holder, touching nothing', async () => {
+    const holder = 'arn:aws:states:eu-west-1:111122223333:execution:colorapp-release:other';
+    const other: LockDocument = {
+      service: 'colorapp', releaseId: 'other', executionArn: holder, acquiredAt: '2026-11-22T00:00:00.000Z',
+      image: V2, version: 'v2', strategy: { type: 'blue-green' }, requestedBy: null, requestReason: null,
+      status: 'held', reason: null, undo: null,
+    };
+    world.putJson(names.lock, other);
+    world.executions.set(holder, 'RUNNING');
+
+    const result = await runRelease(world, v2Request());
+
+    expect(result.error?.Error).toBe('ReleaseInProgressError');
+    expect(result.error?.Cause).toContain(holder);
+    expect(result.path).toEqual(['Plan', 'AcquireLock', 'Rejected']);
+    expect(lock()).toEqual(other);
+    expect(world.parameters.has(names.state)).toBe(false);
+    expect(world.ecs).not.toHaveReceivedCommand(UpdateServiceCommand);
+    expect(world.ecs).not.toHaveReceivedCommand(RegisterTaskDefinitionCommand);
+    expect(world.appmesh).not.toHaveReceivedCommand(UpdateRouteCommand);
+  });
+
+  it('refuses a drifted route with RouteDriftError and leaves the drift as it found it', async () => {
+    world.seedRoute('colorapp-mesh', 'colorapp-router', 'colorapp-route', { 'colorapp-blue-node': 90, 'colorapp-green-node': 10 });
+    world.putJson(names.state, {
+      schemaVersion: 1, service: 'colorapp', live: 'blue',
+      colours: {
+        blue: { taskDefinitionArn: seeded.blueTd, image: 'colorapp:v1', version: 'v1' },
+        green: { taskDefinitionArn: seeded.greenTd, image: 'colorapp:v0', version: 'v0' },
+      },
+      lastRelease: null, history: [], updatedAt: '2026-11-22T00:00:00.000Z',
+    });
+
+    const result = await runRelease(world, v2Request());
+
+    expect(result.error?.Error).toBe('RouteDriftError');
+    expect(tail(result, 'Preflight')).toEqual(['Preflight', 'Rollback', 'RolledBack']);
+    expect(route()).toEqual({ 'colorapp-blue-node': 90, 'colorapp-green-node': 10 });
+    expect(world.appmesh).not.toHaveReceivedCommand(UpdateRouteCommand);
+    expect(world.ecs).not.toHaveReceivedCommand(UpdateServiceCommand);
+    expect(lock()).toBeUndefined();
+    expect(state().lastRelease).toMatchObject({ outcome: 'failed', failure: { error: 'RouteDriftError' } });
+  });
+});
+
+describe('release state machine: rollback paths', () => {
+  it('rolls back at once when an alarm fires during a bake, not at the end of the bake', async () => {
+    process.env.SERVICE_NAME = 'colorapp';
+    const started = Date.now();
+    const result = await runRelease(world, v2Request({ bakeSeconds: 30 }), {
+      onBakeStarted: async ({ stepIndex }) => {
+        if (stepIndex !== 0) return;
+        world.alarms.set('colorapp-green-p99', 'ALARM');
+        const watched = await alarmWatcher({
+          source: 'aws.cloudwatch',
+          'detail-type': 'CloudWatch Alarm State Change',
+          time: new Date().toISOString(),
+          detail: {
+            alarmName: 'colorapp-green-p99',
+            state: { value: 'ALARM', reason: 'p99 above 500 ms', timestamp: new Date().toISOString() },
+            previousState: { value: 'OK' },
+          },
+        });
+        if (watched.action !== 'failed-bake') throw new Error(`alarm-watcher did not fail the bake: ${JSON.stringify(watched)}`);
+      },
+    });
+
+    expectCleanRollback(result, 'AlarmTriggeredError');
+    expect(Date.now() - started).toBeLessThan(15_000);
+    expect(world.weightHistory.map((w) => w['colorapp-green-node'])).toEqual([10, 0]);
+    expect(tail(result, 'Bake')).toEqual(['Bake', 'Rollback', 'RolledBack']);
+    expect(result.path).not.toContain('CheckHealth');
+    expect(state().lastRelease?.failure?.cause).toContain('colorapp-green-p99');
+  }, 30_000);
+
+  it('rolls back with UnhealthyReleaseError when the new colour fails too many requests', async () => {
+    world.traffic.set('green', { requests: 1000, errors5xx: 300, p99LatencyMs: 40 });
+    const result = await runRelease(world, v2Request());
+    expectCleanRollback(result, 'UnhealthyReleaseError');
+    expect(tail(result, 'CheckHealth')).toEqual(['CheckHealth', 'HealthDecision', 'HealthFailed', 'Rollback', 'RolledBack']);
+    expect(state().lastRelease?.verdicts).toMatchObject([{ status: 'unhealthy', weight: 10, evidence: { successRate: 0.7 } }]);
+  });
+
+  it('bakes again when there is too little traffic to judge, then rolls back: no data is never healthy', async () => {
+    world.traffic.set('green', { requests: 3, errors5xx: 0, p99LatencyMs: 40 });
+    const result = await runRelease(world, v2Request());
+    expectCleanRollback(result, 'InconclusiveHealthError');
+    expect(result.path.filter((s) => s === 'Bake')).toHaveLength(2);
+    expect(state().lastRelease?.verdicts.map((v) => v.status)).toEqual(['inconclusive', 'inconclusive']);
+  });
+
+  it('rolls back when ECS marks the deployment FAILED, before any traffic moves', async () => {
+    world.rollout.set('colorapp-green', 'fails');
+    const result = await runRelease(world, v2Request());
+    expectCleanRollback(result, 'DeploymentFailedError');
+    expect(world.weightHistory).toEqual([]);
+    expect(tail(result, 'CheckStability')).toEqual(['CheckStability', 'Rollback', 'RolledBack']);
+  });
+
+  it('rolls back when the idle service never stabilises', async () => {
+    world.putJson(names.config, colorappConfig({ stabilization: { pollSeconds: 1, timeoutSeconds: 1 } }));
+    world.rollout.set('colorapp-green', 'never-stabilises');
+    const result = await runRelease(world, v2Request());
+    expectCleanRollback(result, 'StabilizationTimeoutError');
+    expect(world.weightHistory).toEqual([]);
+  });
+
+  it('rolls back when the approval before traffic is rejected through the API', async () => {
+    const result = await runRelease(world, v2Request({ approvals: { beforeTraffic: true } }), {
+      onApprovalRequested: async () => {
+        const response = await rejectRelease({
+          httpMethod: 'POST',
+          path: '/releases/colorapp/reject',
+          pathParameters: { service: 'colorapp' },
+          body: JSON.stringify({ reason: 'not during the sale' }),
+          requestContext: { identity: { userArn: 'arn:aws:iam::111122223333:user/alice' } },
+        } as unknown as APIGatewayProxyEvent);
+        if (response.statusCode >= 300) throw new Error(`reject answered ${response.statusCode}: ${response.body}`);
+      },
+    });
+    expectCleanRollback(result, 'ApprovalRejectedError');
+    expect(state().lastRelease?.failure?.cause).toContain('not during the sale');
+    expect(world.weightHistory).toEqual([]);
+  });
+
+  it('rolls back with ApprovalTimeoutError when nobody approves in time', async () => {
+    world.putJson(names.config, colorappConfig({ approvalTimeoutSeconds: 1 }));
+    const result = await runRelease(world, v2Request({ approvals: { beforePromote: true } }));
+    expectCleanRollback(result, 'ApprovalTimeoutError');
+    expect(tail(result, 'ApprovePromotion')).toEqual(['ApprovePromotion', 'ApprovalTimedOut', 'Rollback', 'RolledBack']);
+    // Traffic had reached 100% green before the gate: the rollback brought it back.
+    expect(world.weightHistory.map((w) => w['colorapp-green-node'])).toEqual([10, 50, 100, 0]);
+  });
+
+  it('says RollbackFailedError loudly when the rollback cannot restore traffic, and keeps the lock', async () => {
+    world.traffic.set('green', { requests: 1000, errors5xx: 500, p99LatencyMs: 40 });
+    const result = await runRelease(world, v2Request(), {
+      onStateDone: (name) => {
+        if (name === 'ShiftTraffic') world.updateRouteAlwaysFails = awsError('AccessDeniedException', 'not authorized to UpdateRoute');
+      },
+    });
+
+    expect(result.status).toBe('FAILED');
+    expect(result.error?.Error).toBe('RollbackFailedError');
+    expect(result.path.filter((s) => s === 'Rollback')).toHaveLength(1);
+    expect(tail(result, 'Rollback')).toEqual(['Rollback', 'MarkRollbackFailed', 'RollbackFailed']);
+    expect(route()).toEqual({ 'colorapp-blue-node': 90, 'colorapp-green-node': 10 });
+    expect(lock()).toMatchObject({ executionArn: result.executionArn, status: 'rollback-failed' });
+    expect(lock()?.reason).toContain('AccessDenied');
+    expect(state().lastRelease).toMatchObject({ id: result.releaseId, outcome: 'rollback-failed' });
+
+    // The next release is refused until an operator clears the lock.
+    const next = await runRelease(world, v2Request());
+    expect(next.error?.Error).toBe('StaleLockError');
+  });
+});
+
+describe('release state machine: stopped from outside', () => {
+  it('cleans up an execution aborted in the middle of a canary: 100/0 restored, lock released', async () => {
+    const result = await runRelease(world, v2Request({ bakeSeconds: 30 }), {
+      onBakeStarted: ({ stepIndex, abort }) => {
+        if (stepIndex === 0) abort();
+      },
+    });
+    expect(result.status).toBe('ABORTED');
+    expect(route()).toEqual({ 'colorapp-blue-node': 90, 'colorapp-green-node': 10 });
+    expect(lock()?.executionArn).toBe(result.executionArn);
+
+    const outcome = await cleanup({
+      source: 'aws.states',
+      'detail-type': 'Step Functions Execution Status Change',
+      detail: { executionArn: result.executionArn, name: result.releaseId, status: 'ABORTED', input: JSON.stringify(result.input) },
+    });
+
+    expect(outcome.action).toBe('rolled-back');
+    expect(route()).toEqual({ 'colorapp-blue-node': 100, 'colorapp-green-node': 0 });
+    expect(service('colorapp-green')).toMatchObject({ taskDefinition: seeded.greenTd, desiredCount: 0 });
+    expect(lock()).toBeUndefined();
+    expect(state().lastRelease).toMatchObject({ id: result.releaseId, outcome: 'rolled-back', failure: { error: 'ExecutionAbortedError' } });
+  }, 30_000);
+});
