@@ -85,7 +85,7 @@ export async function handler(event: unknown): Promise<AlarmWatcherResult> {
       return ignore(
         lock === null
           ? `No lock is held for ${service}, so the bake of release ${bake.releaseId} is not running.`
-          : `The lock is ${lock.status} by ${lock.executionArn}, not held by the bake's execution ${bake.executionArn}.`,
+          : `The lock (${lock.status}, execution ${lock.executionArn}) is not held by the bake's execution ${bake.executionArn}.`,
         { ...bakeFacts, lockExecutionArn: lock?.executionArn ?? null, lockStatus: lock?.status ?? null },
       );
     }

@@ -1,0 +1,277 @@
+import {
+  DescribeAlarmsCommand,
+  GetMetricDataCommand,
+  type CloudWatchClient,
+  type MetricDataQuery,
+  type MetricDataResult,
+} from '@aws-sdk/client-cloudwatch';
+import type { Colour } from '../colours';
+import type { Verdict } from '../documents';
+import { ENVOY_METRICS, RESPONSE_CLASSES, colourDimensions } from '../envoy-metrics';
+import { ResourceNotFoundError, ValidationError } from '../errors';
+import { withThrottlingRetry } from '../retry';
+import type { HealthCheck, HealthQuery } from './health-check';
+import { judge, type HealthEvidence, type HealthThresholds } from './verdict';
+
+/** DescribeAlarms accepts at most 100 names per request. */
+const MAX_ALARM_NAMES_PER_REQUEST = 100;
+
+/** Options for {@link CloudWatchHealthCheck}. */
+export interface CloudWatchHealthCheckOptions {
+  /** CloudWatch namespace the Envoy statistics are published in (`health.metricNamespace`). */
+  readonly namespace: string;
+  /** Metric period in seconds: 1, 5, 10, 30 or a multiple of 60 (`health.metricPeriodSeconds`). */
+  readonly periodSeconds: number;
+  /**
+   * Alarms that must not be in ALARM; may be empty. Every one must exist: a missing alarm is an
+   * error, not a pass.
+   */
+  readonly alarmNames: readonly string[];
+  /** What "healthy" means. */
+  readonly thresholds: HealthThresholds;
+}
+
+/** State of the alarms asked about. */
+export interface AlarmStates {
+  /** Names of the alarms currently in ALARM, in the order they were asked for. */
+  readonly inAlarm: string[];
+}
+
+/**
+ * Reads the state of `alarmNames` (metric, composite and log alarms), 100 names per request,
+ * following `NextToken`. Duplicate names are asked for once.
+ *
+ * @throws ResourceNotFoundError naming every configured alarm that does not exist: a release
+ *   cannot be judged against an alarm that is not there, and silently skipping it would pass.
+ */
+export async function describeAlarmStates(
+  cloudwatch: CloudWatchClient,
+  alarmNames: readonly string[],
+): Promise<AlarmStates> {
+  const names = [...new Set(alarmNames)];
+  const states = new Map<string, string | undefined>();
+  for (let i = 0; i < names.length; i += MAX_ALARM_NAMES_PER_REQUEST) {
+    const chunk = names.slice(i, i + MAX_ALARM_NAMES_PER_REQUEST);
+    let nextToken: string | undefined;
+    do {
+      const out = await withThrottlingRetry(`DescribeAlarms ${chunk.join(', ')}`, () =>
+        cloudwatch.send(
+          new DescribeAlarmsCommand({
+            AlarmNames: chunk,
+            // Without AlarmTypes only metric alarms come back, and a composite alarm would look missing.
+            AlarmTypes: ['MetricAlarm', 'CompositeAlarm', 'LogAlarm'],
+            MaxRecords: MAX_ALARM_NAMES_PER_REQUEST,
+            NextToken: nextToken,
+          }),
+        ),
+      );
+      for (const alarm of [...(out.MetricAlarms ?? []), ...(out.CompositeAlarms ?? []), ...(out.LogAlarms ?? [])]) {
+        if (alarm.AlarmName !== undefined) states.set(alarm.AlarmName, alarm.StateValue);
+      }
+      nextToken = out.NextToken;
+    } while (nextToken);
+  }
+  const missing = names.filter((name) => !states.has(name));
+  if (missing.length > 0) {
+    throw new ResourceNotFoundError(
+      `CloudWatch alarm${missing.length === 1 ? '' : 's'} ${missing.join(', ')} ` +
+        `do${missing.length === 1 ? 'es' : ''} not exist, so the release cannot be judged. ` +
+        'Create the alarm or remove it from health.alarms in the service configuration.',
+    );
+  }
+  return { inAlarm: names.filter((name) => states.get(name) === 'ALARM') };
+}
+
+/**
+ * A {@link HealthCheck} over CloudWatch: the idle colour's Envoy ingress statistics (responses by
+ * class, p99 request time) over the bake window, plus the release alarms. Returns a verdict with
+ * its evidence; no data is `inconclusive`, never `healthy`.
+ *
+ * @example
+ * const check = new CloudWatchHealthCheck(new CloudWatchClient({}), {
+ *   namespace: 'ECSRelease/Envoy', periodSeconds: 10, alarmNames: ['colorapp-green-5xx'],
+ *   thresholds: { minSuccessRate: 0.99, maxP99LatencyMs: 1000, minRequests: 50 },
+ * });
+ * const verdict = await check.judge({ service: 'colorapp', colour: 'green', stepIndex: 0,
+ *   weight: 10, attempt: 0, windowStart, windowEnd: new Date() });
+ */
+export class CloudWatchHealthCheck implements HealthCheck {
+  private readonly namespace: string;
+  private readonly periodSeconds: number;
+  private readonly alarmNames: readonly string[];
+  private readonly thresholds: HealthThresholds;
+
+  /** @throws ValidationError when an option is out of range, naming it. */
+  constructor(
+    private readonly cloudwatch: CloudWatchClient,
+    options: CloudWatchHealthCheckOptions,
+  ) {
+    const { namespace, periodSeconds, alarmNames, thresholds } = options;
+    if (!namespace) throw new ValidationError('CloudWatchHealthCheck: namespace must not be empty.');
+    if (!Number.isInteger(periodSeconds) || !([1, 5, 10, 30].includes(periodSeconds) || periodSeconds % 60 === 0)) {
+      throw new ValidationError(
+        `CloudWatchHealthCheck: periodSeconds must be 1, 5, 10, 30 or a multiple of 60, got ${periodSeconds}.`,
+      );
+    }
+    if (!(thresholds.minSuccessRate >= 0 && thresholds.minSuccessRate <= 1)) {
+      throw new ValidationError(
+        `CloudWatchHealthCheck: thresholds.minSuccessRate must be between 0 and 1, got ${thresholds.minSuccessRate}.`,
+      );
+    }
+    if (!(thresholds.maxP99LatencyMs > 0)) {
+      throw new ValidationError(
+        `CloudWatchHealthCheck: thresholds.maxP99LatencyMs must be positive, got ${thresholds.maxP99LatencyMs}.`,
+      );
+    }
+    if (!Number.isInteger(thresholds.minRequests) || thresholds.minRequests < 1) {
+      throw new ValidationError(
+        `CloudWatchHealthCheck: thresholds.minRequests must be a positive integer, got ${thresholds.minRequests}.`,
+      );
+    }
+    this.namespace = namespace;
+    this.periodSeconds = periodSeconds;
+    this.alarmNames = [...alarmNames];
+    this.thresholds = { ...thresholds };
+  }
+
+  /**
+   * Judges one colour over `[windowStart aligned down to the period, windowEnd]`. Alarms are read
+   * first so a missing alarm fails before any metric is fetched.
+   *
+   * @throws ResourceNotFoundError when a configured alarm does not exist.
+   */
+  async judge(query: HealthQuery): Promise<Verdict> {
+    const { inAlarm } =
+      this.alarmNames.length > 0 ? await describeAlarmStates(this.cloudwatch, this.alarmNames) : { inAlarm: [] };
+
+    // Aligned so every period CloudWatch returns is a whole one; it may include up to one period
+    // from before the window, which is the price of not dropping the window's first seconds.
+    const periodMs = this.periodSeconds * 1000;
+    const start = new Date(Math.floor(query.windowStart.getTime() / periodMs) * periodMs);
+    const end = query.windowEnd;
+
+    const metrics =
+      start.getTime() < end.getTime()
+        ? await this.fetchMetrics(query.service, query.colour, start, end)
+        : // An empty window (clock skew between the shift and now) has no data; GetMetricData
+          // would reject it. Empty evidence makes the verdict inconclusive.
+          { sums: new Map<string, number>(), p99: [] as number[], problems: [] as string[] };
+
+    const requests = RESPONSE_CLASSES.reduce((total, cls) => total + (metrics.sums.get(responsesId(cls)) ?? 0), 0);
+    const errors5xx = metrics.sums.get(responsesId('5')) ?? 0;
+    const evidence: HealthEvidence = {
+      requests,
+      errors5xx,
+      successRate: requests > 0 ? 1 - errors5xx / requests : null,
+      // The worst period's p99: conservative, and reduce() because a day-long bake at a 1 s period
+      // has more datapoints than Math.max(...spread) accepts as arguments.
+      p99LatencyMs: metrics.p99.length > 0 ? metrics.p99.reduce((a, b) => Math.max(a, b)) : null,
+      alarmsInAlarm: inAlarm,
+    };
+    const judgement = judge(evidence, this.thresholds);
+
+    // Incomplete data can hide 5xx, so it must never pass; an unhealthy verdict stays unhealthy
+    // because rolling back is the safe direction.
+    let { status } = judgement;
+    const reasons = [...judgement.reasons];
+    if (metrics.problems.length > 0) {
+      if (status === 'healthy') {
+        status = 'inconclusive';
+        reasons.length = 0;
+      }
+      reasons.push(`CloudWatch returned incomplete metric data: ${metrics.problems.join('; ')}.`);
+    }
+
+    return {
+      status,
+      reasons,
+      colour: query.colour,
+      stepIndex: query.stepIndex,
+      weight: query.weight,
+      attempt: query.attempt,
+      window: { start: start.toISOString(), end: end.toISOString() },
+      evidence,
+      thresholds: { ...this.thresholds },
+    };
+  }
+
+  /** The GetMetricData queries for one colour: responses per class (Sum) and request time (p99). */
+  private metricQueries(service: string, colour: Colour): MetricDataQuery[] {
+    const dimensions = colourDimensions(service, colour);
+    const responses: MetricDataQuery[] = RESPONSE_CLASSES.map((cls) => ({
+      Id: responsesId(cls),
+      MetricStat: {
+        Metric: {
+          Namespace: this.namespace,
+          MetricName: ENVOY_METRICS.responsesByClass,
+          Dimensions: [...dimensions, { Name: ENVOY_METRICS.responseClassDimension, Value: cls }],
+        },
+        Period: this.periodSeconds,
+        Stat: 'Sum',
+      },
+      ReturnData: true,
+    }));
+    return [
+      ...responses,
+      {
+        Id: P99_ID,
+        MetricStat: {
+          Metric: { Namespace: this.namespace, MetricName: ENVOY_METRICS.requestTime, Dimensions: dimensions },
+          Period: this.periodSeconds,
+          Stat: 'p99',
+        },
+        ReturnData: true,
+      },
+    ];
+  }
+
+  private async fetchMetrics(
+    service: string,
+    colour: Colour,
+    start: Date,
+    end: Date,
+  ): Promise<{ sums: Map<string, number>; p99: number[]; problems: string[] }> {
+    const queries = this.metricQueries(service, colour);
+    const sums = new Map<string, number>();
+    const p99: number[] = [];
+    const problems: string[] = [];
+    let nextToken: string | undefined;
+    do {
+      const out = await withThrottlingRetry(`GetMetricData ${service}/${colour}`, () =>
+        this.cloudwatch.send(
+          new GetMetricDataCommand({
+            MetricDataQueries: queries,
+            StartTime: start,
+            EndTime: end,
+            ScanBy: 'TimestampAscending',
+            NextToken: nextToken,
+          }),
+        ),
+      );
+      // A query's datapoints can be split across pages: accumulate by Id.
+      for (const result of out.MetricDataResults ?? []) {
+        const values = (result.Values ?? []).filter(Number.isFinite);
+        if (result.Id === P99_ID) p99.push(...values);
+        else if (result.Id) sums.set(result.Id, (sums.get(result.Id) ?? 0) + values.reduce((a, b) => a + b, 0));
+        const problem = describeProblem(result);
+        if (problem) problems.push(problem);
+      }
+      nextToken = out.NextToken;
+    } while (nextToken);
+    return { sums, p99, problems };
+  }
+}
+
+const P99_ID = 'request_time_p99';
+
+/** Query ids must start with a lower-case letter; one per response class. */
+function responsesId(cls: (typeof RESPONSE_CLASSES)[number]): string {
+  return `responses_${cls}xx`;
+}
+
+/** `PartialData` only means "more pages follow"; `Forbidden` and `InternalError` mean data is missing. */
+function describeProblem(result: MetricDataResult): string | null {
+  if (result.StatusCode !== 'Forbidden' && result.StatusCode !== 'InternalError') return null;
+  const messages = (result.Messages ?? []).map((m) => m.Value).filter(Boolean);
+  return `${result.Id} ${result.StatusCode}${messages.length ? ` (${messages.join(', ')})` : ''}`;
+}

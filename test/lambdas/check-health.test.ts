@@ -1,0 +1,277 @@
+import { CloudWatchClient, DescribeAlarmsCommand, GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
+import { mockClient } from 'aws-sdk-client-mock';
+import 'aws-sdk-client-mock-jest';
+import { handler } from '../../lambdas/check-health';
+import { ServiceConfigSchema } from '../../lambdas/shared/config';
+import type { Verdict } from '../../lambdas/shared/documents';
+import { ResourceNotFoundError, ValidationError } from '../../lambdas/shared/errors';
+import type { ColourAssignment, PlannedRelease, Progress } from '../../lambdas/shared/release';
+
+const cw = mockClient(CloudWatchClient);
+
+const NOW = new Date('2025-01-01T12:10:00.000Z');
+
+const config = ServiceConfigSchema.parse({
+  service: 'colorapp',
+  cluster: 'demo',
+  ecsServices: { blue: 'colorapp-blue', green: 'colorapp-green' },
+  taskDefinitionFamily: 'colorapp',
+  containerName: 'app',
+  traffic: {
+    kind: 'appmesh',
+    meshName: 'demo-mesh',
+    virtualRouterName: 'colorapp-router',
+    routeName: 'colorapp-route',
+    virtualNodes: { blue: 'colorapp-blue', green: 'colorapp-green' },
+  },
+  health: {
+    alarms: { common: ['colorapp-common'], blue: ['colorapp-blue-5xx'], green: ['colorapp-green-5xx'] },
+    maxInconclusiveBakes: 1,
+  },
+  bakeSeconds: 120,
+});
+
+const release: PlannedRelease = {
+  id: 'rel-20250101-1200',
+  executionArn: 'arn:aws:states:eu-west-1:123456789012:execution:colorapp-release:rel-20250101-1200',
+  service: 'colorapp',
+  image: 'registry.example/colorapp:v2',
+  version: 'v2',
+  strategy: { type: 'canary', steps: [10, 50, 100] },
+  schedule: [10, 50, 100],
+  bakeSeconds: 120,
+  approvals: { beforeTraffic: false, beforePromote: false },
+  requestedBy: null,
+  reason: null,
+  startedAt: '2025-01-01T12:00:00.000Z',
+  config,
+};
+const greenIdle: ColourAssignment = { live: 'blue', idle: 'green', liveTaskDefinitionArn: 'arn:td/colorapp:1' };
+
+function event(options: { progress?: Partial<Progress>; shiftedAt?: string; colours?: ColourAssignment; weight?: number } = {}) {
+  const progress: Progress = { stepIndex: 0, attempt: 0, verdicts: [], decision: 'shift', failure: null, ...options.progress };
+  const weight = options.weight ?? release.schedule[progress.stepIndex];
+  // Through JSON, as the state machine delivers it.
+  return JSON.parse(
+    JSON.stringify({
+      release,
+      colours: options.colours ?? greenIdle,
+      progress,
+      shift: {
+        stepIndex: progress.stepIndex,
+        weight,
+        weights: { live: 100 - weight, idle: weight },
+        changed: true,
+        shiftedAt: options.shiftedAt ?? '2025-01-01T12:08:33.000Z',
+      },
+    }),
+  );
+}
+
+function metrics(ok: number, errors: number, p99: number | null) {
+  return {
+    MetricDataResults: [
+      { Id: 'responses_2xx', Values: ok ? [ok] : [], StatusCode: 'Complete' as const },
+      { Id: 'responses_5xx', Values: errors ? [errors] : [], StatusCode: 'Complete' as const },
+      { Id: 'request_time_p99', Values: p99 === null ? [] : [p99], StatusCode: 'Complete' as const },
+    ],
+  };
+}
+
+function alarms(states: Record<string, 'OK' | 'ALARM'>) {
+  return { MetricAlarms: Object.entries(states).map(([AlarmName, StateValue]) => ({ AlarmName, StateValue })) };
+}
+
+function expectedQueries(colour: 'blue' | 'green') {
+  const dims = [
+    { Name: 'Service', Value: 'colorapp' },
+    { Name: 'Color', Value: colour },
+  ];
+  const responses = ['2', '3', '4', '5'].map((cls) => ({
+    Id: `responses_${cls}xx`,
+    MetricStat: {
+      Metric: {
+        Namespace: 'ECSRelease/Envoy',
+        MetricName: 'envoy.http.downstream_rq_xx',
+        Dimensions: [...dims, { Name: 'envoy.response_code_class', Value: cls }],
+      },
+      Period: 10,
+      Stat: 'Sum',
+    },
+    ReturnData: true,
+  }));
+  return [
+    ...responses,
+    {
+      Id: 'request_time_p99',
+      MetricStat: {
+        Metric: { Namespace: 'ECSRelease/Envoy', MetricName: 'envoy.http.downstream_rq_time', Dimensions: dims },
+        Period: 10,
+        Stat: 'p99',
+      },
+      ReturnData: true,
+    },
+  ];
+}
+
+const allOk = alarms({ 'colorapp-common': 'OK', 'colorapp-green-5xx': 'OK' });
+
+beforeEach(() => {
+  cw.reset();
+  // Only Date is faked: the SDK mock and the retry backoff keep real timers.
+  jest.useFakeTimers({
+    now: NOW,
+    doNotFake: [
+      'hrtime',
+      'nextTick',
+      'performance',
+      'queueMicrotask',
+      'setImmediate',
+      'clearImmediate',
+      'setInterval',
+      'clearInterval',
+      'setTimeout',
+      'clearTimeout',
+    ],
+  });
+});
+
+afterEach(() => {
+  jest.useRealTimers();
+});
+
+describe('check-health handler', () => {
+  it('judges the idle colour from the shift until now and moves to the next step when healthy', async () => {
+    cw.on(DescribeAlarmsCommand).resolves(allOk);
+    cw.on(GetMetricDataCommand).resolves(metrics(500, 0, 120));
+
+    const next = await handler(event({ shiftedAt: '2025-01-01T12:08:33.000Z' }));
+
+    expect(cw).toHaveReceivedCommandTimes(DescribeAlarmsCommand, 1);
+    expect(cw.commandCalls(DescribeAlarmsCommand)[0].args[0].input).toEqual({
+      AlarmNames: ['colorapp-common', 'colorapp-green-5xx'],
+      AlarmTypes: ['MetricAlarm', 'CompositeAlarm', 'LogAlarm'],
+      MaxRecords: 100,
+    });
+    expect(cw).toHaveReceivedCommandTimes(GetMetricDataCommand, 1);
+    // The shift was 87 s ago, less than the 120 s bake: the window starts at the shift (aligned to 10 s).
+    expect(cw.commandCalls(GetMetricDataCommand)[0].args[0].input).toEqual({
+      MetricDataQueries: expectedQueries('green'),
+      StartTime: new Date('2025-01-01T12:08:30.000Z'),
+      EndTime: NOW,
+      ScanBy: 'TimestampAscending',
+    });
+
+    const verdict: Verdict = {
+      status: 'healthy',
+      reasons: [expect.stringContaining('Success rate 100% (0 5xx in 500 requests)') as unknown as string],
+      colour: 'green',
+      stepIndex: 0,
+      weight: 10,
+      attempt: 0,
+      window: { start: '2025-01-01T12:08:30.000Z', end: '2025-01-01T12:10:00.000Z' },
+      evidence: { requests: 500, errors5xx: 0, successRate: 1, p99LatencyMs: 120, alarmsInAlarm: [] },
+      thresholds: { minSuccessRate: 0.99, maxP99LatencyMs: 1000, minRequests: 50 },
+    };
+    expect(next).toEqual({ stepIndex: 1, attempt: 0, verdicts: [verdict], decision: 'shift', failure: null });
+  });
+
+  it('judges only the last bakeSeconds on a re-bake, not traffic since the original shift', async () => {
+    cw.on(DescribeAlarmsCommand).resolves(allOk);
+    cw.on(GetMetricDataCommand).resolves(metrics(500, 0, 120));
+
+    const next = await handler(event({ progress: { attempt: 1 }, shiftedAt: '2025-01-01T12:02:00.000Z' }));
+
+    expect(cw.commandCalls(GetMetricDataCommand)[0].args[0].input.StartTime).toEqual(
+      new Date('2025-01-01T12:08:00.000Z'),
+    );
+    expect(next.verdicts[0].attempt).toBe(1);
+  });
+
+  it('rolls back with UnhealthyReleaseError when the idle colour serves too many 5xx', async () => {
+    cw.on(DescribeAlarmsCommand).resolves(allOk);
+    cw.on(GetMetricDataCommand).resolves(metrics(90, 10, 120));
+
+    const next = await handler(event());
+
+    expect(next.decision).toBe('rollback');
+    expect(next.failure).toEqual({
+      Error: 'UnhealthyReleaseError',
+      Cause: 'Success rate 90% (10 5xx in 100 requests) is below the minimum 99%.',
+    });
+  });
+
+  it('rolls back when a watched alarm is in ALARM', async () => {
+    cw.on(DescribeAlarmsCommand).resolves(alarms({ 'colorapp-common': 'ALARM', 'colorapp-green-5xx': 'OK' }));
+    cw.on(GetMetricDataCommand).resolves(metrics(500, 0, 120));
+
+    const next = await handler(event());
+
+    expect(next.decision).toBe('rollback');
+    expect(next.failure).toEqual({ Error: 'UnhealthyReleaseError', Cause: 'Alarm colorapp-common is in ALARM.' });
+  });
+
+  it('bakes again when there was no traffic, then rolls back once the re-bakes are used up', async () => {
+    cw.on(DescribeAlarmsCommand).resolves(allOk);
+    cw.on(GetMetricDataCommand).resolves(metrics(0, 0, null));
+
+    const first = await handler(event());
+    expect(first).toMatchObject({ stepIndex: 0, attempt: 1, decision: 'bake-again', failure: null });
+
+    const second = await handler(event({ progress: first }));
+    expect(second).toMatchObject({
+      stepIndex: 0,
+      attempt: 1,
+      decision: 'rollback',
+      failure: { Error: 'InconclusiveHealthError' },
+    });
+    expect(second.verdicts.map((v) => v.status)).toEqual(['inconclusive', 'inconclusive']);
+  });
+
+  it('promotes when the last step is healthy', async () => {
+    cw.on(DescribeAlarmsCommand).resolves(allOk);
+    cw.on(GetMetricDataCommand).resolves(metrics(5000, 1, 300));
+
+    const next = await handler(event({ progress: { stepIndex: 2 } }));
+
+    expect(next).toMatchObject({ stepIndex: 2, decision: 'promote', failure: null });
+    expect(next.verdicts[0]).toMatchObject({ weight: 100, stepIndex: 2 });
+  });
+
+  it('watches the common alarms and the blue alarms when blue is the idle colour', async () => {
+    cw.on(DescribeAlarmsCommand).resolves(alarms({ 'colorapp-common': 'OK', 'colorapp-blue-5xx': 'OK' }));
+    cw.on(GetMetricDataCommand).resolves(metrics(500, 0, 120));
+
+    const next = await handler(
+      event({ colours: { live: 'green', idle: 'blue', liveTaskDefinitionArn: 'arn:td/colorapp:2' } }),
+    );
+
+    expect(cw).toHaveReceivedCommandWith(DescribeAlarmsCommand, { AlarmNames: ['colorapp-common', 'colorapp-blue-5xx'] });
+    expect(cw.commandCalls(GetMetricDataCommand)[0].args[0].input.MetricDataQueries).toEqual(expectedQueries('blue'));
+    expect(next.verdicts[0].colour).toBe('blue');
+  });
+
+  it('fails with ResourceNotFoundError when a configured alarm does not exist', async () => {
+    cw.on(DescribeAlarmsCommand).resolves(alarms({ 'colorapp-common': 'OK' }));
+
+    await expect(handler(event())).rejects.toThrow(ResourceNotFoundError);
+    expect(cw).not.toHaveReceivedCommand(GetMetricDataCommand);
+  });
+
+  it('rejects malformed input with a ValidationError before calling AWS', async () => {
+    const bad = event();
+    delete bad.shift;
+
+    await expect(handler(bad)).rejects.toThrow(ValidationError);
+    await expect(handler(bad)).rejects.toThrow(/Invalid CheckHealth input: shift/);
+    expect(cw.calls()).toHaveLength(0);
+  });
+
+  it('rejects a shift for another step than the release is at', async () => {
+    const bad = event({ progress: { stepIndex: 1 } });
+    bad.shift.stepIndex = 0;
+
+    await expect(handler(bad)).rejects.toThrow(ValidationError);
+    expect(cw.calls()).toHaveLength(0);
+  });
+});
