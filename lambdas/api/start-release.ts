@@ -1,0 +1,134 @@
+import { ECSClient } from '@aws-sdk/client-ecs';
+import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { SSMClient } from '@aws-sdk/client-ssm';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import { z } from 'zod';
+import { LockDocumentSchema, parameterNames } from '../shared/documents';
+import { describeService } from '../shared/ecs';
+import { ReleaseInProgressError, ResourceNotFoundError, StaleLockError } from '../shared/errors';
+import { createLogger } from '../shared/logger';
+import { ReleaseRequestSchema, type ReleaseRequest } from '../shared/release';
+import { withThrottlingRetry } from '../shared/retry';
+import { loadServiceConfig } from '../shared/service-config';
+import { SsmDocuments } from '../shared/ssm-documents';
+import { parseOrThrow } from '../shared/validation';
+import { executionArnFor, inspectLock, newReleaseId, staleLockMessage } from './executions';
+import {
+  API_ERROR_CODES,
+  appendReleaseKeys,
+  callerArn,
+  errorJson,
+  errorResponse,
+  handleApiRequest,
+  json,
+  parseJsonBody,
+  requireEnv,
+} from './http';
+
+const ssm = new SSMClient({});
+const ecs = new ECSClient({});
+const sfn = new SFNClient({});
+const documents = new SsmDocuments(ssm);
+const logger = createLogger('api-start-release');
+
+/**
+ * Strict on purpose: a misspelt optional field (`aprovals`) would otherwise be dropped silently
+ * and the release would run without the gate the caller asked for.
+ */
+const StartReleaseBodySchema = z.strictObject(ReleaseRequestSchema.shape);
+
+/** What `POST /releases` answers with (202). */
+export interface StartReleaseResponse {
+  readonly releaseId: string;
+  readonly executionArn: string;
+}
+
+/**
+ * `POST /releases`: validates a release request and starts the release state machine.
+ *
+ * Answers 400 naming the invalid field, 404 when the service has no configuration or one of its
+ * ECS services is missing, 409 when a release of the service is running (with its id) or its
+ * lock is stale (with how to clear it), else 202 `{ releaseId, executionArn }`.
+ *
+ * The lock check here is only a faster, clearer answer: the state machine's own lock step
+ * (an atomic create-if-absent) is what actually keeps two releases apart.
+ */
+export async function handler(event: APIGatewayProxyEvent, context?: Context): Promise<APIGatewayProxyResult> {
+  return handleApiRequest(logger, event, context, async () => {
+    const stateMachineArn = requireEnv('STATE_MACHINE_ARN');
+    const request = parseOrThrow(StartReleaseBodySchema, parseJsonBody(event), 'release request');
+    const { service } = request;
+    appendReleaseKeys(logger, { service });
+    const names = parameterNames(service);
+
+    // The same loader Plan uses, so the API refuses exactly the configurations the release would.
+    const [config, lock] = await Promise.all([
+      loadServiceConfig(ssm, service),
+      documents.get(names.lock, LockDocumentSchema),
+    ]);
+    await Promise.all([
+      describeServiceOrNotFound(config.cluster, config.ecsServices.blue),
+      describeServiceOrNotFound(config.cluster, config.ecsServices.green),
+    ]);
+
+    if (lock) {
+      const holder = await inspectLock(sfn, lock);
+      logger.info('Service is locked', {
+        holderReleaseId: lock.releaseId,
+        lockStatus: lock.status,
+        executionStatus: holder.executionStatus,
+      });
+      if (holder.active) throw new ReleaseInProgressError(service, lock.executionArn, lock.releaseId);
+      return errorResponse(new StaleLockError(staleLockMessage(holder)), logger, event.requestContext?.requestId, {
+        releaseId: lock.releaseId,
+        executionArn: lock.executionArn,
+        executionStatus: holder.executionStatus,
+        lockStatus: lock.status,
+      });
+    }
+
+    const releaseId = newReleaseId(service);
+    appendReleaseKeys(logger, { service, releaseId });
+    const input: ReleaseRequest = { ...request, requestedBy: request.requestedBy ?? callerArn(event) };
+    try {
+      const out = await withThrottlingRetry(`StartExecution ${releaseId}`, () =>
+        sfn.send(new StartExecutionCommand({ stateMachineArn, name: releaseId, input: JSON.stringify(input) })),
+      );
+      // The response always carries the ARN; deriving it is only a fallback for the type.
+      const executionArn = out.executionArn ?? executionArnFor(stateMachineArn, releaseId);
+      logger.info('Release started', {
+        executionArn,
+        image: request.image,
+        strategy: request.strategy?.type ?? `default (${config.defaultStrategy.type})`,
+        requestedBy: input.requestedBy,
+      });
+      const body: StartReleaseResponse = { releaseId, executionArn };
+      return json(202, body, { Location: `/releases/${service}/${releaseId}` });
+    } catch (error) {
+      if ((error as Error).name !== 'ExecutionAlreadyExists') throw error;
+      logger.warn('Execution name already taken', { error: (error as Error).message });
+      return errorJson(
+        409,
+        API_ERROR_CODES.executionAlreadyExists,
+        `An execution named ${releaseId} already exists; nothing was started. Send the request again for a new release id.`,
+        { releaseId },
+      );
+    }
+  });
+}
+
+/**
+ * {@link describeService}, with a missing cluster (which DescribeServices reports as an
+ * exception, not as a failure entry) answered as the same 404.
+ */
+async function describeServiceOrNotFound(cluster: string, serviceName: string): Promise<void> {
+  try {
+    await describeService(ecs, cluster, serviceName);
+  } catch (error) {
+    if ((error as Error).name !== 'ClusterNotFoundException') throw error;
+    throw new ResourceNotFoundError(
+      `ECS cluster ${cluster} (for service ${serviceName}) does not exist. Check the service configuration.`,
+      { cause: error },
+    );
+  }
+}
