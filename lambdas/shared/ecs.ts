@@ -7,9 +7,17 @@ import { withThrottlingRetry } from './retry';
  * naming the cluster and service, because the configuration points at something that is not there.
  */
 export async function describeService(ecs: ECSClient, cluster: string, serviceName: string): Promise<Service> {
-  const out = await withThrottlingRetry(`DescribeServices ${cluster}/${serviceName}`, () =>
-    ecs.send(new DescribeServicesCommand({ cluster, services: [serviceName] })),
-  );
+  let out;
+  try {
+    out = await withThrottlingRetry(`DescribeServices ${cluster}/${serviceName}`, () =>
+      ecs.send(new DescribeServicesCommand({ cluster, services: [serviceName] })),
+    );
+  } catch (error) {
+    if ((error as Error).name === 'ClusterNotFoundException') {
+      throw new ResourceNotFoundError(`ECS cluster ${cluster} does not exist. Check the service configuration.`, { cause: error });
+    }
+    throw error;
+  }
   const service = out.services?.find((s) => s.serviceName === serviceName || s.serviceArn?.endsWith(`/${serviceName}`));
   if (!service || service.status === 'INACTIVE') {
     const reason = out.failures?.find((f) => f.arn?.endsWith(serviceName))?.reason ?? 'not found';

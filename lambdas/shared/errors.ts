@@ -46,7 +46,7 @@ export class StaleLockError extends ReleaseError {
   override readonly name = 'StaleLockError' as const;
 }
 
-/** The route's weights are not 100/0 to the live colour: someone changed traffic outside a release. */
+/** The route is not as a release left it: weights not 100/0 to the live colour, or targets outside the two colours. */
 export class RouteDriftError extends ReleaseError {
   override readonly name = 'RouteDriftError' as const;
 }
@@ -61,7 +61,7 @@ export class StateConflictError extends ReleaseError {
   override readonly name = 'StateConflictError' as const;
 }
 
-/** An ECS resource named in the configuration does not exist. */
+/** A resource the release needs does not exist: an ECS cluster or service, an App Mesh route, an alarm, a waiting approval. */
 export class ResourceNotFoundError extends ReleaseError {
   override readonly name = 'ResourceNotFoundError' as const;
 }
