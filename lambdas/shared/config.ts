@@ -114,6 +114,11 @@ export const ServiceConfigSchema = z.object({
       keepOldColourWarm: z.boolean().default(false),
     })
     .default({ scaleDownDelaySeconds: 300, keepOldColourWarm: false }),
+  /**
+   * ARN of the release state machine for this service, written by the CDK construct, so the CLI
+   * and other tools can start a release knowing only the service name.
+   */
+  releaseStateMachineArn: z.string().startsWith('arn:').optional(),
   /** How many past releases the state keeps. */
   historyLength: z.number().int().min(1).max(50).default(20),
 });
