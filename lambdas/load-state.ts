@@ -67,6 +67,14 @@ async function bootstrap(release: PlannedRelease): Promise<ReleaseState> {
     const image = taskDefinitionArn ? await imageOf(taskDefinitionArn, config.containerName) : null;
     slots[colour] = { taskDefinitionArn, image, version: image ? versionOf(image) : null };
   }
+  // Checked before the state is written: a state with no live revision is refused on every later
+  // read, so writing it would block the service until someone deleted the parameter by hand.
+  if (!slots[live].taskDefinitionArn) {
+    throw new StateConflictError(
+      `Cannot bootstrap the state of '${release.service}': the live service ${config.ecsServices[live]} (${live}) reports no task definition. ` +
+        'Check that it exists and uses the ECS deployment controller, then release again.',
+    );
+  }
   return bootstrapState(release.service, live, slots, new Date());
 }
 

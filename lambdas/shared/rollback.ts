@@ -43,7 +43,13 @@ export interface RollbackRequest {
 
 /** What the rollback did, step by step, for the execution output and the logs. */
 export interface RollbackReport {
-  readonly outcome: 'rolled-back' | 'failed' | 'already-recorded' | 'not-ours';
+  /**
+   * `rolled-back`: traffic and the idle service restored; `failed`: nothing to undo (failure
+   * before preflight), recorded; `already-promoted`: the state already records this release as
+   * promoted, so nothing was undone and only the lock was released; `already-recorded` and
+   * `not-ours`: the lock was not this release's, nothing touched.
+   */
+  readonly outcome: 'rolled-back' | 'failed' | 'already-promoted' | 'already-recorded' | 'not-ours';
   readonly actions: string[];
 }
 
@@ -53,8 +59,11 @@ export interface RollbackReport {
  * service to its previous revision and size, record the release, then release the lock. Every
  * action is idempotent, so a retry after a partial failure completes the job. What to undo
  * comes from the lock's undo plan; with no plan (failure before preflight passed) nothing is
- * undone, only recorded. If an action fails, a {@link RollbackFailedError} says which one and
- * what was already done.
+ * undone, only recorded. A release the state already records as promoted (Promote failed after
+ * its write, e.g. a task timeout) is not undone: the promotion write is the commit point, as in
+ * cleanup, and undoing traffic under a state that says the new colour is live would leave the two
+ * disagreeing. If an action fails, a {@link RollbackFailedError} says which one and what was
+ * already done.
  */
 export async function performRollback(
   clients: RollbackClients,
@@ -95,6 +104,20 @@ export async function performRollback(
     );
   }
 
+  // Read after the lock is marked, so a Promote still in flight either wrote already (seen here)
+  // or finds the lock rolling-back and refuses. A state we cannot read does not stop traffic from
+  // being restored; the record step reads it again and fails loudly.
+  const state = await docs.get(names.state, ReleaseStateSchema).catch((error: unknown) => {
+    logger.warn('Could not read the state before undoing; undoing anyway', { error: (error as Error).message });
+    return null;
+  });
+  if (state?.lastRelease?.id === request.releaseId && state.lastRelease.outcome === 'promoted') {
+    logger.warn('The state records this release as promoted; not undoing it, only releasing the lock', { live: state.live });
+    await step('clear the bake and approval documents', () => clearGateDocuments(docs, request));
+    await step('release the lock', () => lock.release(request.service, request.executionArn));
+    return { outcome: 'already-promoted', actions };
+  }
+
   const undo = held.undo;
   if (undo) {
     const router = createTrafficRouter(request.config.traffic, { live: undo.live, idle: undo.idle });
@@ -123,7 +146,9 @@ export async function performRollback(
 
 /**
  * Records that rollback could not complete: the state says `rollback-failed` and the lock stays,
- * with the reason, so no new release starts on top of a half-undone one.
+ * with the reason, so no new release starts on top of a half-undone one. Only a lock this
+ * execution still holds is changed and used for the record; a promoted record is left as it is.
+ * `stateRecorded` says whether the state document was actually written.
  */
 export async function markRollbackFailed(
   clients: RollbackClients,
@@ -144,11 +169,12 @@ export async function markRollbackFailed(
     lockKept = true;
   }
   let stateRecorded = false;
-  if (held) {
+  // Only our own lock says what this release deployed: another release's lock would put its
+  // image, version and colours into our record.
+  if (lockKept && held) {
     const failure = { error: request.failure.error, cause: `${request.failure.cause} | rollback failed: ${rollbackError}` };
-    await recordOutcome(docs, parameterNames(request.service).state, held, { ...request, failure }, 'rollback-failed',
+    stateRecorded = await recordOutcome(docs, parameterNames(request.service).state, held, { ...request, failure }, 'rollback-failed',
       held.undo ? { from: held.undo.live, to: held.undo.idle } : null);
-    stateRecorded = true;
   }
   logger.error('ROLLBACK FAILED: operator action needed', { rollbackError, lockKept, stateRecorded });
   return { lockKept, stateRecorded };
@@ -180,9 +206,11 @@ async function recordOutcome(
   request: RollbackRequest,
   outcome: ReleaseOutcome,
   colours: { from: 'blue' | 'green'; to: 'blue' | 'green' } | null,
-): Promise<void> {
+): Promise<boolean> {
   const state: ReleaseState | null = await docs.get(stateName, ReleaseStateSchema);
-  if (!state) return; // Failed before the state existed: there is no history to write to.
+  if (!state) return false; // Failed before the state existed: there is no history to write to.
+  // A promotion is final (see performRollback): it is never rewritten as rolled back or failed.
+  if (state.lastRelease?.id === request.releaseId && state.lastRelease.outcome === 'promoted') return false;
   const now = new Date();
   const record: ReleaseRecord = {
     id: request.releaseId,
@@ -201,6 +229,7 @@ async function recordOutcome(
     verdicts: [...request.verdicts],
   };
   await docs.put(stateName, recordRelease(state, record, request.config.historyLength, now), { overwrite: true });
+  return true;
 }
 
 async function clearGateDocuments(docs: SsmDocuments, request: RollbackRequest): Promise<void> {

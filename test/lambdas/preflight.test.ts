@@ -1,0 +1,207 @@
+import { AppMeshClient, DescribeRouteCommand, UpdateRouteCommand } from '@aws-sdk/client-app-mesh';
+import { DescribeServicesCommand, ECSClient, UpdateServiceCommand, type Service } from '@aws-sdk/client-ecs';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { mockClient } from 'aws-sdk-client-mock';
+import 'aws-sdk-client-mock-jest';
+import { handler } from '../../lambdas/preflight';
+import type { ColourAssignment } from '../../lambdas/shared/release';
+import { RouteDriftError, ServiceNotSteadyError, StateConflictError, ValidationError } from '../../lambdas/shared/errors';
+import { CLUSTER, COLOURS, deployment, ecsService, LIVE_TASK_DEFINITION_ARN } from '../support/ecs-fixtures';
+import {
+  fakeParameters,
+  IDLE_TASK_DEFINITION_ARN,
+  lockDocument,
+  NAMES,
+  OTHER_EXECUTION_ARN,
+  release,
+  sentPuts,
+  targets,
+  timeline,
+  undoPlan,
+} from '../support/release-documents';
+import { describeRouteOutput, routeSpecs } from '../support/traffic-fixtures';
+
+const ssm = mockClient(SSMClient);
+const ecs = mockClient(ECSClient);
+const appmesh = mockClient(AppMeshClient);
+mockClient(SFNClient);
+
+const GREEN_LIVE: ColourAssignment = { live: 'green', idle: 'blue', liveTaskDefinitionArn: LIVE_TASK_DEFINITION_ARN };
+
+function givenRoute(blue: number, green: number, order: 'blue-first' | 'green-first' = 'blue-first') {
+  appmesh.on(DescribeRouteCommand).resolves(describeRouteOutput(routeSpecs(targets(blue, green, order)).httpRoute));
+}
+
+/** A steady live service on the recorded revision. */
+function liveService(name: string, overrides: Partial<Service> = {}): Service {
+  return ecsService(name, { taskDefinition: LIVE_TASK_DEFINITION_ARN, ...overrides });
+}
+
+/** The idle service at zero tasks on its previous revision. */
+function idleService(name: string, overrides: Partial<Service> = {}): Service {
+  return ecsService(name, {
+    taskDefinition: IDLE_TASK_DEFINITION_ARN,
+    desiredCount: 0,
+    runningCount: 0,
+    deployments: [deployment({ taskDefinition: IDLE_TASK_DEFINITION_ARN, desiredCount: 0, runningCount: 0 })],
+    ...overrides,
+  });
+}
+
+function givenServices(live: Service, idle: Service) {
+  ecs.on(DescribeServicesCommand, { services: [live.serviceName!] }).resolves({ services: [live] });
+  ecs.on(DescribeServicesCommand, { services: [idle.serviceName!] }).resolves({ services: [idle] });
+}
+
+function event(colours: ColourAssignment = COLOURS) {
+  return { release: release(), colours };
+}
+
+function expectNothingWritten() {
+  expect(ssm).not.toHaveReceivedCommand(PutParameterCommand);
+  expect(appmesh).not.toHaveReceivedCommand(UpdateRouteCommand);
+  expect(ecs).not.toHaveReceivedCommand(UpdateServiceCommand);
+}
+
+let params: ReturnType<typeof fakeParameters>;
+
+beforeEach(() => {
+  ssm.reset();
+  ecs.reset();
+  appmesh.reset();
+  params = fakeParameters(ssm, { [NAMES.lock]: lockDocument({ undo: null }) });
+});
+
+describe('preflight handler', () => {
+  it('passes on a 100/0 route and a steady live service, and writes the undo plan into the lock', async () => {
+    givenRoute(100, 0);
+    givenServices(liveService('colorapp-blue'), idleService('colorapp-green'));
+
+    await expect(handler(event())).resolves.toStrictEqual({ weights: { live: 100, idle: 0 }, undo: undoPlan() });
+
+    expect(sentPuts(ssm)).toStrictEqual([
+      { Name: NAMES.lock, Value: lockDocument({ undo: undoPlan() }), Type: 'String', Overwrite: true, Description: undefined },
+    ]);
+    expect(params.json(NAMES.lock)).toStrictEqual(lockDocument({ undo: undoPlan() }));
+    expect(timeline(ssm, ecs, appmesh)).toEqual([
+      'DescribeRoute colorapp-route',
+      'DescribeServices colorapp-blue',
+      'DescribeServices colorapp-green',
+      `GetParameter ${NAMES.lock}`,
+      `PutParameter ${NAMES.lock}`,
+    ]);
+    expect(ecs.commandCalls(DescribeServicesCommand).map((call) => call.args[0].input)).toStrictEqual([
+      { cluster: CLUSTER, services: ['colorapp-blue'] },
+      { cluster: CLUSTER, services: ['colorapp-green'] },
+    ]);
+    expect(appmesh).not.toHaveReceivedCommand(UpdateRouteCommand);
+    expect(ecs).not.toHaveReceivedCommand(UpdateServiceCommand);
+  });
+
+  it('records the idle service exactly as it is, size included, so rollback restores that', async () => {
+    givenRoute(100, 0);
+    givenServices(liveService('colorapp-blue'), idleService('colorapp-green', { taskDefinition: 'arn:aws:ecs:eu-west-1:111122223333:task-definition/colorapp:5', desiredCount: 2 }));
+
+    const { undo } = await handler(event());
+
+    expect(undo.idleService).toStrictEqual({
+      serviceName: 'colorapp-green',
+      taskDefinitionArn: 'arn:aws:ecs:eu-west-1:111122223333:task-definition/colorapp:5',
+      desiredCount: 2,
+    });
+    expect(params.json(NAMES.lock)).toMatchObject({ undo: { idleService: undo.idleService } });
+  });
+
+  it('checks the green route and services when green is live', async () => {
+    givenRoute(0, 100, 'green-first');
+    givenServices(liveService('colorapp-green'), idleService('colorapp-blue'));
+
+    const expected = undoPlan({ live: 'green', idle: 'blue', idleService: { serviceName: 'colorapp-blue', taskDefinitionArn: IDLE_TASK_DEFINITION_ARN, desiredCount: 0 } });
+    await expect(handler(event(GREEN_LIVE))).resolves.toStrictEqual({ weights: { live: 100, idle: 0 }, undo: expected });
+    expect(params.json(NAMES.lock)).toMatchObject({ undo: expected });
+  });
+
+  it.each([
+    [90, 10],
+    [0, 100],
+    [50, 50],
+  ])('refuses a route at blue %i / green %i with a RouteDriftError and changes nothing', async (blue, green) => {
+    givenRoute(blue, green);
+    givenServices(liveService('colorapp-blue'), idleService('colorapp-green'));
+
+    const error = await handler(event()).catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(RouteDriftError);
+    expect((error as Error).message).toBe(
+      `Route appmesh:colorapp-mesh/colorapp-router/colorapp-route sends blue ${blue} / green ${green}; a release needs 100/0 to the live colour (blue). ` +
+        'Someone changed traffic outside a release: restore 100/0 by hand after checking why, then release again.',
+    );
+    expect(ecs).not.toHaveReceivedAnyCommand();
+    expect(params.json(NAMES.lock)).toStrictEqual(lockDocument({ undo: null }));
+    expectNothingWritten();
+  });
+
+  it.each<[string, Partial<Service>, string]>([
+    [
+      'a second deployment is rolling out',
+      { deployments: [deployment({ rolloutState: 'IN_PROGRESS', runningCount: 1 }), deployment({ status: 'ACTIVE' })], runningCount: 3 },
+      'running 3/3, 2 deployments',
+    ],
+    ['its deployment is still in progress', { deployments: [deployment({ rolloutState: 'IN_PROGRESS' })] }, 'running 3/3, 1 deployments'],
+    ['tasks are missing', { runningCount: 2, deployments: [deployment({ runningCount: 2 })] }, 'running 2/3, 1 deployments'],
+    ['it runs no task at all', { desiredCount: 0, runningCount: 0, deployments: [deployment({ desiredCount: 0, runningCount: 0 })] }, 'running 0/0, 1 deployments'],
+  ])('is a ServiceNotSteadyError, writing nothing, when %s', async (_case, overrides, detail) => {
+    givenRoute(100, 0);
+    givenServices(liveService('colorapp-blue', overrides), idleService('colorapp-green'));
+
+    const error = await handler(event()).catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(ServiceNotSteadyError);
+    expect((error as Error).message).toBe(`Live service colorapp-blue is not steady (${detail}). Wait for it to settle, then release again.`);
+    expectNothingWritten();
+  });
+
+  it('is a StateConflictError, writing nothing, when the live service runs another revision than the state records', async () => {
+    const other = 'arn:aws:ecs:eu-west-1:111122223333:task-definition/colorapp:9';
+    givenRoute(100, 0);
+    givenServices(liveService('colorapp-blue', { taskDefinition: other }), idleService('colorapp-green'));
+
+    const error = await handler(event()).catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(StateConflictError);
+    expect((error as Error).message).toBe(
+      `Live service colorapp-blue runs ${other}, but the release state says ${LIVE_TASK_DEFINITION_ARN}. ` +
+        'It was changed outside a release; update the state document or redeploy the recorded revision first.',
+    );
+    expectNothingWritten();
+  });
+
+  it('is a StateConflictError, writing nothing, when the idle service has no revision to roll back to', async () => {
+    givenRoute(100, 0);
+    givenServices(liveService('colorapp-blue'), idleService('colorapp-green', { taskDefinition: undefined }));
+
+    await expect(handler(event())).rejects.toMatchObject({
+      name: 'StateConflictError',
+      message: 'Idle service colorapp-green has no task definition to roll back to',
+    });
+    expectNothingWritten();
+  });
+
+  it("is a StateConflictError, leaving the lock alone, when the lock is no longer this execution's", async () => {
+    const others = lockDocument({ releaseId: 'rel-other', executionArn: OTHER_EXECUTION_ARN, undo: null });
+    params.set(NAMES.lock, others);
+    givenRoute(100, 0);
+    givenServices(liveService('colorapp-blue'), idleService('colorapp-green'));
+
+    await expect(handler(event())).rejects.toThrow(StateConflictError);
+    expect(params.json(NAMES.lock)).toStrictEqual(others);
+    expectNothingWritten();
+  });
+
+  it('is a ValidationError, sending nothing, when the colours are missing', async () => {
+    await expect(handler({ release: release() })).rejects.toThrow(ValidationError);
+    expect(appmesh).not.toHaveReceivedAnyCommand();
+    expect(ecs).not.toHaveReceivedAnyCommand();
+  });
+});

@@ -1,0 +1,166 @@
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { mockClient } from 'aws-sdk-client-mock';
+import 'aws-sdk-client-mock-jest';
+import { handler } from '../../lambdas/promote-release';
+import type { ReleaseRecord, ReleaseState } from '../../lambdas/shared/documents';
+import { ExecutionAbortedError, StateConflictError, ValidationError } from '../../lambdas/shared/errors';
+import type { Progress } from '../../lambdas/shared/release';
+import { COLOURS, IMAGE, RELEASE_ID } from '../support/ecs-fixtures';
+import {
+  config,
+  EXECUTION_ARN,
+  fakeDateOnly,
+  fakeParameters,
+  lockDocument,
+  NAMES,
+  NEW_TASK_DEFINITION_ARN,
+  OTHER_EXECUTION_ARN,
+  previousRecord,
+  release,
+  releaseState,
+  sentPuts,
+  verdict,
+} from '../support/release-documents';
+
+const ssm = mockClient(SSMClient);
+mockClient(SFNClient);
+
+const NOW = new Date('2025-01-01T12:40:00.000Z');
+fakeDateOnly(NOW);
+
+const VERDICTS = [verdict(), verdict({ stepIndex: 1, weight: 50 }), verdict({ stepIndex: 2, weight: 100 })];
+
+function progress(): Progress {
+  return { stepIndex: 2, attempt: 0, verdicts: VERDICTS, decision: 'promote', failure: null };
+}
+
+function event(overrides: { historyLength?: number } = {}) {
+  return {
+    release: release({ config: config(overrides) }),
+    colours: COLOURS,
+    taskDefinition: { taskDefinitionArn: NEW_TASK_DEFINITION_ARN },
+    progress: progress(),
+  };
+}
+
+/** The record Promote writes for the release fixture. */
+const PROMOTED: ReleaseRecord = {
+  id: RELEASE_ID,
+  executionArn: EXECUTION_ARN,
+  image: IMAGE,
+  version: '1.4.0',
+  fromColour: 'blue',
+  toColour: 'green',
+  strategy: { type: 'canary', steps: [10, 50, 100] },
+  outcome: 'promoted',
+  startedAt: '2025-01-01T12:00:00.000Z',
+  finishedAt: NOW.toISOString(),
+  requestedBy: 'alice',
+  reason: null,
+  failure: null,
+  verdicts: VERDICTS,
+};
+
+let params: ReturnType<typeof fakeParameters>;
+
+function given(state: ReleaseState | null, held = lockDocument()) {
+  params = fakeParameters(ssm, { ...(state ? { [NAMES.state]: state } : {}), [NAMES.lock]: held });
+}
+
+beforeEach(() => ssm.reset());
+
+describe('promote-release handler', () => {
+  it('makes green live in one state write: its slot, the release record with every verdict, the history', async () => {
+    const before = releaseState();
+    given(before);
+
+    await expect(handler(event())).resolves.toStrictEqual({
+      live: 'green',
+      previousLive: 'blue',
+      promotedAt: NOW.toISOString(),
+      alreadyPromoted: false,
+    });
+
+    const expected: ReleaseState = {
+      ...before,
+      live: 'green',
+      colours: { blue: before.colours.blue, green: { taskDefinitionArn: NEW_TASK_DEFINITION_ARN, image: IMAGE, version: '1.4.0' } },
+      lastRelease: PROMOTED,
+      history: [PROMOTED, previousRecord()],
+      updatedAt: NOW.toISOString(),
+    };
+    expect(sentPuts(ssm)).toStrictEqual([{ Name: NAMES.state, Value: expected, Type: 'String', Overwrite: true, Description: undefined }]);
+    expect(params.json(NAMES.state)).toStrictEqual(expected);
+    // The lock is left for ReleaseLock.
+    expect(params.json(NAMES.lock)).toStrictEqual(lockDocument());
+  });
+
+  it('keeps at most historyLength releases', async () => {
+    given(releaseState({ history: [previousRecord(), previousRecord({ id: 'rel-older' })] }));
+
+    await handler(event({ historyLength: 2 }));
+
+    expect(params.json<ReleaseState>(NAMES.state)?.history.map((r) => r.id)).toEqual([RELEASE_ID, 'rel-previous']);
+  });
+
+  it('changes nothing when a re-run finds the release already promoted', async () => {
+    const promoted = releaseState({ live: 'green', lastRelease: { ...PROMOTED, finishedAt: '2025-01-01T12:39:00.000Z' }, history: [PROMOTED] });
+    // A re-run after the lock is released must still succeed.
+    params = fakeParameters(ssm, { [NAMES.state]: promoted });
+
+    await expect(handler(event())).resolves.toStrictEqual({
+      live: 'green',
+      previousLive: 'blue',
+      promotedAt: '2025-01-01T12:39:00.000Z',
+      alreadyPromoted: true,
+    });
+    expect(ssm).not.toHaveReceivedCommand(PutParameterCommand);
+  });
+
+  it('is a StateConflictError, writing nothing, when the state says another colour is live than at the start', async () => {
+    given(releaseState({ live: 'green' }));
+
+    const error = await handler(event()).catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(StateConflictError);
+    expect((error as Error).message).toBe(
+      `State ${NAMES.state} says green is live, but this release started with blue live; it was changed during the release`,
+    );
+    expect(ssm).not.toHaveReceivedCommand(PutParameterCommand);
+  });
+
+  it('is a StateConflictError, writing nothing, when the state has disappeared', async () => {
+    given(null);
+
+    await expect(handler(event())).rejects.toMatchObject({
+      name: 'StateConflictError',
+      message: `State ${NAMES.state} disappeared during the release`,
+    });
+    expect(ssm).not.toHaveReceivedCommand(PutParameterCommand);
+  });
+
+  it.each([
+    ['is gone', null],
+    ['is being rolled back', lockDocument({ status: 'rolling-back', reason: 'ExecutionAbortedError' })],
+    ['is left by a failed rollback', lockDocument({ status: 'rollback-failed' })],
+    ["is another execution's", lockDocument({ releaseId: 'rel-other', executionArn: OTHER_EXECUTION_ARN })],
+  ])('refuses with ExecutionAbortedError, writing nothing, when the lock %s', async (_case, held) => {
+    params = fakeParameters(ssm, { [NAMES.state]: releaseState(), ...(held ? { [NAMES.lock]: held } : {}) });
+
+    const error = await handler(event()).catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(ExecutionAbortedError);
+    expect((error as Error).message).toBe(`Release ${RELEASE_ID} no longer holds the lock of 'colorapp'; not promoting`);
+    expect(ssm).not.toHaveReceivedCommand(PutParameterCommand);
+    expect(params.json(NAMES.state)).toStrictEqual(releaseState());
+  });
+
+  it('is a ValidationError, sending nothing, without the registered task definition', async () => {
+    const input: Partial<ReturnType<typeof event>> = event();
+    delete input.taskDefinition;
+
+    await expect(handler(input)).rejects.toThrow(ValidationError);
+    expect(ssm).not.toHaveReceivedAnyCommand();
+  });
+});
