@@ -55,13 +55,50 @@ export const VerdictSchema = z.object({
 /** A health verdict with its evidence. */
 export type Verdict = z.infer<typeof VerdictSchema>;
 
+/**
+ * A step's verdict as the state document keeps it: the decision and its numbers. The full
+ * verdict (thresholds, window) stays in the execution output; the state document must fit in
+ * one SSM parameter (8 KB), so it keeps only what an operator reads first.
+ */
+export const VerdictSummarySchema = z.object({
+  stepIndex: z.number().int(),
+  weight: z.number().int(),
+  attempt: z.number().int(),
+  status: z.enum(['healthy', 'unhealthy', 'inconclusive']),
+  reasons: z.array(z.string()),
+  evidence: z.object({
+    requests: z.number(),
+    errors5xx: z.number(),
+    successRate: z.number().nullable(),
+    p99LatencyMs: z.number().nullable(),
+    alarmsInAlarm: z.array(z.string()),
+  }),
+});
+/** A step's verdict, as the state document keeps it. */
+export type VerdictSummary = z.infer<typeof VerdictSummarySchema>;
+
+/** Longest reason kept per verdict in the state document. */
+const MAX_REASON_CHARS = 300;
+
+/** The part of a verdict the state document keeps. */
+export function summariseVerdict(verdict: Verdict | VerdictSummary): VerdictSummary {
+  return {
+    stepIndex: verdict.stepIndex,
+    weight: verdict.weight,
+    attempt: verdict.attempt,
+    status: verdict.status,
+    reasons: verdict.reasons.map((r) => (r.length > MAX_REASON_CHARS ? `${r.slice(0, MAX_REASON_CHARS - 1)}…` : r)),
+    evidence: { ...verdict.evidence, alarmsInAlarm: [...verdict.evidence.alarmsInAlarm] },
+  };
+}
+
 /** How a release ended. */
 export const ReleaseOutcomeSchema = z.enum(['promoted', 'rolled-back', 'failed', 'rollback-failed']);
 /** How a release ended. */
 export type ReleaseOutcome = z.infer<typeof ReleaseOutcomeSchema>;
 
-/** One release, as kept in the history. */
-export const ReleaseRecordSchema = z.object({
+/** One release, as the history keeps it: what, who, why, and how it ended. */
+export const ReleaseSummarySchema = z.object({
   id: z.string(),
   executionArn: z.string(),
   image: z.string(),
@@ -76,9 +113,13 @@ export const ReleaseRecordSchema = z.object({
   reason: z.string().nullable(),
   /** Why it did not promote: the error name and message. */
   failure: z.object({ error: z.string(), cause: z.string() }).nullable(),
-  verdicts: z.array(VerdictSchema),
 });
-/** One release, as kept in the history. */
+/** One release, as the history keeps it. */
+export type ReleaseSummary = z.infer<typeof ReleaseSummarySchema>;
+
+/** The last release: its summary plus every step's verdict. */
+export const ReleaseRecordSchema = ReleaseSummarySchema.extend({ verdicts: z.array(VerdictSummarySchema) });
+/** The last release, with its verdicts. */
 export type ReleaseRecord = z.infer<typeof ReleaseRecordSchema>;
 
 /** `/ecs-release/<service>/state`: which colour is live, what runs where, and recent history. */
@@ -87,9 +128,10 @@ export const ReleaseStateSchema = z.object({
   service: z.string(),
   live: ColourSchema,
   colours: z.object({ blue: ColourSlotSchema, green: ColourSlotSchema }),
+  /** The newest release, with its verdicts. */
   lastRelease: ReleaseRecordSchema.nullable(),
-  /** Newest first, at most `historyLength` entries. */
-  history: z.array(ReleaseRecordSchema),
+  /** Newest first (the first entry is `lastRelease`), trimmed to `historyLength` and to what fits in one parameter. */
+  history: z.array(ReleaseSummarySchema),
   updatedAt: z.string(),
 });
 /** The release state document. */

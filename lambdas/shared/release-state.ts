@@ -1,6 +1,6 @@
 import type { Colour } from './colours';
 import { otherColour } from './colours';
-import type { ColourSlot, ReleaseRecord, ReleaseState } from './documents';
+import { summariseVerdict, type ColourSlot, type ReleaseRecord, type ReleaseState, type ReleaseSummary } from './documents';
 
 /**
  * Pure transitions of the release state document. Handlers read the document, call one of
@@ -30,19 +30,45 @@ export function hasRecorded(state: ReleaseState, releaseId: string): boolean {
   return state.lastRelease?.id === releaseId || state.history.some((r) => r.id === releaseId);
 }
 
-/** Appends `record` as the last release, keeping at most `historyLength` entries, newest first. */
+/**
+ * Largest state document, in characters, that one SSM parameter holds (the Advanced tier's
+ * 8 KB, with room for the JSON of the parameter itself).
+ */
+export const MAX_STATE_CHARS = 8000;
+
+/**
+ * Records `record` as the last release and puts its summary at the head of the history (a
+ * re-run replaces its own entry instead of adding one), keeping at most `historyLength`
+ * entries, then trims the document to fit one parameter ({@link fitToParameter}).
+ */
 export function recordRelease(state: ReleaseState, record: ReleaseRecord, historyLength: number, now: Date): ReleaseState {
-  if (hasRecorded(state, record.id)) {
-    // Replace in place: a rollback-failed record may later be superseded by an operator's fix.
-    const history = state.history.map((r) => (r.id === record.id ? record : r));
-    return { ...state, lastRelease: record, history, updatedAt: now.toISOString() };
+  const { verdicts, ...summary } = record;
+  const lastRelease: ReleaseRecord = { ...summary, verdicts: verdicts.map(summariseVerdict) };
+  const others = state.history.filter((r) => r.id !== record.id);
+  const history: ReleaseSummary[] = [summary, ...others].slice(0, historyLength);
+  return fitToParameter({ ...state, lastRelease, history, updatedAt: now.toISOString() });
+}
+
+/**
+ * Trims `state` until its JSON fits in {@link MAX_STATE_CHARS}: oldest history entries first,
+ * then the last release's verdict reasons. What it drops is still in the execution history of
+ * those releases; what it keeps is always the live colour, the slots and the last outcome.
+ */
+export function fitToParameter(state: ReleaseState, maxChars = MAX_STATE_CHARS): ReleaseState {
+  const size = (s: ReleaseState) => JSON.stringify(s).length;
+  let fitted = state;
+  while (size(fitted) > maxChars && fitted.history.length > 1) {
+    fitted = { ...fitted, history: fitted.history.slice(0, -1) };
   }
-  return {
-    ...state,
-    lastRelease: record,
-    history: [record, ...state.history].slice(0, historyLength),
-    updatedAt: now.toISOString(),
-  };
+  if (size(fitted) > maxChars && fitted.lastRelease) {
+    const verdicts = fitted.lastRelease.verdicts.map((v) => ({ ...v, reasons: v.reasons.slice(0, 1).map((r) => r.slice(0, 80)) }));
+    fitted = { ...fitted, lastRelease: { ...fitted.lastRelease, verdicts } };
+  }
+  if (size(fitted) > maxChars && fitted.lastRelease) {
+    const verdicts = fitted.lastRelease.verdicts.map((v) => ({ ...v, reasons: [] }));
+    fitted = { ...fitted, lastRelease: { ...fitted.lastRelease, verdicts } };
+  }
+  return fitted;
 }
 
 /**

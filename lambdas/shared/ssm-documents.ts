@@ -48,7 +48,9 @@ export class SsmDocuments {
 
   /**
    * Writes a document. With `overwrite: false` the write is atomic create-if-absent and returns
-   * `false` when the parameter already exists (SSM's `ParameterAlreadyExists`).
+   * `false` when the parameter already exists (SSM's `ParameterAlreadyExists`). Intelligent
+   * tiering keeps small documents in the free Standard tier (4 KB) and moves one that grows
+   * past it (a long task token, a busy history) to Advanced (8 KB) instead of failing the write.
    */
   async put(name: string, value: unknown, options: { overwrite: boolean; description?: string }): Promise<boolean> {
     try {
@@ -59,6 +61,7 @@ export class SsmDocuments {
             Value: JSON.stringify(value),
             Type: 'String',
             Overwrite: options.overwrite,
+            Tier: 'Intelligent-Tiering',
             Description: options.description,
           }),
         ),

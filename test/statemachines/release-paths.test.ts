@@ -183,7 +183,7 @@ describe('release state machine: refusals that touch nothing', () => {
     const result = await runRelease(world, v2Request());
 
     expect(result.error?.Error).toBe('RouteDriftError');
-    expect(tail(result, 'Preflight')).toEqual(['Preflight', 'Rollback', 'RolledBack']);
+    expect(tail(result, 'Preflight')).toEqual(['Preflight', 'Rollback', 'WasItPromoted?', 'RolledBack']);
     expect(route()).toEqual({ 'colorapp-blue-node': 90, 'colorapp-green-node': 10 });
     expect(world.appmesh).not.toHaveReceivedCommand(UpdateRouteCommand);
     expect(world.ecs).not.toHaveReceivedCommand(UpdateServiceCommand);
@@ -217,7 +217,7 @@ describe('release state machine: rollback paths', () => {
     expectCleanRollback(result, 'AlarmTriggeredError');
     expect(Date.now() - started).toBeLessThan(15_000);
     expect(world.weightHistory.map((w) => w['colorapp-green-node'])).toEqual([10, 0]);
-    expect(tail(result, 'Bake')).toEqual(['Bake', 'Rollback', 'RolledBack']);
+    expect(tail(result, 'Bake')).toEqual(['Bake', 'Rollback', 'WasItPromoted?', 'RolledBack']);
     expect(result.path).not.toContain('CheckHealth');
     expect(state().lastRelease?.failure?.cause).toContain('colorapp-green-p99');
   }, 30_000);
@@ -226,7 +226,7 @@ describe('release state machine: rollback paths', () => {
     world.traffic.set('green', { requests: 1000, errors5xx: 300, p99LatencyMs: 40 });
     const result = await runRelease(world, v2Request());
     expectCleanRollback(result, 'UnhealthyReleaseError');
-    expect(tail(result, 'CheckHealth')).toEqual(['CheckHealth', 'HealthDecision', 'HealthFailed', 'Rollback', 'RolledBack']);
+    expect(tail(result, 'CheckHealth')).toEqual(['CheckHealth', 'HealthDecision', 'HealthFailed', 'Rollback', 'WasItPromoted?', 'RolledBack']);
     expect(state().lastRelease?.verdicts).toMatchObject([{ status: 'unhealthy', weight: 10, evidence: { successRate: 0.7 } }]);
   });
 
@@ -243,7 +243,7 @@ describe('release state machine: rollback paths', () => {
     const result = await runRelease(world, v2Request());
     expectCleanRollback(result, 'DeploymentFailedError');
     expect(world.weightHistory).toEqual([]);
-    expect(tail(result, 'CheckStability')).toEqual(['CheckStability', 'Rollback', 'RolledBack']);
+    expect(tail(result, 'CheckStability')).toEqual(['CheckStability', 'Rollback', 'WasItPromoted?', 'RolledBack']);
   });
 
   it('rolls back when the idle service never stabilises', async () => {
@@ -276,7 +276,7 @@ describe('release state machine: rollback paths', () => {
     world.putJson(names.config, colorappConfig({ approvalTimeoutSeconds: 1 }));
     const result = await runRelease(world, v2Request({ approvals: { beforePromote: true } }));
     expectCleanRollback(result, 'ApprovalTimeoutError');
-    expect(tail(result, 'ApprovePromotion')).toEqual(['ApprovePromotion', 'ApprovalTimedOut', 'Rollback', 'RolledBack']);
+    expect(tail(result, 'ApprovePromotion')).toEqual(['ApprovePromotion', 'ApprovalTimedOut', 'Rollback', 'WasItPromoted?', 'RolledBack']);
     // Traffic had reached 100% green before the gate: the rollback brought it back.
     expect(world.weightHistory.map((w) => w['colorapp-green-node'])).toEqual([10, 50, 100, 0]);
   });
