@@ -1,16 +1,3 @@
-// aws-local-stepfunctions 3 calls Promise.withResolvers (Node 22+). On Node 20 every Task would
-// throw a TypeError that a States.ALL catch swallows silently, so polyfill it before it loads.
-type WithResolvers = <T>() => { promise: Promise<T>; resolve: (value: T) => void; reject: (reason?: unknown) => void };
-const promiseCtor = Promise as unknown as { withResolvers?: WithResolvers };
-if (typeof promiseCtor.withResolvers !== 'function') {
-  promiseCtor.withResolvers = <T>() => {
-    let resolve!: (value: T) => void;
-    let reject!: (reason?: unknown) => void;
-    const promise = new Promise<T>((res, rej) => {
-      resolve = res;
-      reject = rej;
-    });
-    return { promise, resolve, reject };
-  };
-}
+// The polyfill lives with the local runner (local/asl); tests load the same one.
+import '../../local/asl/polyfills';
 export {};

@@ -5,61 +5,31 @@
  * SendTaskSuccess/SendTaskFailure (the alarm-watcher, the approve/reject API) or time out.
  */
 import './polyfills';
-import { readFileSync } from 'node:fs';
-import * as path from 'node:path';
-import { StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
+import { StateMachine } from 'aws-local-stepfunctions';
 import { parameterNames } from '../../lambdas/shared/documents';
 import type { ServiceConfigInput } from '../../lambdas/shared/config';
+import { handlerFileOf, loadDefinition, RELEASE_ASL_PATH } from '../../local/asl/definition';
 import { FakeAws } from './fake-aws';
 
-export const ASL_PATH = path.join(__dirname, '../../statemachines/release.asl.json');
+export { handlerFileOf, placeholderOf } from '../../local/asl/definition';
+
+export const ASL_PATH = RELEASE_ASL_PATH;
 export const ACCOUNT = '111122223333';
 export const REGION = 'eu-west-1';
 export const STATE_MACHINE_ARN = `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:colorapp-release`;
 
 type Handler = (event: unknown) => Promise<unknown>;
 
-/** The placeholder of a Task state (`${ShiftTrafficFunctionArn}` -> `ShiftTraffic`). */
-export function placeholderOf(state: { Resource?: string; Parameters?: { FunctionName?: string } }): string | null {
-  const ref = state.Parameters?.FunctionName ?? state.Resource ?? '';
-  return ref.match(/^\$\{(\w+)FunctionArn\}$/)?.[1] ?? null;
-}
-
-/** `ShiftTraffic` -> `shift-traffic`: the handler file a placeholder names. */
-export function handlerFileOf(placeholder: string): string {
-  return placeholder.replace(/([a-z0-9])([A-Z])/g, '$1-$2').toLowerCase();
-}
-
-/**
- * The definition with every `${...FunctionArn}` substituted by a Lambda ARN, as CDK does, and
- * one known deviation of aws-local-stepfunctions 3.0.0 corrected: it resolves
- * `TimeoutSecondsPath` against the task's `Parameters` output, while Step Functions resolves it
- * against the state input. For the Lambda-invoke tasks the state input is under `Payload`, so
- * the path is re-rooted there; what it selects is the same value AWS would select.
- */
-export function loadDefinition(): StateMachineDefinition {
-  const text = readFileSync(ASL_PATH, 'utf8').replace(
-    /\$\{(\w+)FunctionArn\}/g,
-    (_m, name: string) => `arn:aws:lambda:${REGION}:${ACCOUNT}:function:colorapp-${handlerFileOf(name)}`,
-  );
-  const definition = JSON.parse(text) as { States: Record<string, Record<string, unknown>> };
-  for (const state of Object.values(definition.States)) {
-    const payload = (state.Parameters as { Payload?: Record<string, unknown> } | undefined)?.Payload;
-    const timeoutPath = state.TimeoutSecondsPath;
-    if (payload && typeof timeoutPath === 'string') {
-      const root = timeoutPath.split('.')[1];
-      if (payload[`${root}.$`] !== `$.${root}`) {
-        throw new Error(`TimeoutSecondsPath ${timeoutPath} is not reachable through the Payload; cannot run locally`);
-      }
-      state.TimeoutSecondsPath = timeoutPath.replace(/^\$\./, '$.Payload.');
-    }
-  }
-  return definition as unknown as StateMachineDefinition;
-}
-
-const rawDefinition = JSON.parse(readFileSync(ASL_PATH, 'utf8')) as { States: Record<string, Record<string, unknown>> };
+// The definition as the local runner runs it (placeholders substituted, known deviations
+// corrected): the same loader the local Step Functions service uses.
+const loaded = loadDefinition({
+  path: ASL_PATH,
+  region: REGION,
+  account: ACCOUNT,
+  functionName: (placeholder) => `colorapp-${handlerFileOf(placeholder)}`,
+});
 // Constructing validates the definition (150-350 ms): once per test file.
-const machine = new StateMachine(loadDefinition(), { validationOptions: { checkArn: true, checkPaths: true } });
+const machine = new StateMachine(loaded.definition, { validationOptions: { checkArn: true, checkPaths: true } });
 
 /** The colorapp service configuration the tests seed (small bakes and fast polls). */
 export function colorappConfig(overrides: Partial<ServiceConfigInput> = {}): ServiceConfigInput {
@@ -167,13 +137,10 @@ export async function runRelease(world: FakeAws, input: Record<string, unknown>,
       aborted(Object.assign(new Error('Execution aborted'), { name: 'States.Aborted' }));
     });
   const overrides: Record<string, (input: unknown) => Promise<unknown>> = {};
-  for (const [name, state] of Object.entries(rawDefinition.States)) {
-    if (state.Type !== 'Task') continue;
-    const placeholder = placeholderOf(state as never);
-    if (!placeholder) throw new Error(`Task ${name} names no function placeholder`);
+  for (const { stateName: name, placeholder, integration } of loaded.tasks) {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const handler = require(`../../lambdas/${handlerFileOf(placeholder)}`).handler as Handler;
-    const waitsForToken = String(state.Resource).endsWith('.waitForTaskToken');
+    const waitsForToken = integration === 'invoke.waitForTaskToken';
     overrides[name] = async (taskInput: unknown) => {
       if (!waitsForToken) {
         const output = await handler(taskInput);
