@@ -130,7 +130,10 @@ export const ReleaseStateSchema = z.object({
   colours: z.object({ blue: ColourSlotSchema, green: ColourSlotSchema }),
   /** The newest release, with its verdicts. */
   lastRelease: ReleaseRecordSchema.nullable(),
-  /** Newest first (the first entry is `lastRelease`), trimmed to `historyLength` and to what fits in one parameter. */
+  /**
+   * Newest first (the first entry is `lastRelease`'s summary), trimmed to `historyLength` and to
+   * what fits in one parameter; in the extreme case where even one summary does not fit, empty.
+   */
   history: z.array(ReleaseSummarySchema),
   updatedAt: z.string(),
 });

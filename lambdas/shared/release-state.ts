@@ -1,6 +1,14 @@
 import type { Colour } from './colours';
 import { otherColour } from './colours';
-import { summariseVerdict, type ColourSlot, type ReleaseRecord, type ReleaseState, type ReleaseSummary } from './documents';
+import {
+  summariseVerdict,
+  type ColourSlot,
+  type ReleaseOutcome,
+  type ReleaseRecord,
+  type ReleaseState,
+  type ReleaseSummary,
+  type VerdictSummary,
+} from './documents';
 
 /**
  * Pure transitions of the release state document. Handlers read the document, call one of
@@ -31,10 +39,22 @@ export function hasRecorded(state: ReleaseState, releaseId: string): boolean {
 }
 
 /**
- * Largest state document, in characters, that one SSM parameter holds (the Advanced tier's
- * 8 KB, with room for the JSON of the parameter itself).
+ * Largest state document, in UTF-8 bytes, that one SSM parameter holds: the Advanced tier's
+ * 8 KB (SSM counts bytes, so a non-ASCII reason weighs more than its length), with some room
+ * to spare.
  */
-export const MAX_STATE_CHARS = 8000;
+export const MAX_STATE_BYTES = 8000;
+
+/** Size of `state` as SSM counts it: the UTF-8 bytes of its JSON. */
+export function stateSize(state: ReleaseState): number {
+  return Buffer.byteLength(JSON.stringify(state), 'utf8');
+}
+
+/** How `state` recorded release `releaseId` (last release or history); `null` if it did not. */
+export function recordedOutcome(state: ReleaseState, releaseId: string): ReleaseOutcome | null {
+  if (state.lastRelease?.id === releaseId) return state.lastRelease.outcome;
+  return state.history.find((r) => r.id === releaseId)?.outcome ?? null;
+}
 
 /**
  * Records `record` as the last release and puts its summary at the head of the history (a
@@ -49,25 +69,58 @@ export function recordRelease(state: ReleaseState, record: ReleaseRecord, histor
   return fitToParameter({ ...state, lastRelease, history, updatedAt: now.toISOString() });
 }
 
+/** Longest free text (a failure's cause, a request's reason) kept when the document must give up text to fit. */
+const SHORT_TEXT_CHARS = 200;
+
+/** `text` cut to `max` characters, the cut marked with an ellipsis. */
+function clip(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+}
+
+/** A record (or summary) with its free text clipped; what identifies it and its outcome stay. */
+function withShortText<R extends ReleaseSummary>(record: R): R {
+  return {
+    ...record,
+    reason: record.reason === null ? null : clip(record.reason, SHORT_TEXT_CHARS),
+    failure: record.failure && { error: record.failure.error, cause: clip(record.failure.cause, SHORT_TEXT_CHARS) },
+  };
+}
+
+/** The last release with its verdicts changed by `change`. */
+function withVerdicts(state: ReleaseState, change: (verdicts: VerdictSummary[]) => VerdictSummary[]): ReleaseState {
+  return state.lastRelease ? { ...state, lastRelease: { ...state.lastRelease, verdicts: change(state.lastRelease.verdicts) } } : state;
+}
+
 /**
- * Trims `state` until its JSON fits in {@link MAX_STATE_CHARS}: oldest history entries first,
- * then the last release's verdict reasons. What it drops is still in the execution history of
- * those releases; what it keeps is always the live colour, the slots and the last outcome.
+ * Trims `state` until it fits in `maxBytes` ({@link MAX_STATE_BYTES}), giving up the least
+ * useful part first: the oldest history entries; then long free text (failure causes, request
+ * reasons) in the history's head, which repeats the last release in full; then the last
+ * release's verdict reasons (first reason only, then none: the numbers stay); then the last
+ * release's own long free text; then its oldest verdicts (the newest, deciding one stays); and
+ * last the history's head. Everything it drops is still in those releases' execution histories.
+ * It never drops the live colour, the slots or the last release's outcome, so with inputs the
+ * schemas accept the result always fits.
  */
-export function fitToParameter(state: ReleaseState, maxChars = MAX_STATE_CHARS): ReleaseState {
-  const size = (s: ReleaseState) => JSON.stringify(s).length;
+export function fitToParameter(state: ReleaseState, maxBytes = MAX_STATE_BYTES): ReleaseState {
+  const fits = (s: ReleaseState) => stateSize(s) <= maxBytes;
   let fitted = state;
-  while (size(fitted) > maxChars && fitted.history.length > 1) {
+  while (!fits(fitted) && fitted.history.length > 1) {
     fitted = { ...fitted, history: fitted.history.slice(0, -1) };
   }
-  if (size(fitted) > maxChars && fitted.lastRelease) {
-    const verdicts = fitted.lastRelease.verdicts.map((v) => ({ ...v, reasons: v.reasons.slice(0, 1).map((r) => r.slice(0, 80)) }));
-    fitted = { ...fitted, lastRelease: { ...fitted.lastRelease, verdicts } };
+  const trims: ((s: ReleaseState) => ReleaseState)[] = [
+    (s) => ({ ...s, history: s.history.map(withShortText) }),
+    (s) => withVerdicts(s, (vs) => vs.map((v) => ({ ...v, reasons: v.reasons.slice(0, 1).map((r) => clip(r, 80)) }))),
+    (s) => withVerdicts(s, (vs) => vs.map((v) => ({ ...v, reasons: [] }))),
+    (s) => ({ ...s, lastRelease: s.lastRelease && withShortText(s.lastRelease) }),
+  ];
+  for (const trim of trims) {
+    if (fits(fitted)) return fitted;
+    fitted = trim(fitted);
   }
-  if (size(fitted) > maxChars && fitted.lastRelease) {
-    const verdicts = fitted.lastRelease.verdicts.map((v) => ({ ...v, reasons: [] }));
-    fitted = { ...fitted, lastRelease: { ...fitted.lastRelease, verdicts } };
+  while (!fits(fitted) && (fitted.lastRelease?.verdicts.length ?? 0) > 1) {
+    fitted = withVerdicts(fitted, (vs) => vs.slice(1));
   }
+  if (!fits(fitted)) fitted = { ...fitted, history: [] };
   return fitted;
 }
 
@@ -86,6 +139,7 @@ export function promote(
   if (record.toColour !== otherColour(state.live)) {
     throw new Error(`Cannot promote ${record.toColour}: it is already live`);
   }
-  const recorded = recordRelease(state, record, historyLength, now);
-  return { ...recorded, live: record.toColour, colours: { ...state.colours, [record.toColour]: slot } };
+  // The slot changes before the record is added, so the size guard weighs the new slot too.
+  const flipped: ReleaseState = { ...state, live: record.toColour, colours: { ...state.colours, [record.toColour]: slot } };
+  return recordRelease(flipped, record, historyLength, now);
 }

@@ -18,7 +18,7 @@ import {
 import { describeService } from './ecs';
 import { RollbackFailedError, StateConflictError } from './errors';
 import { ReleaseLock } from './lock';
-import { recordRelease } from './release-state';
+import { recordedOutcome, recordRelease } from './release-state';
 import { withThrottlingRetry } from './retry';
 import { SsmDocuments } from './ssm-documents';
 import { createTrafficRouter } from './traffic/create-traffic-router';
@@ -46,8 +46,9 @@ export interface RollbackReport {
   /**
    * `rolled-back`: traffic and the idle service restored; `failed`: nothing to undo (failure
    * before preflight), recorded; `already-promoted`: the state already records this release as
-   * promoted, so nothing was undone and only the lock was released; `already-recorded` and
-   * `not-ours`: the lock was not this release's, nothing touched.
+   * promoted, so nothing was undone and only the lock was released (by this run, or by an
+   * earlier attempt of it); `already-recorded` and `not-ours`: the lock was not this release's,
+   * nothing touched.
    */
   readonly outcome: 'rolled-back' | 'failed' | 'already-promoted' | 'already-recorded' | 'not-ours';
   readonly actions: string[];
@@ -91,10 +92,13 @@ export async function performRollback(
   const held = await step('read the lock', () => lock.read(request.service));
   if (!held || held.executionArn !== request.executionArn) {
     const state = await step('read the state', () => docs.get(names.state, ReleaseStateSchema));
-    const recorded = state?.lastRelease?.id === request.releaseId || state?.history.some((r) => r.id === request.releaseId);
+    const recorded = state ? recordedOutcome(state, request.releaseId) : null;
     // Either an earlier attempt finished the rollback (lock gone, release recorded), or this
-    // execution never got the lock: in both cases there is nothing of ours to touch.
+    // execution never got the lock: in both cases there is nothing of ours to touch. An earlier
+    // attempt that found the release promoted and released the lock says so again, so the
+    // state machine still ends in PromotedBeforeTheError rather than RolledBack.
     logger.warn('Rollback found no lock of this release; touching nothing', { holder: held?.executionArn ?? null, recorded });
+    if (recorded === 'promoted') return { outcome: 'already-promoted', actions };
     return { outcome: recorded ? 'already-recorded' : 'not-ours', actions };
   }
 

@@ -27,7 +27,7 @@ describe('acquire-lock handler', () => {
     await expect(handler({ release: release() })).resolves.toStrictEqual(expected);
 
     expect(ssm.commandCalls(PutParameterCommand).map((call) => call.args[0].input)).toStrictEqual([
-      { Name: NAMES.lock, Value: JSON.stringify(expected), Type: 'String', Overwrite: false, Description: 'Release lock for colorapp' },
+      { Name: NAMES.lock, Value: JSON.stringify(expected), Type: 'String', Overwrite: false, Tier: 'Intelligent-Tiering', Description: 'Release lock for colorapp' },
     ]);
     expect(params.json(NAMES.lock)).toStrictEqual(expected);
   });

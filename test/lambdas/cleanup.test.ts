@@ -23,6 +23,7 @@ import {
   previousRecord,
   releaseState,
   ROUTE,
+  summaryOf,
   targets,
   timeline,
 } from '../support/release-documents';
@@ -100,7 +101,7 @@ describe('cleanup handler', () => {
 
   it('only releases the lock of a release stopped after its promotion: traffic and services stay', async () => {
     const promoted = previousRecord({ id: RELEASE_ID, executionArn: EXECUTION_ARN, fromColour: 'blue', toColour: 'green' });
-    given({ [NAMES.lock]: lockDocument(), [NAMES.state]: releaseState({ live: 'green', lastRelease: promoted, history: [promoted] }) });
+    given({ [NAMES.lock]: lockDocument(), [NAMES.state]: releaseState({ live: 'green', lastRelease: promoted, history: [summaryOf(promoted)] }) });
     route = fakeRoute(appmesh, targets(0, 100));
 
     await expect(handler(statusChange('ABORTED'))).resolves.toStrictEqual({

@@ -129,7 +129,7 @@ describe('load-state handler: the first release bootstraps the state', () => {
     await expect(handler({ release: release() })).resolves.toStrictEqual({ live: 'blue', idle: 'green', liveTaskDefinitionArn: LIVE_TASK_DEFINITION_ARN });
 
     expect(sentPuts(ssm)).toStrictEqual([
-      { Name: NAMES.state, Value: bootstrapped('blue'), Type: 'String', Overwrite: false, Description: 'Release state of colorapp' },
+      { Name: NAMES.state, Value: bootstrapped('blue'), Type: 'String', Overwrite: false, Tier: 'Intelligent-Tiering', Description: 'Release state of colorapp' },
     ]);
     expect(timeline(ssm, ecs, appmesh)).toEqual([
       `GetParameter ${NAMES.state}`,

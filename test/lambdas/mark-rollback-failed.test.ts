@@ -8,7 +8,7 @@ import { handler } from '../../lambdas/mark-rollback-failed';
 import type { LockDocument, ReleaseState } from '../../lambdas/shared/documents';
 import { ValidationError } from '../../lambdas/shared/errors';
 import type { Progress } from '../../lambdas/shared/release';
-import { fakeDateOnly, fakeParameters, lockDocument, NAMES, release, releaseState, verdict } from '../support/release-documents';
+import { fakeDateOnly, fakeParameters, lockDocument, NAMES, release, releaseState, verdict, verdictSummary } from '../support/release-documents';
 
 const ssm = mockClient(SSMClient);
 const ecs = mockClient(ECSClient);
@@ -54,8 +54,8 @@ describe('mark-rollback-failed handler', () => {
     expect(params.json<ReleaseState>(NAMES.state)?.lastRelease).toMatchObject({
       outcome: 'rollback-failed',
       failure: { error: 'UnhealthyReleaseError', cause: both },
-      verdicts: VERDICTS,
     });
+    expect(params.json<ReleaseState>(NAMES.state)?.lastRelease?.verdicts).toStrictEqual([verdictSummary({ status: 'unhealthy' })]);
     expect(ssm).not.toHaveReceivedCommand(DeleteParameterCommand);
     expect(ecs).not.toHaveReceivedAnyCommand();
     expect(appmesh).not.toHaveReceivedAnyCommand();

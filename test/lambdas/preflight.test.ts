@@ -81,7 +81,7 @@ describe('preflight handler', () => {
     await expect(handler(event())).resolves.toStrictEqual({ weights: { live: 100, idle: 0 }, undo: undoPlan() });
 
     expect(sentPuts(ssm)).toStrictEqual([
-      { Name: NAMES.lock, Value: lockDocument({ undo: undoPlan() }), Type: 'String', Overwrite: true, Description: undefined },
+      { Name: NAMES.lock, Value: lockDocument({ undo: undoPlan() }), Type: 'String', Overwrite: true, Tier: 'Intelligent-Tiering', Description: undefined },
     ]);
     expect(params.json(NAMES.lock)).toStrictEqual(lockDocument({ undo: undoPlan() }));
     expect(timeline(ssm, ecs, appmesh)).toEqual([

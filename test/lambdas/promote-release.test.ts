@@ -20,7 +20,9 @@ import {
   release,
   releaseState,
   sentPuts,
+  summaryOf,
   verdict,
+  verdictSummary,
 } from '../support/release-documents';
 
 const ssm = mockClient(SSMClient);
@@ -44,7 +46,7 @@ function event(overrides: { historyLength?: number } = {}) {
   };
 }
 
-/** The record Promote writes for the release fixture. */
+/** The record Promote writes for the release fixture, its verdicts as the state keeps them. */
 const PROMOTED: ReleaseRecord = {
   id: RELEASE_ID,
   executionArn: EXECUTION_ARN,
@@ -59,7 +61,7 @@ const PROMOTED: ReleaseRecord = {
   requestedBy: 'alice',
   reason: null,
   failure: null,
-  verdicts: VERDICTS,
+  verdicts: [verdictSummary(), verdictSummary({ stepIndex: 1, weight: 50 }), verdictSummary({ stepIndex: 2, weight: 100 })],
 };
 
 let params: ReturnType<typeof fakeParameters>;
@@ -71,7 +73,7 @@ function given(state: ReleaseState | null, held = lockDocument()) {
 beforeEach(() => ssm.reset());
 
 describe('promote-release handler', () => {
-  it('makes green live in one state write: its slot, the release record with every verdict, the history', async () => {
+  it('makes green live in one state write: its slot, the release record with a summary of every verdict, the history', async () => {
     const before = releaseState();
     given(before);
 
@@ -87,17 +89,17 @@ describe('promote-release handler', () => {
       live: 'green',
       colours: { blue: before.colours.blue, green: { taskDefinitionArn: NEW_TASK_DEFINITION_ARN, image: IMAGE, version: '1.4.0' } },
       lastRelease: PROMOTED,
-      history: [PROMOTED, previousRecord()],
+      history: [summaryOf(PROMOTED), summaryOf(previousRecord())],
       updatedAt: NOW.toISOString(),
     };
-    expect(sentPuts(ssm)).toStrictEqual([{ Name: NAMES.state, Value: expected, Type: 'String', Overwrite: true, Description: undefined }]);
+    expect(sentPuts(ssm)).toStrictEqual([{ Name: NAMES.state, Value: expected, Type: 'String', Overwrite: true, Tier: 'Intelligent-Tiering', Description: undefined }]);
     expect(params.json(NAMES.state)).toStrictEqual(expected);
     // The lock is left for ReleaseLock.
     expect(params.json(NAMES.lock)).toStrictEqual(lockDocument());
   });
 
   it('keeps at most historyLength releases', async () => {
-    given(releaseState({ history: [previousRecord(), previousRecord({ id: 'rel-older' })] }));
+    given(releaseState({ history: [summaryOf(previousRecord()), summaryOf(previousRecord({ id: 'rel-older' }))] }));
 
     await handler(event({ historyLength: 2 }));
 
@@ -105,7 +107,7 @@ describe('promote-release handler', () => {
   });
 
   it('changes nothing when a re-run finds the release already promoted', async () => {
-    const promoted = releaseState({ live: 'green', lastRelease: { ...PROMOTED, finishedAt: '2025-01-01T12:39:00.000Z' }, history: [PROMOTED] });
+    const promoted = releaseState({ live: 'green', lastRelease: { ...PROMOTED, finishedAt: '2025-01-01T12:39:00.000Z' }, history: [summaryOf(PROMOTED)] });
     // A re-run after the lock is released must still succeed.
     params = fakeParameters(ssm, { [NAMES.state]: promoted });
 

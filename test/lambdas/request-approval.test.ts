@@ -38,6 +38,7 @@ describe('request-approval handler', () => {
         },
         Type: 'String',
         Overwrite: true,
+        Tier: 'Intelligent-Tiering',
         Description: `Approval waiting for release ${RELEASE_ID}`,
       },
     ]);

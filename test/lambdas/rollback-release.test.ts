@@ -23,6 +23,7 @@ import {
   ROUTE,
   targets,
   verdict,
+  verdictSummary,
 } from '../support/release-documents';
 
 const ssm = mockClient(SSMClient);
@@ -76,8 +77,10 @@ describe('rollback-release handler', () => {
     expect(params.json<ReleaseState>(NAMES.state)?.lastRelease).toMatchObject({
       outcome: 'rolled-back',
       failure: { error: 'AlarmTriggeredError', cause: 'colorapp-green-p99 is in ALARM' },
-      verdicts: VERDICTS,
     });
+    expect(params.json<ReleaseState>(NAMES.state)?.lastRelease?.verdicts).toStrictEqual([
+      verdictSummary({ status: 'unhealthy', reasons: ['success rate 0.7 < 0.99'] }),
+    ]);
     expect(params.has(NAMES.lock)).toBe(false);
   });
 

@@ -5,6 +5,7 @@ import 'aws-sdk-client-mock-jest';
 import type { ReleaseRecord, ReleaseState } from '../../lambdas/shared/documents';
 import { handler } from '../../lambdas/scale-down-old-colour';
 import { CLUSTER, COLOURS, ecsService, IMAGE, plannedRelease, RELEASE_ID, serviceConfig, taskDefinitionArn } from '../support/ecs-fixtures';
+import { summaryOf } from '../support/release-documents';
 
 const ecsMock = mockClient(ECSClient);
 const ssmMock = mockClient(SSMClient);
@@ -42,7 +43,7 @@ function promotedState(overrides: Partial<ReleaseState> = {}): ReleaseState {
       green: { taskDefinitionArn: taskDefinitionArn(8), image: IMAGE, version: '1.4.0' },
     },
     lastRelease: record(),
-    history: [record()],
+    history: [summaryOf(record())],
     updatedAt: '2025-01-01T12:30:00.000Z',
     ...overrides,
   };

@@ -114,6 +114,7 @@ describe('start-bake handler', () => {
       Value: expect.any(String),
       Type: 'String',
       Overwrite: true,
+      Tier: 'Intelligent-Tiering',
       Description: 'Running bake of release rel-20250101-1200',
     });
     expect(JSON.parse(put.Value ?? '')).toEqual({

@@ -12,8 +12,9 @@ import 'aws-sdk-client-mock-jest';
 import { handler as alarmWatcher } from '../../lambdas/alarm-watcher';
 import { handler as rejectRelease } from '../../lambdas/api/reject-release';
 import { handler as cleanup } from '../../lambdas/cleanup';
-import type { LockDocument, ReleaseState } from '../../lambdas/shared/documents';
+import type { LockDocument, ReleaseState, ReleaseSummary } from '../../lambdas/shared/documents';
 import { parameterNames } from '../../lambdas/shared/documents';
+import { MAX_STATE_BYTES } from '../../lambdas/shared/release-state';
 import { awsError, FakeAws } from '../support/fake-aws';
 import { colorappConfig, runRelease, seedColorapp, v2Request, type RunResult } from '../support/release-harness';
 
@@ -132,6 +133,71 @@ describe('release state machine: promotion paths', () => {
     expect(result.status).toBe('SUCCEEDED');
     expect(world.appmesh).toHaveReceivedCommandTimes(UpdateRouteCommand, 4);
     expect(world.weightHistory.map((w) => w['colorapp-green-node'])).toEqual([10, 50, 100]);
+  });
+});
+
+describe('release state machine: a long-lived service', () => {
+  /**
+   * Ten releases before the two this test runs, newest first, as a busy service's state would
+   * hold them: alternating colours, every third one rolled back with its cause.
+   */
+  function earlierReleases(): ReleaseSummary[] {
+    return Array.from({ length: 10 }, (_, i) => {
+      const n = 10 - i;
+      const rolledBack = n % 3 === 0;
+      const to = n % 2 === 0 ? 'blue' : 'green';
+      return {
+        id: `colorapp-earlier-${n}`,
+        executionArn: `arn:aws:states:eu-west-1:111122223333:execution:colorapp-release:colorapp-earlier-${n}`,
+        image: `111122223333.dkr.ecr.eu-west-1.amazonaws.com/colorapp:v1.${n}`,
+        version: `v1.${n}`,
+        fromColour: to === 'blue' ? 'green' : 'blue',
+        toColour: to,
+        strategy: { type: 'canary', steps: [5, 10, 25, 50, 75, 100] },
+        outcome: rolledBack ? 'rolled-back' : 'promoted',
+        startedAt: new Date(Date.UTC(2026, 10, n, 9)).toISOString(),
+        finishedAt: new Date(Date.UTC(2026, 10, n, 10)).toISOString(),
+        requestedBy: 'arn:aws:iam::111122223333:role/colorapp-deployer',
+        reason: `Weekly release ${n} of the colour app: CHG-${1000 + n}, approved by the change board`,
+        failure: rolledBack
+          ? { error: 'UnhealthyReleaseError', cause: `success rate 0.95 below 0.99 at 10% on ${to}: `.padEnd(250, 'evidence ') }
+          : null,
+      };
+    });
+  }
+
+  it('promotes the eleventh and twelfth releases in a row with the state under 8 KB, the history newest first', async () => {
+    const earlier = earlierReleases();
+    world.putJson(names.state, {
+      schemaVersion: 1, service: 'colorapp', live: 'blue',
+      colours: {
+        blue: { taskDefinitionArn: seeded.blueTd, image: '111122223333.dkr.ecr.eu-west-1.amazonaws.com/colorapp:v1', version: 'v1' },
+        green: { taskDefinitionArn: seeded.greenTd, image: '111122223333.dkr.ecr.eu-west-1.amazonaws.com/colorapp:v0', version: 'v0' },
+      },
+      lastRelease: { ...earlier[0], verdicts: [] }, history: earlier, updatedAt: earlier[0].finishedAt,
+    });
+    const stored = () => Buffer.byteLength(world.parameters.get(names.state)!.value, 'utf8');
+    expect(stored()).toBeLessThanOrEqual(MAX_STATE_BYTES);
+
+    const eleventh = await runRelease(world, v2Request({ strategy: { type: 'blue-green' } }));
+    const twelfth = await runRelease(world, v2Request({ image: V2.replace(':v2', ':v3'), strategy: { type: 'blue-green' } }));
+
+    expect([eleventh.status, twelfth.status]).toEqual(['SUCCEEDED', 'SUCCEEDED']);
+    expect(stored()).toBeLessThanOrEqual(MAX_STATE_BYTES);
+    expect(state()).toMatchObject({
+      live: 'blue',
+      colours: { blue: { version: 'v3' }, green: { version: 'v2' } },
+      lastRelease: { id: twelfth.releaseId, outcome: 'promoted', verdicts: [{ weight: 100, status: 'healthy' }] },
+    });
+    expect(route()).toEqual({ 'colorapp-blue-node': 100, 'colorapp-green-node': 0 });
+    // Twelve releases do not fit in 8 KB: the oldest were dropped, the newest kept in order.
+    const ids = state().history.map((r) => r.id);
+    expect(ids.length).toBeGreaterThanOrEqual(3);
+    expect(ids.length).toBeLessThan(12);
+    expect(ids).toEqual([twelfth.releaseId, eleventh.releaseId, ...earlier.slice(0, ids.length - 2).map((r) => r.id)]);
+    const finished = state().history.map((r) => r.finishedAt);
+    expect(finished).toEqual([...finished].sort().reverse());
+    expect(lock()).toBeUndefined();
   });
 });
 
@@ -301,6 +367,43 @@ describe('release state machine: rollback paths', () => {
     // The next release is refused until an operator clears the lock.
     const next = await runRelease(world, v2Request());
     expect(next.error?.Error).toBe('StaleLockError');
+  });
+});
+
+describe('release state machine: Promote fails after its state write', () => {
+  it('ends in PromotedBeforeTheError: traffic stays on green, the state says promoted, the lock is released', async () => {
+    const result = await runRelease(world, v2Request({ strategy: { type: 'blue-green' } }), {
+      // The handler wrote the state, then the task failed (a timeout after the write, as AWS reports it).
+      onStateDone: (name) => {
+        if (name === 'Promote') throw awsError('States.Timeout', 'Task timed out after 120.00 seconds');
+      },
+    });
+
+    expect(result.status).toBe('SUCCEEDED');
+    expect(tail(result, 'Promote')).toEqual(['Promote', 'Rollback', 'WasItPromoted?', 'PromotedBeforeTheError']);
+    expect(result.output).toMatchObject({ error: { Error: 'States.Timeout' }, rollback: { outcome: 'already-promoted' } });
+    // Nothing was undone: traffic moved once, to green, and green kept the new revision.
+    expect(world.weightHistory).toEqual([{ 'colorapp-blue-node': 0, 'colorapp-green-node': 100 }]);
+    expect(route()).toEqual({ 'colorapp-blue-node': 0, 'colorapp-green-node': 100 });
+    const green = service('colorapp-green');
+    expect(green).toMatchObject({ desiredCount: 2 });
+    expect(green.taskDefinition).not.toBe(seeded.greenTd);
+    expect(world.ecs).toHaveReceivedCommandTimes(UpdateServiceCommand, 1);
+    // The old colour is left running, for an operator (or the next release) to scale down.
+    expect(service('colorapp-blue')).toMatchObject({ taskDefinition: seeded.blueTd, desiredCount: 2 });
+    expect(state()).toMatchObject({
+      live: 'green',
+      colours: { green: { taskDefinitionArn: green.taskDefinition, image: V2, version: 'v2' } },
+      lastRelease: { id: result.releaseId, outcome: 'promoted', failure: null },
+    });
+    expect(state().history[0]).toMatchObject({ id: result.releaseId, outcome: 'promoted' });
+    expect(lock()).toBeUndefined();
+    expect(world.parameters.has(names.bake)).toBe(false);
+
+    // The service is free: the next release goes back to blue from the recorded state.
+    const next = await runRelease(world, v2Request({ image: V2.replace(':v2', ':v3'), strategy: { type: 'blue-green' } }));
+    expect(next.status).toBe('SUCCEEDED');
+    expect(state()).toMatchObject({ live: 'blue', colours: { blue: { version: 'v3' }, green: { version: 'v2' } } });
   });
 });
 

@@ -139,14 +139,16 @@ export class FakeAws {
       if (existing && !input.Overwrite) {
         throw awsError('ParameterAlreadyExists', 'The parameter already exists. To overwrite this value, set the overwrite option in the request to true.');
       }
-      // SSM's limits: 4 KB in the Standard tier, 8 KB in Advanced (which intelligent tiering picks).
+      // SSM's limits: 4 KB in the Standard tier, 8 KB in Advanced (which intelligent tiering
+      // picks), counted in bytes: a non-ASCII character weighs more than one.
       const limit = input.Tier === 'Advanced' || input.Tier === 'Intelligent-Tiering' ? 8192 : 4096;
-      if ((input.Value ?? '').length > limit) {
-        throw awsError('ValidationException', `Parameter value can be at most ${limit} characters for tier ${input.Tier ?? 'Standard'}.`);
+      const bytes = Buffer.byteLength(input.Value ?? '', 'utf8');
+      if (bytes > limit) {
+        throw awsError('ValidationException', `Parameter value can be at most ${limit} bytes for tier ${input.Tier ?? 'Standard'}.`);
       }
       const version = (existing?.version ?? 0) + 1;
       this.parameters.set(input.Name, { value: input.Value, version });
-      return { Version: version, Tier: (input.Value ?? '').length > 4096 ? 'Advanced' : 'Standard' };
+      return { Version: version, Tier: bytes > 4096 ? 'Advanced' : 'Standard' };
     });
     this.ssm.on(DeleteParameterCommand).callsFake(async (input) => {
       if (!this.parameters.delete(input.Name)) throw awsError('ParameterNotFound', `Parameter ${input.Name} not found.`);

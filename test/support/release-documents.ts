@@ -8,7 +8,7 @@ import {
   type SSMClient,
 } from '@aws-sdk/client-ssm';
 import type { AwsClientStub } from 'aws-sdk-client-mock';
-import type { LockDocument, ReleaseRecord, ReleaseState, UndoPlan, Verdict } from '../../lambdas/shared/documents';
+import type { LockDocument, ReleaseRecord, ReleaseState, ReleaseSummary, UndoPlan, Verdict, VerdictSummary } from '../../lambdas/shared/documents';
 import type { ServiceConfig } from '../../lambdas/shared/config';
 import type { PlannedRelease } from '../../lambdas/shared/release';
 import { IMAGE, LIVE_TASK_DEFINITION_ARN, plannedRelease, RELEASE_ID, serviceConfig, taskDefinitionArn } from './ecs-fixtures';
@@ -96,6 +96,30 @@ export function verdict(overrides: Partial<Verdict> = {}): Verdict {
   };
 }
 
+/**
+ * {@link verdict} as the state document keeps it: the decision, the step and the numbers,
+ * without the colour, window and thresholds. Spelled out, not computed, so a test of what the
+ * state holds does not reuse the code under test.
+ */
+export function verdictSummary(overrides: Partial<VerdictSummary> = {}): VerdictSummary {
+  return {
+    stepIndex: 0,
+    weight: 10,
+    attempt: 0,
+    status: 'healthy',
+    reasons: ['success rate 1 >= 0.99', 'p99 40 ms <= 1000 ms'],
+    evidence: { requests: 500, errors5xx: 0, successRate: 1, p99LatencyMs: 40, alarmsInAlarm: [] },
+    ...overrides,
+  };
+}
+
+/** `record` as the history keeps it: everything but its verdicts. */
+export function summaryOf(record: ReleaseRecord): ReleaseSummary {
+  // eslint-disable-next-line @typescript-eslint/no-unused-vars
+  const { verdicts, ...summary } = record;
+  return summary;
+}
+
 /** A release of an earlier version that promoted blue. */
 export function previousRecord(overrides: Partial<ReleaseRecord> = {}): ReleaseRecord {
   return {
@@ -117,7 +141,7 @@ export function previousRecord(overrides: Partial<ReleaseRecord> = {}): ReleaseR
   };
 }
 
-/** Blue live on revision 7, green on revision 6, one earlier release. */
+/** Blue live on revision 7, green on revision 6, one earlier release (its summary heads the history). */
 export function releaseState(overrides: Partial<ReleaseState> = {}): ReleaseState {
   return {
     schemaVersion: 1,
@@ -128,7 +152,7 @@ export function releaseState(overrides: Partial<ReleaseState> = {}): ReleaseStat
       green: { taskDefinitionArn: IDLE_TASK_DEFINITION_ARN, image: '111122223333.dkr.ecr.eu-west-1.amazonaws.com/colorapp:1.2.0', version: '1.2.0' },
     },
     lastRelease: previousRecord(),
-    history: [previousRecord()],
+    history: [summaryOf(previousRecord())],
     updatedAt: '2024-12-01T10:20:00.000Z',
     ...overrides,
   };

@@ -54,6 +54,7 @@ describe('ReleaseLock.acquire', () => {
       Value: JSON.stringify(NEW_LOCK),
       Type: 'String',
       Overwrite: false,
+      Tier: 'Intelligent-Tiering',
       Description: 'Release lock for colorapp',
     });
     expect(sfn).not.toHaveReceivedAnyCommand();
@@ -200,6 +201,7 @@ describe('ReleaseLock.update', () => {
       Value: JSON.stringify(expected),
       Type: 'String',
       Overwrite: true,
+      Tier: 'Intelligent-Tiering',
       Description: undefined,
     });
     expect(params.json(NAMES.lock)).toStrictEqual(expected);

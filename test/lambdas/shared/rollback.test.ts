@@ -7,6 +7,7 @@ import 'aws-sdk-client-mock-jest';
 import type { ApprovalDocument, BakeDocument, LockDocument, ReleaseRecord, ReleaseState } from '../../../lambdas/shared/documents';
 import { RollbackFailedError } from '../../../lambdas/shared/errors';
 import { createLogger } from '../../../lambdas/shared/logger';
+import { MAX_STATE_BYTES, stateSize } from '../../../lambdas/shared/release-state';
 import { causeMessage, markRollbackFailed, performRollback, type RollbackRequest } from '../../../lambdas/shared/rollback';
 import { CLUSTER, deployment, ecsService, IMAGE, RELEASE_ID } from '../../support/ecs-fixtures';
 import {
@@ -27,8 +28,10 @@ import {
   sentPuts,
   targets,
   timeline,
+  summaryOf,
   undoPlan,
   verdict,
+  verdictSummary,
 } from '../../support/release-documents';
 import { describeRouteOutput, routeSpecs } from '../../support/traffic-fixtures';
 
@@ -44,12 +47,14 @@ fakeDateOnly(NOW);
 
 const FAILURE = { error: 'UnhealthyReleaseError', cause: 'success rate 0.7 below 0.99 at 10% on green' };
 const VERDICTS = [verdict({ status: 'unhealthy', reasons: ['success rate 0.7 < 0.99'] })];
+/** {@link VERDICTS} as the state document keeps them. */
+const RECORDED_VERDICTS = [verdictSummary({ status: 'unhealthy', reasons: ['success rate 0.7 < 0.99'] })];
 
 function request(overrides: Partial<RollbackRequest> = {}): RollbackRequest {
   return { service: 'colorapp', releaseId: RELEASE_ID, executionArn: EXECUTION_ARN, config: config(), failure: FAILURE, verdicts: VERDICTS, ...overrides };
 }
 
-/** What the rollback records for the release fixture. */
+/** What the rollback records for the release fixture, as the state keeps it. */
 function record(overrides: Partial<ReleaseRecord> = {}): ReleaseRecord {
   return {
     id: RELEASE_ID,
@@ -65,14 +70,14 @@ function record(overrides: Partial<ReleaseRecord> = {}): ReleaseRecord {
     requestedBy: 'alice',
     reason: null,
     failure: FAILURE,
-    verdicts: VERDICTS,
+    verdicts: RECORDED_VERDICTS,
     ...overrides,
   };
 }
 
-/** The state after `recorded` was recorded over the state fixture. */
+/** The state after `recorded` was recorded over the state fixture: its summary heads the history. */
 function stateWith(recorded: ReleaseRecord, base: ReleaseState = releaseState()): ReleaseState {
-  return { ...base, lastRelease: recorded, history: [recorded, ...base.history], updatedAt: NOW.toISOString() };
+  return { ...base, lastRelease: recorded, history: [summaryOf(recorded), ...base.history], updatedAt: NOW.toISOString() };
 }
 
 function bake(executionArn = EXECUTION_ARN): BakeDocument {
@@ -170,9 +175,10 @@ describe('performRollback', () => {
         Value: lockDocument({ status: 'rolling-back', reason: 'UnhealthyReleaseError' }),
         Type: 'String',
         Overwrite: true,
+        Tier: 'Intelligent-Tiering',
         Description: undefined,
       },
-      { Name: NAMES.state, Value: stateWith(record()), Type: 'String', Overwrite: true, Description: undefined },
+      { Name: NAMES.state, Value: stateWith(record()), Type: 'String', Overwrite: true, Tier: 'Intelligent-Tiering', Description: undefined },
     ]);
     expect(appmesh.commandCalls(UpdateRouteCommand)[0].args[0].input.spec?.httpRoute?.action?.weightedTargets).toStrictEqual(targets(100, 0));
     expect(ecs.commandCalls(UpdateServiceCommand).map((call) => call.args[0].input)).toStrictEqual([
@@ -314,7 +320,7 @@ describe('performRollback', () => {
 
       await performRollback(clients, request(), logger);
 
-      expect(params.json<ReleaseState>(NAMES.state)?.history).toStrictEqual([record(), previousRecord()]);
+      expect(params.json<ReleaseState>(NAMES.state)?.history).toStrictEqual([summaryOf(record()), summaryOf(previousRecord())]);
     });
   });
 
@@ -335,6 +341,28 @@ describe('performRollback', () => {
     expect(sentPuts(ssm).map((put) => put.Name)).toEqual([NAMES.lock]);
     expect(params.json(NAMES.state)).toStrictEqual(state);
     expect(params.has(NAMES.lock)).toBe(false);
+  });
+
+  it("says 'already-promoted' again on a re-run after it released the lock of a promoted release, touching nothing", async () => {
+    const promoted = record({ outcome: 'promoted', failure: null, verdicts: [] });
+    const state = stateWith(promoted, releaseState({ live: 'green' }));
+    givenHalfWay({ [NAMES.state]: state });
+    route = fakeRoute(appmesh, targets(0, 100));
+    await performRollback(clients, request(), logger);
+    ssm.resetHistory();
+
+    // A retry of the Rollback task (the first attempt timed out after releasing the lock) must
+    // still route to PromotedBeforeTheError, not to RolledBack.
+    await expect(performRollback(clients, request(), logger)).resolves.toStrictEqual({
+      outcome: 'already-promoted',
+      actions: ['read the lock', 'read the state'],
+    });
+
+    expect(ssm).not.toHaveReceivedCommand(PutParameterCommand);
+    expect(ssm).not.toHaveReceivedCommand(DeleteParameterCommand);
+    expect(appmesh).not.toHaveReceivedAnyCommand();
+    expect(ecs).not.toHaveReceivedAnyCommand();
+    expect(params.json(NAMES.state)).toStrictEqual(state);
   });
 
   describe('when an action fails', () => {
@@ -457,21 +485,25 @@ describe('markRollbackFailed', () => {
     const reason = `UnhealthyReleaseError: ${FAILURE.cause} | rollback failed: ${ROLLBACK_ERROR}`;
     const recorded = record({ outcome: 'rollback-failed', failure: { error: 'UnhealthyReleaseError', cause: `${FAILURE.cause} | rollback failed: ${ROLLBACK_ERROR}` } });
     expect(sentPuts(ssm)).toStrictEqual([
-      { Name: NAMES.lock, Value: lockDocument({ status: 'rollback-failed', reason }), Type: 'String', Overwrite: true, Description: undefined },
-      { Name: NAMES.state, Value: stateWith(recorded), Type: 'String', Overwrite: true, Description: undefined },
+      { Name: NAMES.lock, Value: lockDocument({ status: 'rollback-failed', reason }), Type: 'String', Overwrite: true, Tier: 'Intelligent-Tiering', Description: undefined },
+      { Name: NAMES.state, Value: stateWith(recorded), Type: 'String', Overwrite: true, Tier: 'Intelligent-Tiering', Description: undefined },
     ]);
     expect(ssm).not.toHaveReceivedCommand(DeleteParameterCommand);
     expect(appmesh).not.toHaveReceivedAnyCommand();
     expect(ecs).not.toHaveReceivedAnyCommand();
   });
 
-  it('bounds the reason in the lock and the cause in the state', async () => {
+  it('bounds the reason in the lock and the cause in the state, and the state still fits one parameter', async () => {
     params = fakeParameters(ssm, { [NAMES.lock]: lockDocument(), [NAMES.state]: releaseState() });
 
     await markRollbackFailed(clients, request(), 'x'.repeat(5000), logger);
 
     expect(params.json<LockDocument>(NAMES.lock)?.reason).toHaveLength(2000);
-    expect(params.json<ReleaseState>(NAMES.state)?.lastRelease?.failure?.cause).toHaveLength(4000);
+    const state = params.json<ReleaseState>(NAMES.state)!;
+    expect(state.lastRelease?.failure?.cause).toHaveLength(4000);
+    // Two copies of a 4000-character cause do not fit in 8 KB: the history's copy is cut.
+    expect(state.history.map((r) => [r.id, r.failure?.cause.length])).toEqual([[RELEASE_ID, 200]]);
+    expect(stateSize(state)).toBeLessThanOrEqual(MAX_STATE_BYTES);
   });
 
   it('takes the colours of the record from the state when there is no undo plan', async () => {

@@ -90,6 +90,7 @@ describe('SsmDocuments.put', () => {
       Value: '{"owner":"rel-1","count":2}',
       Type: 'String',
       Overwrite: false,
+      Tier: 'Intelligent-Tiering',
       Description: 'Release lock for colorapp',
     });
   });
@@ -104,6 +105,7 @@ describe('SsmDocuments.put', () => {
       Value: '{"owner":"rel-1"}',
       Type: 'String',
       Overwrite: true,
+      Tier: 'Intelligent-Tiering',
       Description: undefined,
     });
   });
