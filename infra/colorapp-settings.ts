@@ -1,0 +1,136 @@
+/**
+ * The one source of truth for colorapp's release: names, thresholds, strategy and alarms. The
+ * CDK app builds its resources and the `/ecs-release/colorapp/config` document from it; the
+ * local environment seeds its world from it. Pure data and pure functions, no CDK, so the local
+ * environment loads it without synthesizing anything.
+ */
+import type { Colour } from '../lambdas/shared/colours';
+import { ServiceConfigSchema, type ServiceConfig, type Strategy } from '../lambdas/shared/config';
+import type { AlarmDefinition } from '../local/contracts';
+
+/** Everything a release of one service needs to know about it. */
+export interface ReleaseSettings {
+  readonly serviceName: string;
+  readonly clusterName: string;
+  readonly ecsServices: Readonly<Record<Colour, string>>;
+  readonly taskDefinitionFamily: string;
+  readonly containerName: string;
+  readonly colourEnvironmentVariable?: string;
+  readonly appMesh: {
+    readonly meshName: string;
+    readonly virtualRouterName: string;
+    readonly routeName: string;
+    readonly virtualNodes: Readonly<Record<Colour, string>>;
+  };
+  readonly strategy: Strategy;
+  readonly bakeSeconds: number;
+  readonly health: {
+    readonly metricNamespace: string;
+    readonly metricPeriodSeconds: number;
+    readonly minSuccessRate: number;
+    readonly maxP99LatencyMs: number;
+    readonly minRequestsPerStep: number;
+    readonly maxInconclusiveBakes: number;
+  };
+  /** The per-colour alarms: `datapointsToAlarm` breaching periods out of `evaluationPeriods`. */
+  readonly alarms: { readonly periodSeconds: number; readonly evaluationPeriods: number; readonly datapointsToAlarm: number };
+  readonly stabilization: { readonly pollSeconds: number; readonly timeoutSeconds: number };
+  readonly approvalTimeoutSeconds: number;
+  readonly promotion: { readonly scaleDownDelaySeconds: number; readonly keepOldColourWarm: boolean };
+}
+
+/** colorapp, the sample service, as the CDK app deploys it. */
+export const COLORAPP: ReleaseSettings = {
+  serviceName: 'colorapp',
+  clusterName: 'colorapp',
+  ecsServices: { blue: 'colorapp-blue', green: 'colorapp-green' },
+  taskDefinitionFamily: 'colorapp',
+  containerName: 'app',
+  colourEnvironmentVariable: 'COLOR',
+  appMesh: {
+    meshName: 'colorapp-mesh',
+    virtualRouterName: 'colorapp-router',
+    routeName: 'colorapp-route',
+    virtualNodes: { blue: 'colorapp-blue', green: 'colorapp-green' },
+  },
+  strategy: { type: 'canary', steps: [10, 50, 100] },
+  bakeSeconds: 120,
+  health: {
+    metricNamespace: 'ECSRelease/Envoy',
+    metricPeriodSeconds: 10,
+    minSuccessRate: 0.99,
+    maxP99LatencyMs: 1000,
+    minRequestsPerStep: 50,
+    maxInconclusiveBakes: 2,
+  },
+  // Three bad periods within six: a blip does not roll a release back, a trend does.
+  alarms: { periodSeconds: 10, evaluationPeriods: 6, datapointsToAlarm: 3 },
+  stabilization: { pollSeconds: 15, timeoutSeconds: 900 },
+  approvalTimeoutSeconds: 3600,
+  promotion: { scaleDownDelaySeconds: 300, keepOldColourWarm: false },
+};
+
+/** The alarm names of one colour, as the CDK app names them. */
+export function colourAlarmNames(serviceName: string, colour: Colour): { successRate: string; p99Latency: string } {
+  return { successRate: `${serviceName}-${colour}-success-rate`, p99Latency: `${serviceName}-${colour}-p99-latency` };
+}
+
+/** The release alarms of both colours, exactly as the CDK app defines them. */
+export function alarmDefinitionsOf(settings: ReleaseSettings): AlarmDefinition[] {
+  return (['blue', 'green'] as const).flatMap((colour) => {
+    const names = colourAlarmNames(settings.serviceName, colour);
+    const common = {
+      service: settings.serviceName,
+      colour,
+      periodSeconds: settings.alarms.periodSeconds,
+      evaluationPeriods: settings.alarms.evaluationPeriods,
+      datapointsToAlarm: settings.alarms.datapointsToAlarm,
+      // An idle colour has no traffic most of the time: silence must not fail a bake. Judging
+      // too little traffic is the health check's job, and it calls that inconclusive.
+      treatMissingData: 'notBreaching' as const,
+    };
+    return [
+      { ...common, alarmName: names.successRate, kind: 'success-rate' as const, threshold: settings.health.minSuccessRate },
+      { ...common, alarmName: names.p99Latency, kind: 'p99-latency' as const, threshold: settings.health.maxP99LatencyMs },
+    ];
+  });
+}
+
+/** The `/ecs-release/<service>/config` document for `settings`, validated by its schema. */
+export function serviceConfigOf(settings: ReleaseSettings, extra: { releaseStateMachineArn?: string } = {}): ServiceConfig {
+  const alarmsOf = (colour: Colour) => Object.values(colourAlarmNames(settings.serviceName, colour));
+  return ServiceConfigSchema.parse({
+    service: settings.serviceName,
+    cluster: settings.clusterName,
+    ecsServices: settings.ecsServices,
+    taskDefinitionFamily: settings.taskDefinitionFamily,
+    containerName: settings.containerName,
+    colourEnvironmentVariable: settings.colourEnvironmentVariable,
+    traffic: { kind: 'appmesh', ...settings.appMesh },
+    health: { ...settings.health, alarms: { common: [], blue: alarmsOf('blue'), green: alarmsOf('green') } },
+    defaultStrategy: settings.strategy,
+    bakeSeconds: settings.bakeSeconds,
+    approvalTimeoutSeconds: settings.approvalTimeoutSeconds,
+    stabilization: settings.stabilization,
+    promotion: settings.promotion,
+    ...extra,
+  });
+}
+
+/**
+ * The same service on one machine: every name and threshold unchanged, only the clock faster.
+ * Metrics and alarms use 1-second periods (AWS's finest is 10 seconds for alarms, so the local
+ * world reacts faster than AWS can), bakes last seconds, and nothing waits to scale down.
+ */
+export function localProfile(settings: ReleaseSettings, timing: { bakeSeconds?: number } = {}): ReleaseSettings {
+  return {
+    ...settings,
+    bakeSeconds: timing.bakeSeconds ?? 6,
+    health: { ...settings.health, metricPeriodSeconds: 1 },
+    // One bad second alarms: at 1-second periods, 3 of 6 would add seconds of failed requests.
+    alarms: { periodSeconds: 1, evaluationPeriods: 2, datapointsToAlarm: 1 },
+    stabilization: { pollSeconds: 1, timeoutSeconds: 60 },
+    approvalTimeoutSeconds: 300,
+    promotion: { ...settings.promotion, scaleDownDelaySeconds: 0 },
+  };
+}

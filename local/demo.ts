@@ -1,0 +1,205 @@
+/**
+ * One real release in the local world, watched from the outside: boot the world with blue v1
+ * live, send steady traffic through the gateway, start a release of v2 through the Step
+ * Functions API (as the CLI does), show its progress, and report what users saw. `npm start`,
+ * the benchmark and the end-to-end tests all run releases through this.
+ */
+import { DescribeExecutionCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { ReleaseStateSchema, parameterNames, type ReleaseState } from '../lambdas/shared/documents';
+import type { Strategy } from '../lambdas/shared/config';
+import { computeSchedule } from '../lambdas/shared/schedule';
+import { COLORAPP, alarmDefinitionsOf, localProfile, serviceConfigOf, type ReleaseSettings } from '../infra/colorapp-settings';
+import { buildColorApp, type LocalImage } from './services/ecs';
+import { startTraffic, type TrafficSummary } from './traffic';
+import { startLocalWorld, type LocalWorld } from './world';
+
+/** What a demo run does. */
+export interface DemoOptions {
+  /** Share of v2's requests answered 500 (baked into the v2 image). @default 0 */
+  readonly faultRate?: number;
+  /** Latency v2 adds to every request, ms (baked into the v2 image). @default 0 */
+  readonly latencyMs?: number;
+  /** v2 crashes on start. @default false */
+  readonly crash?: boolean;
+  /** Client requests per second through the gateway. @default 100 */
+  readonly requestsPerSecond?: number;
+  /** Bake per step, seconds. @default 6 */
+  readonly bakeSeconds?: number;
+  /** @default the service settings' strategy (canary 10/50/100) */
+  readonly strategy?: Strategy;
+  /** Called every `progressIntervalMs` with a snapshot, for a live display. */
+  readonly onProgress?: (progress: DemoProgress) => void;
+  /** @default 250 */
+  readonly progressIntervalMs?: number;
+  /** Service settings to run with. @default COLORAPP in the local profile */
+  readonly settings?: ReleaseSettings;
+  /** Handler log level. @default 'ERROR' (the display tells the story) */
+  readonly logLevel?: string;
+}
+
+/** A live snapshot of a running demo. */
+export interface DemoProgress {
+  readonly elapsedMs: number;
+  readonly status: string;
+  readonly weights: { blue: number; green: number };
+  /** 1-based step the weights correspond to, 0 before the first shift. */
+  readonly step: number;
+  readonly steps: number;
+  readonly gateway: ReturnType<LocalWorld['gateway']['stats']>['byColour'];
+}
+
+/** One step of the release, as the report shows it. */
+export interface ReportStep {
+  readonly weight: number;
+  readonly verdict: string;
+  readonly successRate: number | null;
+  readonly requests: number | null;
+  readonly p99LatencyMs: number | null;
+  readonly reasons: string[];
+}
+
+/** The JSON report (`npm start -- --report FILE`). */
+export interface DemoReport {
+  readonly outcome: 'promoted' | 'rolled-back' | 'failed';
+  readonly releaseId: string;
+  readonly image: string;
+  readonly steps: ReportStep[];
+  readonly traffic: TrafficSummary & { readonly failedOnNewColour: number };
+  readonly rollback: { readonly reason: string; readonly latencyMs: number | null } | null;
+  readonly finalWeights: { blue: number; green: number };
+  readonly stateTransitions: number;
+  readonly durationMs: number;
+  /** The release's own error when it did not promote. */
+  readonly error: { readonly name: string; readonly cause: string } | null;
+}
+
+const V1 = 'colorapp:v1';
+const V2 = 'colorapp:v2';
+
+/** Runs one release of colorapp v2 in a fresh local world and reports it. */
+export async function runDemo(options: DemoOptions = {}): Promise<DemoReport> {
+  const settings = options.settings ?? localProfile(COLORAPP, { bakeSeconds: options.bakeSeconds });
+  const config = serviceConfigOf({ ...settings, strategy: options.strategy ?? settings.strategy });
+  const entry = await buildColorApp();
+  const v2: LocalImage = {
+    entry,
+    crash: options.crash ?? false,
+    env: {
+      ...(options.faultRate ? { FAULT_RATE: String(options.faultRate) } : {}),
+      ...(options.latencyMs ? { LATENCY_MS: String(options.latencyMs) } : {}),
+    },
+  };
+  const world = await startLocalWorld({
+    config,
+    alarms: alarmDefinitionsOf(settings),
+    images: { [V1]: { entry }, [V2]: v2 },
+    liveImage: V1,
+    logLevel: options.logLevel ?? 'ERROR',
+  });
+  const traffic = startTraffic(world.gateway.url, { requestsPerSecond: options.requestsPerSecond ?? 100, maxDurationMs: 10 * 60_000 });
+  try {
+    return await release(world, traffic, config.defaultStrategy, options);
+  } finally {
+    await traffic.stop();
+    await world.close();
+  }
+}
+
+async function release(
+  world: LocalWorld,
+  traffic: ReturnType<typeof startTraffic>,
+  strategy: Strategy,
+  options: DemoOptions,
+): Promise<DemoReport> {
+  const sfn = new SFNClient({ endpoint: world.endpoint.url, region: world.region, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  // A second of steady traffic first, so v1's numbers are there to compare with.
+  await sleep(1000);
+  const startedAt = Date.now();
+  const started = await sfn.send(
+    new StartExecutionCommand({
+      stateMachineArn: world.stateMachineArn,
+      name: `colorapp-local-${new Date(startedAt).toISOString().replace(/[^0-9]/g, '').slice(0, 14)}`,
+      input: JSON.stringify({ service: world.config.service, image: V2, strategy, requestedBy: 'npm start', reason: 'local demo release' }),
+    }),
+  );
+  const executionArn = started.executionArn!;
+  const schedule = computeSchedule(strategy);
+
+  let status = 'RUNNING';
+  let description = await sfn.send(new DescribeExecutionCommand({ executionArn }));
+  const interval = options.progressIntervalMs ?? 250;
+  // Bounded: no release of the local profile runs anywhere near ten minutes.
+  const deadline = startedAt + 10 * 60_000;
+  while (status === 'RUNNING') {
+    if (Date.now() > deadline) throw new Error(`Release ${executionArn} still running after ten minutes`);
+    await sleep(interval);
+    description = await sfn.send(new DescribeExecutionCommand({ executionArn }));
+    status = description.status ?? 'UNKNOWN';
+    if (options.onProgress) {
+      const weights = world.weights();
+      const step = schedule.filter((w) => w <= weights.green).length;
+      options.onProgress({
+        elapsedMs: Date.now() - startedAt,
+        status,
+        weights,
+        step,
+        steps: schedule.length,
+        gateway: world.gateway.stats().byColour,
+      });
+    }
+  }
+  const stoppedAt = description.stopDate?.getTime() ?? Date.now();
+  await world.bus.drain();
+  // A little more traffic after the end, so the report shows where it settled.
+  await sleep(500);
+  const seen = traffic.summary();
+  const state = world.ssm.getJson(parameterNames(world.config.service).state) as ReleaseState | undefined;
+  const parsedState = state ? ReleaseStateSchema.parse(state) : null;
+  const releaseId = started.executionArn!.split(':').pop();
+  const record = parsedState?.lastRelease?.id === releaseId ? parsedState!.lastRelease : null;
+  const idle = 'green';
+  const outcome: DemoReport['outcome'] = status === 'SUCCEEDED' ? 'promoted' : record?.outcome === 'rolled-back' ? 'rolled-back' : 'failed';
+  const changes = world.appMesh.weightHistory(
+    world.config.traffic.meshName,
+    world.config.traffic.virtualRouterName,
+    world.config.traffic.routeName,
+  );
+  const idleNode = world.config.traffic.virtualNodes[idle];
+  const firstFailure = seen.firstFailureAt[idle];
+  const restored = changes.find((c) => c.at.getTime() >= (firstFailure ?? Infinity) && (c.weights[idleNode] ?? 0) === 0);
+  const steps: ReportStep[] = (record?.verdicts ?? []).map((v) => ({
+    weight: v.weight,
+    verdict: v.status,
+    successRate: v.evidence.successRate,
+    requests: v.evidence.requests,
+    p99LatencyMs: v.evidence.p99LatencyMs,
+    reasons: v.reasons,
+  }));
+  // A bake cut short by an alarm has no verdict of its own: show the step it stopped.
+  const peak = Math.max(0, ...changes.map((c) => c.weights[idleNode] ?? 0));
+  if (outcome !== 'promoted' && peak > 0 && !steps.some((s) => s.weight === peak)) {
+    steps.push({ weight: peak, verdict: 'interrupted', successRate: null, requests: null, p99LatencyMs: null, reasons: [record?.failure?.cause ?? description.cause ?? ''] });
+  }
+  return {
+    outcome,
+    releaseId: started.executionArn!.split(':').pop()!,
+    image: V2,
+    steps,
+    traffic: { ...seen, failedOnNewColour: seen.byColour[idle]?.failed ?? 0 },
+    rollback:
+      outcome === 'promoted'
+        ? null
+        : {
+            reason: record?.failure ? `${record.failure.error}: ${record.failure.cause}` : `${description.error}: ${description.cause}`,
+            latencyMs: restored && firstFailure !== undefined ? restored.at.getTime() - firstFailure : null,
+          },
+    finalWeights: world.weights(),
+    stateTransitions: world.stepFunctions.transitions(executionArn),
+    durationMs: stoppedAt - startedAt,
+    error: status === 'SUCCEEDED' ? null : { name: description.error ?? 'Unknown', cause: description.cause ?? '' },
+  };
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -1,0 +1,114 @@
+/**
+ * `npm start`: a real canary release of colorapp on this machine, no AWS account needed.
+ *
+ *   npm start                           # v2 is healthy: watch it promoted
+ *   npm start -- --fault-rate 0.5       # v2 fails half its requests: watch the rollback
+ *   npm start -- --latency-ms 1500      # v2 is slow: p99 alarm, rollback
+ *   npm start -- --report report.json   # also write the JSON report
+ *
+ * Exit code 0 when v2 was promoted, 1 when it was rolled back or failed, 2 for bad arguments.
+ */
+import { writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { runDemo, type DemoProgress, type DemoReport } from './demo';
+
+const USAGE = `Usage: npm start -- [--fault-rate 0..1] [--latency-ms N] [--crash] [--rps N] [--bake-seconds N] [--report FILE]`;
+
+async function main(): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      options: {
+        'fault-rate': { type: 'string' },
+        'latency-ms': { type: 'string' },
+        crash: { type: 'boolean' },
+        rps: { type: 'string' },
+        'bake-seconds': { type: 'string' },
+        report: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }));
+  } catch (error) {
+    console.error(`npm start: ${(error as Error).message}\n${USAGE}`);
+    return 2;
+  }
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const number = (name: string, raw: string | undefined, min: number, max: number): number | undefined => {
+    if (raw === undefined) return undefined;
+    const value = Number(raw);
+    if (!Number.isFinite(value) || value < min || value > max) throw new Error(`--${name} must be a number from ${min} to ${max}, got '${raw}'`);
+    return value;
+  };
+  let options;
+  try {
+    options = {
+      faultRate: number('fault-rate', values['fault-rate'], 0, 1),
+      latencyMs: number('latency-ms', values['latency-ms'], 0, 60_000),
+      requestsPerSecond: number('rps', values.rps, 1, 1000),
+      bakeSeconds: number('bake-seconds', values['bake-seconds'], 1, 600),
+      crash: values.crash ?? false,
+    };
+  } catch (error) {
+    console.error(`npm start: ${(error as Error).message}\n${USAGE}`);
+    return 2;
+  }
+
+  const tty = process.stdout.isTTY;
+  console.log('Starting the local world: endpoint, colorapp blue v1 (2 tasks), gateway, alarms...');
+  let lastLine = '';
+  const report = await runDemo({
+    ...options,
+    onProgress: (p) => {
+      const line = progressLine(p);
+      if (tty) process.stdout.write(`\r${line}\x1b[K`);
+      else if (line.replace(/\d+\.\d+s/, '') !== lastLine.replace(/\d+\.\d+s/, '')) console.log(line);
+      lastLine = line;
+    },
+  });
+  if (tty) process.stdout.write('\n');
+  console.log(summary(report));
+  if (values.report) {
+    writeFileSync(values.report, `${JSON.stringify(report, null, 2)}\n`);
+    console.log(`Report written to ${values.report}`);
+  }
+  return report.outcome === 'promoted' ? 0 : 1;
+}
+
+function progressLine(p: DemoProgress): string {
+  const colour = (name: 'blue' | 'green') => {
+    const s = p.gateway[name];
+    const rate = s.successRate === null ? '   -  ' : `${(s.successRate * 100).toFixed(1).padStart(5)}%`;
+    return `${name} ${String(s.requests).padStart(5)} req ${rate}`;
+  };
+  const bar = '#'.repeat(Math.round(p.weights.green / 5)).padEnd(20, '.');
+  return `[${(p.elapsedMs / 1000).toFixed(1).padStart(5)}s] step ${p.step}/${p.steps} [${bar}] blue ${p.weights.blue}/green ${p.weights.green} | ${colour('blue')} | ${colour('green')} | ${p.status}`;
+}
+
+function summary(r: DemoReport): string {
+  const lines = [
+    '',
+    r.outcome === 'promoted' ? `PROMOTED: colorapp v2 is live on green (${r.releaseId})` : `ROLLED BACK: colorapp v2 did not go live (${r.releaseId})`,
+    `  duration ${(r.durationMs / 1000).toFixed(1)} s, ${r.stateTransitions} state transitions, final weights blue ${r.finalWeights.blue} / green ${r.finalWeights.green}`,
+    `  traffic: ${r.traffic.requests} requests, ${r.traffic.failed} failed (${r.traffic.failedOnNewColour} on the new colour)`,
+  ];
+  for (const s of r.steps) {
+    const rate = s.successRate === null ? '-' : `${(s.successRate * 100).toFixed(1)}%`;
+    lines.push(`  step ${String(s.weight).padStart(3)}%: ${s.verdict.padEnd(12)} success ${rate.padStart(6)} over ${s.requests ?? '-'} requests${s.reasons.length ? ` (${s.reasons.join('; ')})` : ''}`);
+  }
+  if (r.rollback) {
+    lines.push(`  reason: ${r.rollback.reason}`);
+    lines.push(`  traffic restored to 100/0 ${r.rollback.latencyMs === null ? '(no failed request on the new colour)' : `${r.rollback.latencyMs} ms after the first failed request`}`);
+  }
+  return lines.join('\n');
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    console.error(`npm start: ${(error as Error).stack ?? String(error)}`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,113 @@
+/**
+ * Steady client traffic through the gateway, as users would send it, with what they saw:
+ * every response's status and the colour that answered. A bounded loop: it stops by itself
+ * after `maxDurationMs` even if nobody calls `stop()`.
+ */
+import * as http from 'node:http';
+
+/** What one colour served, as the client saw it. */
+export interface ClientColourCounts {
+  requests: number;
+  failed: number;
+}
+
+/** What the clients saw. */
+export interface TrafficSummary {
+  readonly requests: number;
+  /** 5xx answers and connection errors. */
+  readonly failed: number;
+  readonly byColour: Readonly<Record<string, ClientColourCounts>>;
+  /** Epoch ms of the first failed request answered by each colour. */
+  readonly firstFailureAt: Readonly<Record<string, number>>;
+}
+
+/** A running traffic generator. */
+export interface TrafficGenerator {
+  summary(): TrafficSummary;
+  /** Stops sending and waits for the requests in flight (bounded). */
+  stop(): Promise<TrafficSummary>;
+}
+
+/** Sends `requestsPerSecond` GET / to `url` until stopped or `maxDurationMs` passes. */
+export function startTraffic(url: string, options: { requestsPerSecond: number; maxDurationMs: number }): TrafficGenerator {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+  const byColour: Record<string, ClientColourCounts> = {};
+  const firstFailureAt: Record<string, number> = {};
+  let requests = 0;
+  let failed = 0;
+  const inFlight = new Set<Promise<void>>();
+  const intervalMs = 1000 / options.requestsPerSecond;
+  const startedAt = Date.now();
+  let sent = 0;
+  let stopped = false;
+
+  const count = (colour: string, ok: boolean) => {
+    const c = (byColour[colour] ??= { requests: 0, failed: 0 });
+    c.requests++;
+    requests++;
+    if (!ok) {
+      c.failed++;
+      failed++;
+      firstFailureAt[colour] ??= Date.now();
+    }
+  };
+  const one = () =>
+    new Promise<void>((resolve) => {
+      const req = http.get(url, { agent, timeout: 10_000 }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () => {
+          count(colourOf(Buffer.concat(chunks).toString('utf8')), (res.statusCode ?? 500) < 500);
+          resolve();
+        });
+        res.on('error', () => {
+          count('unknown', false);
+          resolve();
+        });
+      });
+      req.on('timeout', () => req.destroy(new Error('timeout')));
+      req.on('error', () => {
+        count('unknown', false);
+        resolve();
+      });
+    });
+
+  // Paced by the clock, not by responses: a slow colour must not slow the offered load.
+  const timer = setInterval(() => {
+    const due = Math.floor((Date.now() - startedAt) / intervalMs);
+    while (!stopped && sent < due) {
+      sent++;
+      const p = one();
+      inFlight.add(p);
+      void p.finally(() => inFlight.delete(p));
+    }
+    if (Date.now() - startedAt > options.maxDurationMs) stopped = true;
+  }, Math.max(1, Math.floor(intervalMs / 2)));
+
+  const summary = (): TrafficSummary => ({
+    requests,
+    failed,
+    byColour: JSON.parse(JSON.stringify(byColour)) as Record<string, ClientColourCounts>,
+    firstFailureAt: { ...firstFailureAt },
+  });
+  return {
+    summary,
+    async stop() {
+      stopped = true;
+      clearInterval(timer);
+      await Promise.race([Promise.all([...inFlight]), new Promise((r) => setTimeout(r, 5000))]);
+      agent.destroy();
+      return summary();
+    },
+  };
+}
+
+/** colorapp answers `{ "color": "...", "version": "..." }`; a 5xx body names no colour. */
+function colourOf(body: string): string {
+  try {
+    const parsed = JSON.parse(body) as { color?: unknown };
+    return typeof parsed.color === 'string' ? parsed.color : 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
