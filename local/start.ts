@@ -58,14 +58,23 @@ async function main(): Promise<number> {
 
   const tty = process.stdout.isTTY;
   console.log('Starting the local world: endpoint, colorapp blue v1 (2 tasks), gateway, alarms...');
-  let lastLine = '';
+  // Not a terminal (CI, a pipe): a line when the step or status changes, and every 2 s.
+  let lastKey = '';
+  let lastPrinted = 0;
   const report = await runDemo({
     ...options,
     onProgress: (p) => {
       const line = progressLine(p);
-      if (tty) process.stdout.write(`\r${line}\x1b[K`);
-      else if (line.replace(/\d+\.\d+s/, '') !== lastLine.replace(/\d+\.\d+s/, '')) console.log(line);
-      lastLine = line;
+      if (tty) {
+        process.stdout.write(`\r${line}\x1b[K`);
+        return;
+      }
+      const key = `${p.step}/${p.weights.green}/${p.status}`;
+      if (key !== lastKey || p.elapsedMs - lastPrinted >= 2000) {
+        console.log(line);
+        lastKey = key;
+        lastPrinted = p.elapsedMs;
+      }
     },
   });
   if (tty) process.stdout.write('\n');

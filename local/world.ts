@@ -90,13 +90,13 @@ export async function startLocalWorld(options: LocalWorldOptions): Promise<Local
 
   // Step Functions needs the handlers, the handlers need the endpoint's URL: the endpoint
   // starts with a late-bound Step Functions service, read on every request.
-  let stepFunctions: LocalStepFunctions | undefined;
+  const late: { stepFunctions?: LocalStepFunctions } = {};
   const lateStepFunctions: JsonProtocolService = {
     targetPrefix: 'AWSStepFunctions',
     jsonVersion: '1.0',
     get operations() {
-      if (!stepFunctions) throw new Error('Step Functions is not ready yet');
-      return stepFunctions.operations;
+      if (!late.stepFunctions) throw new Error('Step Functions is not ready yet');
+      return late.stepFunctions.operations;
     },
   };
   const endpoint = await startLocalEndpoint({
@@ -106,7 +106,7 @@ export async function startLocalWorld(options: LocalWorldOptions): Promise<Local
   });
   pointHandlersAt(endpoint.url, region, config.service, options.logLevel ?? 'WARN');
 
-  stepFunctions = new LocalStepFunctions({
+  const stepFunctions = new LocalStepFunctions({
     definitionPath: RELEASE_ASL_PATH,
     stateMachineName: `${config.service}-release`,
     handlers: (placeholder) => loadHandler(handlerFileOf(placeholder)),
@@ -115,6 +115,7 @@ export async function startLocalWorld(options: LocalWorldOptions): Promise<Local
     account,
     waitTimeScale: options.waitTimeScale,
   });
+  late.stepFunctions = stepFunctions;
   const stateMachineArn = stepFunctions.stateMachineArn;
 
   // The EventBridge rules of the CDK app: release alarms → alarm-watcher (fast rollback),
@@ -218,7 +219,7 @@ export async function startLocalWorld(options: LocalWorldOptions): Promise<Local
       return { blue: byNode[traffic.virtualNodes.blue] ?? 0, green: byNode[traffic.virtualNodes.green] ?? 0 };
     },
     async close() {
-      stepFunctions?.close();
+      stepFunctions.close();
       await bus.drain().catch(() => undefined);
       cloudWatch.close();
       await gateway.close();
@@ -242,7 +243,7 @@ function pointHandlersAt(url: string, region: string, service: string, logLevel:
   process.env.AWS_DEFAULT_REGION = region;
   process.env.AWS_ACCESS_KEY_ID ??= 'local';
   process.env.AWS_SECRET_ACCESS_KEY ??= 'local';
-  process.env.AWS_SDK_JS_SUPPRESS_NODE_VERSION_WARNING = '1';
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
   process.env.POWERTOOLS_LOG_LEVEL ??= logLevel;
   // One alarm-watcher per release pipeline, as the CDK construct deploys it.
   process.env.SERVICE_NAME = service;

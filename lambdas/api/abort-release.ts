@@ -1,14 +1,12 @@
-import { SFNClient, StopExecutionCommand } from '@aws-sdk/client-sfn';
+import { SFNClient } from '@aws-sdk/client-sfn';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { z } from 'zod';
-import { LockDocumentSchema, parameterNames } from '../shared/documents';
-import { ExecutionAbortedError, ResourceNotFoundError, StaleLockError } from '../shared/errors';
+import { StaleLockError } from '../shared/errors';
 import { createLogger } from '../shared/logger';
-import { withThrottlingRetry } from '../shared/retry';
 import { SsmDocuments } from '../shared/ssm-documents';
 import { parseOrThrow } from '../shared/validation';
-import { inspectLock, staleLockMessage } from './executions';
+import { staleLockMessage } from './executions';
 import {
   API_ERROR_CODES,
   appendReleaseKeys,
@@ -18,24 +16,23 @@ import {
   handleApiRequest,
   json,
   parseJsonBody,
+  ReasonSchema,
   ReleaseIdSchema,
   serviceParameter,
 } from './http';
+import { abortCause, findAbortTarget, stopRelease } from './release-abort';
 
 const ssm = new SSMClient({});
 const sfn = new SFNClient({});
 const documents = new SsmDocuments(ssm);
 const logger = createLogger('api-abort-release');
 
-/** The error the stopped execution records; the cleanup handler reports the release with it. */
-const ABORTED: ExecutionAbortedError['name'] = 'ExecutionAbortedError';
-
 /** `POST /releases/{service}/abort` body; may be empty. */
 export const AbortBodySchema = z.strictObject({
   /** The release the caller means; if another one holds the lock, nothing is stopped (404). */
   releaseId: ReleaseIdSchema.optional(),
   /** Why, appended to the abort cause. */
-  reason: z.string().trim().min(1).max(1024).optional(),
+  reason: ReasonSchema.optional(),
 });
 
 /**
@@ -52,29 +49,20 @@ export async function handler(event: APIGatewayProxyEvent, context?: Context): P
     const service = serviceParameter(event);
     appendReleaseKeys(logger, { service });
     const body = parseOrThrow(AbortBodySchema, parseJsonBody(event, { optional: true }), 'abort request');
-    const lock = await documents.get(parameterNames(service).lock, LockDocumentSchema);
-    if (!lock) {
-      throw new ResourceNotFoundError(`Service '${service}': no release is running, so there is nothing to abort.`);
-    }
-    if (body.releaseId !== undefined && body.releaseId !== lock.releaseId) {
-      throw new ResourceNotFoundError(
-        `Service '${service}': release ${body.releaseId} is not running; release ${lock.releaseId} is. Nothing was stopped.`,
-      );
-    }
+    const target = await findAbortTarget(documents, sfn, service, body.releaseId);
+    const { holder } = target;
+    const { lock } = holder;
     appendReleaseKeys(logger, { service, releaseId: lock.releaseId });
     const ids = { releaseId: lock.releaseId, executionArn: lock.executionArn };
 
-    // StopExecution on an execution that has already ended stops nothing and sends no ABORTED
-    // event, so the cleanup would never run: say the lock is stale instead of pretending.
-    const holder = await inspectLock(sfn, lock);
-    if (!holder.active) {
+    if (target.kind === 'stale') {
       return errorResponse(new StaleLockError(staleLockMessage(holder)), logger, event.requestContext?.requestId, {
         ...ids,
         executionStatus: holder.executionStatus,
         lockStatus: lock.status,
       });
     }
-    if (lock.status !== 'held') {
+    if (target.kind === 'rolling-back') {
       logger.info('Abort refused: release already rolling back', { lockStatus: lock.status });
       return errorJson(
         409,
@@ -85,10 +73,8 @@ export async function handler(event: APIGatewayProxyEvent, context?: Context): P
       );
     }
 
-    const cause = `Aborted by ${callerOf(event)}${body.reason ? `: ${body.reason}` : ''}`;
-    await withThrottlingRetry(`StopExecution ${lock.releaseId}`, () =>
-      sfn.send(new StopExecutionCommand({ executionArn: lock.executionArn, error: ABORTED, cause })),
-    );
+    const cause = abortCause(callerOf(event), body.reason);
+    await stopRelease(sfn, lock, cause);
     logger.info('Release aborted', { cause });
     return json(202, {
       ...ids,

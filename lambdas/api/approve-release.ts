@@ -1,13 +1,14 @@
-import { SendTaskSuccessCommand, SFNClient } from '@aws-sdk/client-sfn';
+import { SFNClient } from '@aws-sdk/client-sfn';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { z } from 'zod';
 import { createLogger } from '../shared/logger';
-import { withThrottlingRetry } from '../shared/retry';
 import { SsmDocuments } from '../shared/ssm-documents';
 import { parseOrThrow } from '../shared/validation';
-import { deleteApprovalIfUnchanged, gateClosedResponse, isClosedGateError, loadWaitingApproval } from './approvals';
+import { approveGate, gateClosedResponse, loadWaitingApproval } from './approvals';
 import { appendReleaseKeys, callerOf, handleApiRequest, json, parseJsonBody, ReleaseIdSchema, serviceParameter } from './http';
+
+export type { ApprovalOutput } from './approvals';
 
 const ssm = new SSMClient({});
 const sfn = new SFNClient({});
@@ -19,12 +20,6 @@ export const ApproveBodySchema = z.strictObject({
   /** The release the caller reviewed; if another one is waiting, nothing is approved (404). */
   releaseId: ReleaseIdSchema.optional(),
 });
-
-/** What the approval gate's task receives as its output. */
-export interface ApprovalOutput {
-  readonly approvedBy: string;
-  readonly at: string;
-}
 
 /**
  * `POST /releases/{service}/approve`: lets the waiting approval gate continue
@@ -41,19 +36,8 @@ export async function handler(event: APIGatewayProxyEvent, context?: Context): P
     const approval = await loadWaitingApproval(documents, service, body.releaseId);
     appendReleaseKeys(logger, { service, releaseId: approval.releaseId });
 
-    const output: ApprovalOutput = { approvedBy: callerOf(event), at: new Date().toISOString() };
-    try {
-      await withThrottlingRetry(`SendTaskSuccess ${approval.releaseId}`, () =>
-        sfn.send(new SendTaskSuccessCommand({ taskToken: approval.taskToken, output: JSON.stringify(output) })),
-      );
-    } catch (error) {
-      if (!isClosedGateError(error)) throw error;
-      logger.info('Approval gate no longer waiting', { gate: approval.gate, sfnError: (error as Error).name });
-      await deleteApprovalIfUnchanged(documents, service, approval.taskToken, logger);
-      return gateClosedResponse(approval, service);
-    }
-    logger.info('Release approved', { gate: approval.gate, approvedBy: output.approvedBy });
-    await deleteApprovalIfUnchanged(documents, service, approval.taskToken, logger);
+    const output = await approveGate(sfn, documents, service, approval, callerOf(event), logger);
+    if (!output) return gateClosedResponse(approval, service);
     return json(200, {
       releaseId: approval.releaseId,
       executionArn: approval.executionArn,

@@ -179,6 +179,9 @@ export const ReleaseIdSchema = z
   .max(80)
   .regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . - only');
 
+/** A human reason (reject, abort): trimmed, never empty, recorded in the release history. */
+export const ReasonSchema = z.string().trim().min(1).max(1024);
+
 /** The `{service}` path parameter, validated like a release request's `service`. */
 export function serviceParameter(event: APIGatewayProxyEvent): string {
   return parseOrThrow(ServiceNameSchema, event.pathParameters?.service, 'path parameter service');

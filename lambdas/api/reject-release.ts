@@ -1,27 +1,31 @@
-import { SendTaskFailureCommand, SFNClient } from '@aws-sdk/client-sfn';
+import { SFNClient } from '@aws-sdk/client-sfn';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { z } from 'zod';
-import { ApprovalRejectedError } from '../shared/errors';
 import { createLogger } from '../shared/logger';
-import { withThrottlingRetry } from '../shared/retry';
 import { SsmDocuments } from '../shared/ssm-documents';
 import { parseOrThrow } from '../shared/validation';
-import { deleteApprovalIfUnchanged, gateClosedResponse, isClosedGateError, loadWaitingApproval } from './approvals';
-import { appendReleaseKeys, callerOf, handleApiRequest, json, parseJsonBody, ReleaseIdSchema, serviceParameter } from './http';
+import { gateClosedResponse, loadWaitingApproval, rejectGate } from './approvals';
+import {
+  appendReleaseKeys,
+  callerOf,
+  handleApiRequest,
+  json,
+  parseJsonBody,
+  ReasonSchema,
+  ReleaseIdSchema,
+  serviceParameter,
+} from './http';
 
 const ssm = new SSMClient({});
 const sfn = new SFNClient({});
 const documents = new SsmDocuments(ssm);
 const logger = createLogger('api-reject-release');
 
-/** The error name the gate fails with; the state machine catches it and rolls back. */
-const REJECTED: ApprovalRejectedError['name'] = 'ApprovalRejectedError';
-
 /** `POST /releases/{service}/reject` body. */
 export const RejectBodySchema = z.strictObject({
   /** Why: recorded in the release history as the failure's cause. Required so a rollback is never unexplained. */
-  reason: z.string().trim().min(1).max(1024),
+  reason: ReasonSchema,
   /** The release the caller reviewed; if another one is waiting, nothing is rejected (404). */
   releaseId: ReleaseIdSchema.optional(),
 });
@@ -43,24 +47,9 @@ export async function handler(event: APIGatewayProxyEvent, context?: Context): P
     appendReleaseKeys(logger, { service, releaseId: approval.releaseId });
 
     const rejectedBy = callerOf(event);
-    try {
-      await withThrottlingRetry(`SendTaskFailure ${approval.releaseId}`, () =>
-        sfn.send(
-          new SendTaskFailureCommand({
-            taskToken: approval.taskToken,
-            error: REJECTED,
-            cause: `Rejected by ${rejectedBy}: ${body.reason}`,
-          }),
-        ),
-      );
-    } catch (error) {
-      if (!isClosedGateError(error)) throw error;
-      logger.info('Approval gate no longer waiting', { gate: approval.gate, sfnError: (error as Error).name });
-      await deleteApprovalIfUnchanged(documents, service, approval.taskToken, logger);
+    if (!(await rejectGate(sfn, documents, service, approval, { rejectedBy, reason: body.reason }, logger))) {
       return gateClosedResponse(approval, service);
     }
-    logger.info('Release rejected', { gate: approval.gate, rejectedBy, reason: body.reason });
-    await deleteApprovalIfUnchanged(documents, service, approval.taskToken, logger);
     return json(202, {
       releaseId: approval.releaseId,
       executionArn: approval.executionArn,

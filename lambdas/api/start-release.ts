@@ -1,18 +1,12 @@
 import { ECSClient } from '@aws-sdk/client-ecs';
-import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { SFNClient } from '@aws-sdk/client-sfn';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { z } from 'zod';
-import { LockDocumentSchema, parameterNames } from '../shared/documents';
-import { describeService } from '../shared/ecs';
-import { ReleaseInProgressError, ResourceNotFoundError, StaleLockError } from '../shared/errors';
 import { createLogger } from '../shared/logger';
 import { ReleaseRequestSchema, type ReleaseRequest } from '../shared/release';
-import { withThrottlingRetry } from '../shared/retry';
-import { loadServiceConfig } from '../shared/service-config';
-import { SsmDocuments } from '../shared/ssm-documents';
 import { parseOrThrow } from '../shared/validation';
-import { executionArnFor, inspectLock, newReleaseId, staleLockMessage } from './executions';
+import { newReleaseId } from './executions';
 import {
   API_ERROR_CODES,
   appendReleaseKeys,
@@ -24,11 +18,11 @@ import {
   parseJsonBody,
   requireEnv,
 } from './http';
+import { isExecutionAlreadyExists, lockRefusal, preCheckStart, startReleaseExecution } from './release-start';
 
 const ssm = new SSMClient({});
 const ecs = new ECSClient({});
 const sfn = new SFNClient({});
-const documents = new SsmDocuments(ssm);
 const logger = createLogger('api-start-release');
 
 /**
@@ -59,27 +53,19 @@ export async function handler(event: APIGatewayProxyEvent, context?: Context): P
     const request = parseOrThrow(StartReleaseBodySchema, parseJsonBody(event), 'release request');
     const { service } = request;
     appendReleaseKeys(logger, { service });
-    const names = parameterNames(service);
 
     // The same loader Plan uses, so the API refuses exactly the configurations the release would.
-    const [config, lock] = await Promise.all([
-      loadServiceConfig(ssm, service),
-      documents.get(names.lock, LockDocumentSchema),
-    ]);
-    await Promise.all([
-      describeServiceOrNotFound(config.cluster, config.ecsServices.blue),
-      describeServiceOrNotFound(config.cluster, config.ecsServices.green),
-    ]);
-
-    if (lock) {
-      const holder = await inspectLock(sfn, lock);
+    const { config, holder } = await preCheckStart({ ssm, ecs, sfn }, service);
+    if (holder) {
+      const { lock } = holder;
       logger.info('Service is locked', {
         holderReleaseId: lock.releaseId,
         lockStatus: lock.status,
         executionStatus: holder.executionStatus,
       });
-      if (holder.active) throw new ReleaseInProgressError(service, lock.executionArn, lock.releaseId);
-      return errorResponse(new StaleLockError(staleLockMessage(holder)), logger, event.requestContext?.requestId, {
+      const refusal = lockRefusal(holder);
+      if (holder.active) throw refusal;
+      return errorResponse(refusal, logger, event.requestContext?.requestId, {
         releaseId: lock.releaseId,
         executionArn: lock.executionArn,
         executionStatus: holder.executionStatus,
@@ -91,11 +77,7 @@ export async function handler(event: APIGatewayProxyEvent, context?: Context): P
     appendReleaseKeys(logger, { service, releaseId });
     const input: ReleaseRequest = { ...request, requestedBy: request.requestedBy ?? callerArn(event) };
     try {
-      const out = await withThrottlingRetry(`StartExecution ${releaseId}`, () =>
-        sfn.send(new StartExecutionCommand({ stateMachineArn, name: releaseId, input: JSON.stringify(input) })),
-      );
-      // The response always carries the ARN; deriving it is only a fallback for the type.
-      const executionArn = out.executionArn ?? executionArnFor(stateMachineArn, releaseId);
+      const executionArn = await startReleaseExecution(sfn, stateMachineArn, releaseId, input);
       logger.info('Release started', {
         executionArn,
         image: request.image,
@@ -105,7 +87,7 @@ export async function handler(event: APIGatewayProxyEvent, context?: Context): P
       const body: StartReleaseResponse = { releaseId, executionArn };
       return json(202, body, { Location: `/releases/${service}/${releaseId}` });
     } catch (error) {
-      if ((error as Error).name !== 'ExecutionAlreadyExists') throw error;
+      if (!isExecutionAlreadyExists(error)) throw error;
       logger.warn('Execution name already taken', { error: (error as Error).message });
       return errorJson(
         409,
@@ -115,20 +97,4 @@ export async function handler(event: APIGatewayProxyEvent, context?: Context): P
       );
     }
   });
-}
-
-/**
- * {@link describeService}, with a missing cluster (which DescribeServices reports as an
- * exception, not as a failure entry) answered as the same 404.
- */
-async function describeServiceOrNotFound(cluster: string, serviceName: string): Promise<void> {
-  try {
-    await describeService(ecs, cluster, serviceName);
-  } catch (error) {
-    if ((error as Error).name !== 'ClusterNotFoundException') throw error;
-    throw new ResourceNotFoundError(
-      `ECS cluster ${cluster} (for service ${serviceName}) does not exist. Check the service configuration.`,
-      { cause: error },
-    );
-  }
 }

@@ -1,0 +1,60 @@
+/**
+ * `npm run local`: the local world, kept running for hands-on use. Prints the AWS endpoint (for
+ * the AWS CLI and `ecs-release --endpoint-url`) and the gateway (for curl), then waits for
+ * Ctrl-C and shuts everything down.
+ *
+ * Images you can release: colorapp:v2 (healthy), colorapp:v2-faulty (half its requests fail),
+ * colorapp:v2-slow (1.5 s per request), colorapp:v2-crash (exits on start).
+ */
+import { COLORAPP, alarmDefinitionsOf, localProfile, serviceConfigOf } from '../infra/colorapp-settings';
+import { buildColorApp } from './services/ecs';
+import { startLocalWorld } from './world';
+
+async function main(): Promise<void> {
+  const settings = localProfile(COLORAPP, { bakeSeconds: 10 });
+  const entry = await buildColorApp();
+  const world = await startLocalWorld({
+    config: serviceConfigOf(settings),
+    alarms: alarmDefinitionsOf(settings),
+    images: {
+      'colorapp:v1': { entry },
+      'colorapp:v2': { entry },
+      'colorapp:v2-faulty': { entry, env: { FAULT_RATE: '0.5' } },
+      'colorapp:v2-slow': { entry, env: { LATENCY_MS: '1500' } },
+      'colorapp:v2-crash': { entry, crash: true },
+    },
+    liveImage: 'colorapp:v1',
+    endpointPort: Number(process.env.LOCAL_ENDPOINT_PORT ?? 4566),
+    gatewayPort: Number(process.env.LOCAL_GATEWAY_PORT ?? 8080),
+    logLevel: process.env.POWERTOOLS_LOG_LEVEL ?? 'INFO',
+  });
+  const e = world.endpoint.url;
+  console.log(`
+Local world running. Blue (colorapp:v1) is live at 100%.
+
+  AWS endpoint  ${e}
+  gateway       ${world.gateway.url}     (curl ${world.gateway.url}/ ; -H 'x-release-color: green' reaches the idle colour)
+  state machine ${world.stateMachineArn}
+
+Try:
+  npx ecs-release --endpoint-url ${e} start --service colorapp --image colorapp:v2 --wait
+  npx ecs-release --endpoint-url ${e} status --service colorapp
+  AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local aws --region ${world.region} --endpoint-url ${e} ssm get-parameter --name /ecs-release/colorapp/state
+  AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local aws --region ${world.region} --endpoint-url ${e} appmesh describe-route --mesh-name colorapp-mesh --virtual-router-name colorapp-router --route-name colorapp-route
+  AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local aws --region ${world.region} --endpoint-url ${e} ecs describe-services --cluster colorapp --services colorapp-blue colorapp-green
+
+Images: colorapp:v2 (healthy), colorapp:v2-faulty, colorapp:v2-slow, colorapp:v2-crash. Ctrl-C stops everything.
+`);
+  const stop = async () => {
+    console.log('\nStopping the local world...');
+    await world.close();
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void stop());
+  process.once('SIGTERM', () => void stop());
+}
+
+main().catch((error: unknown) => {
+  console.error(`npm run local: ${(error as Error).stack ?? String(error)}`);
+  process.exit(1);
+});
