@@ -35,6 +35,8 @@ export interface DemoOptions {
   readonly settings?: ReleaseSettings;
   /** Handler log level. @default 'ERROR' (the display tells the story) */
   readonly logLevel?: string;
+  /** Called with the world and the execution after the release ends, before the world closes (benchmarks, tests). */
+  readonly inspect?: (world: LocalWorld, executionArn: string) => void | Promise<void>;
 }
 
 /** A live snapshot of a running demo. */
@@ -98,7 +100,9 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoReport> {
   });
   const traffic = startTraffic(world.gateway.url, { requestsPerSecond: options.requestsPerSecond ?? 100, maxDurationMs: 10 * 60_000 });
   try {
-    return await release(world, traffic, config.defaultStrategy, options);
+    const report = await release(world, traffic, config.defaultStrategy, options);
+    await options.inspect?.(world, `${world.stateMachineArn.replace(':stateMachine:', ':execution:')}:${report.releaseId}`);
+    return report;
   } finally {
     await traffic.stop();
     await world.close();

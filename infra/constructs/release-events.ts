@@ -1,0 +1,350 @@
+import { Duration, type RemovalPolicy, Validations } from 'aws-cdk-lib';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as sns from 'aws-cdk-lib/aws-sns';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import { Construct } from 'constructs';
+
+/**
+ * Release events: what a release pipeline tells the world, on the account's default event bus.
+ * One schema for every event, so one rule can follow every release of every service.
+ *
+ * - `source`: {@link RELEASE_EVENT_SOURCE}
+ * - `detail-type`: one of {@link RELEASE_EVENT_TYPES}
+ * - `detail`: {@link ReleaseEventDetail}
+ *
+ * @example
+ * // Every rolled-back release of colorapp:
+ * new events.Rule(this, 'RolledBack', {
+ *   eventPattern: {
+ *     source: [RELEASE_EVENT_SOURCE],
+ *     detailType: [RELEASE_EVENT_TYPES.rolledBack],
+ *     detail: { service: ['colorapp'] },
+ *   },
+ * });
+ */
+export const RELEASE_EVENT_SOURCE = 'ecs-release';
+
+/** The `detail-type` of each release event. */
+export const RELEASE_EVENT_TYPES = {
+  /** The execution started (before Plan: it may still be rejected). */
+  started: 'Release Started',
+  /** An approval gate is waiting; the detail names the gate and when it expires. */
+  approvalRequested: 'Release Approval Requested',
+  /**
+   * A traffic step baked and was judged healthy. Emitted by the state machine itself once its
+   * definition has a PutEvents state using the `${ReleaseEventBusName}` and
+   * `${ReleaseEventSource}` substitutions, which the pipeline always provides.
+   */
+  stepPassed: 'Release Step Passed',
+  /** The new colour is live. */
+  promoted: 'Release Promoted',
+  /** The release failed and was rolled back: traffic is back on the old colour. */
+  rolledBack: 'Release Rolled Back',
+  /** Refused before anything was touched (invalid request, no config, lock held). */
+  rejected: 'Release Rejected',
+  /** Needs an operator: the rollback failed, or the release promoted but could not tidy up. */
+  failed: 'Release Failed',
+  /** Stopped from outside (aborted, or the state machine's own timeout); cleanup rolls it back. */
+  stopped: 'Release Stopped',
+} as const;
+
+/** What `detail.outcome` says, one per detail-type. */
+export type ReleaseEventOutcome =
+  | 'started'
+  | 'approval-requested'
+  | 'step-passed'
+  | 'promoted'
+  | 'rolled-back'
+  | 'rejected'
+  | 'failed'
+  | 'stopped';
+
+/** The `detail` of every release event. */
+export interface ReleaseEventDetail {
+  /** Bumped on any incompatible change. */
+  readonly schemaVersion: 1;
+  readonly service: string;
+  /** The execution name, as the API's `/releases/{service}/{releaseId}` uses it. */
+  readonly releaseId: string;
+  readonly executionArn: string;
+  readonly outcome: ReleaseEventOutcome;
+  /** The execution's status (`RUNNING`, `SUCCEEDED`, `FAILED`, `ABORTED`, `TIMED_OUT`); `null` for approval events. */
+  readonly status: string | null;
+  /** The error the execution failed with, e.g. `AlarmTriggeredError`; `null` when it did not fail. */
+  readonly error: string | null;
+  /** The error's cause as the engine wrote it (what went wrong, what to do next); `null` if none. */
+  readonly cause: string | null;
+  /** The approval gate (`before-traffic` or `before-promote`), approval events only. */
+  readonly gate?: string;
+  /** When the gate stops waiting (ISO 8601), approval events only. */
+  readonly expiresAt?: string;
+  /** When it happened (ISO 8601). */
+  readonly at: string;
+}
+
+/** Errors the state machine's `Rejected` state ends with: nothing was touched. */
+const REJECTION_ERRORS = ['ValidationError', 'ConfigNotFoundError', 'ReleaseInProgressError', 'StaleLockError'];
+/** Errors after which an operator must act although the engine did all it could. */
+const OPERATOR_ERRORS = ['RollbackFailedError', 'ScaleDownFailedError', 'LockReleaseFailedError'];
+
+/** Properties of {@link ReleaseEventPublisher}. */
+export interface ReleaseEventPublisherProps {
+  readonly serviceName: string;
+  /** The release state machine whose executions are reported. */
+  readonly stateMachine: sfn.IStateMachine;
+  /** The approval document's parameter name; its creation means a gate is waiting. */
+  readonly approvalParameterName: string;
+  readonly approvalParameterArn: string;
+  /** Where approvals and failures are announced. */
+  readonly topic: sns.ITopic;
+  /** The topic's key. */
+  readonly topicKey: kms.IKey;
+  /** Where events the publisher could not be started for go. */
+  readonly deadLetterQueue: sqs.IQueue;
+  readonly logRetention: logs.RetentionDays;
+  readonly removalPolicy: RemovalPolicy;
+}
+
+/**
+ * Turns what AWS already reports about a release (Step Functions execution status changes,
+ * Parameter Store changes of the approval document) into {@link RELEASE_EVENT_TYPES} events
+ * with one schema, and announces approvals and failures on the SNS topic. An Express state
+ * machine with service integrations: no function code, so nothing to bundle or patch, and every
+ * run is in its log.
+ */
+export class ReleaseEventPublisher extends Construct {
+  /** The Express state machine that publishes. */
+  readonly stateMachine: sfn.StateMachine;
+
+  constructor(scope: Construct, id: string, props: ReleaseEventPublisherProps) {
+    super(scope, id);
+    const { serviceName: service, topic } = props;
+
+    const publish = tasks.EventBridgePutEvents.jsonPath(this, 'PutReleaseEvent', {
+      comment: 'One event, one schema: source ecs-release, detail-type per outcome.',
+      entries: [
+        {
+          source: RELEASE_EVENT_SOURCE,
+          detailType: sfn.JsonPath.stringAt('$.event.detailType'),
+          detail: sfn.TaskInput.fromJsonPathAt('$.event.detail'),
+        },
+      ],
+      resultPath: sfn.JsonPath.DISCARD,
+    });
+    const notify = tasks.SnsPublish.jsonPath(this, 'Notify', {
+      topic,
+      subject: sfn.JsonPath.stringAt('$.event.subject'),
+      message: sfn.TaskInput.fromJsonPathAt('$.event.message'),
+      resultPath: sfn.JsonPath.DISCARD,
+    });
+    const done = new sfn.Succeed(this, 'Done');
+    publish.next(
+      new sfn.Choice(this, 'Announce?')
+        .when(sfn.Condition.booleanEquals('$.event.notify', true), notify.next(done))
+        .otherwise(done),
+    );
+
+    /** An execution event: one detail-type, its outcome, whether people are told, and the words. */
+    const fromExecution = (
+      stateId: string,
+      detailType: string,
+      outcome: ReleaseEventOutcome,
+      announce: { subject: string; what: string; withError: boolean } | null,
+    ) =>
+      new sfn.Pass(this, stateId, {
+        parameters: {
+          detailType,
+          notify: announce !== null,
+          subject: announce?.subject ?? '',
+          message: !announce
+            ? ''
+            : announce.withError
+              ? sfn.JsonPath.format(
+                  `Release {} of ${service} ${announce.what}: {}. {} Execution: {}`,
+                  sfn.JsonPath.stringAt('$.detail.name'),
+                  sfn.JsonPath.stringAt('$.detail.error'),
+                  sfn.JsonPath.stringAt('$.detail.cause'),
+                  sfn.JsonPath.stringAt('$.detail.executionArn'),
+                )
+              : sfn.JsonPath.format(
+                  `Release {} of ${service} ${announce.what}. Execution: {}`,
+                  sfn.JsonPath.stringAt('$.detail.name'),
+                  sfn.JsonPath.stringAt('$.detail.executionArn'),
+                ),
+          detail: {
+            schemaVersion: 1,
+            service,
+            releaseId: sfn.JsonPath.stringAt('$.detail.name'),
+            executionArn: sfn.JsonPath.stringAt('$.detail.executionArn'),
+            outcome,
+            status: sfn.JsonPath.stringAt('$.detail.status'),
+            error: sfn.JsonPath.stringAt('$.detail.error'),
+            cause: sfn.JsonPath.stringAt('$.detail.cause'),
+            at: sfn.JsonPath.stringAt('$.time'),
+          },
+        },
+        resultPath: '$.event',
+      }).next(publish);
+
+    const errorIs = (names: string[]) =>
+      sfn.Condition.or(...names.map((name) => sfn.Condition.stringEquals('$.detail.error', name)));
+    const byStatus = new sfn.Choice(this, 'ByStatus')
+      .when(
+        sfn.Condition.stringEquals('$.detail.status', 'RUNNING'),
+        fromExecution('Started', RELEASE_EVENT_TYPES.started, 'started', null),
+      )
+      .when(
+        sfn.Condition.stringEquals('$.detail.status', 'SUCCEEDED'),
+        fromExecution('Promoted', RELEASE_EVENT_TYPES.promoted, 'promoted', null),
+      )
+      .when(
+        sfn.Condition.and(sfn.Condition.stringEquals('$.detail.status', 'FAILED'), errorIs(REJECTION_ERRORS)),
+        fromExecution('Rejected', RELEASE_EVENT_TYPES.rejected, 'rejected', {
+          subject: `${service}: release rejected`,
+          what: 'was rejected before anything changed',
+          withError: true,
+        }),
+      )
+      .when(
+        sfn.Condition.and(sfn.Condition.stringEquals('$.detail.status', 'FAILED'), errorIs(OPERATOR_ERRORS)),
+        fromExecution('NeedsOperator', RELEASE_EVENT_TYPES.failed, 'failed', {
+          subject: `${service}: release needs an operator`,
+          what: 'needs an operator',
+          withError: true,
+        }),
+      )
+      .when(
+        sfn.Condition.stringEquals('$.detail.status', 'FAILED'),
+        fromExecution('RolledBack', RELEASE_EVENT_TYPES.rolledBack, 'rolled-back', {
+          subject: `${service}: release rolled back`,
+          what: 'was rolled back',
+          withError: true,
+        }),
+      )
+      .when(
+        sfn.Condition.or(
+          sfn.Condition.stringEquals('$.detail.status', 'ABORTED'),
+          sfn.Condition.stringEquals('$.detail.status', 'TIMED_OUT'),
+        ),
+        fromExecution('Stopped', RELEASE_EVENT_TYPES.stopped, 'stopped', {
+          subject: `${service}: release stopped`,
+          what: 'was stopped from outside; the cleanup handler rolls it back',
+          withError: false,
+        }),
+      )
+      .otherwise(new sfn.Succeed(this, 'OtherStatus'));
+
+    // Status events carry `error` and `cause` only when there is one: default both to null, so
+    // every branch can use them and a missing field never loses an event.
+    const withDefaults = new sfn.Pass(this, 'DefaultErrorAndCause', {
+      result: sfn.Result.fromObject({ error: null, cause: null }),
+      resultPath: '$.defaults',
+    }).next(
+      new sfn.Pass(this, 'Normalize', {
+        parameters: {
+          time: sfn.JsonPath.stringAt('$.time'),
+          detail: sfn.JsonPath.jsonMerge(sfn.JsonPath.objectAt('$.defaults'), sfn.JsonPath.objectAt('$.detail')),
+        },
+      }).next(byStatus),
+    );
+
+    // Approval: the event only says the parameter changed; the document says which release and gate.
+    const readApproval = tasks.CallAwsService.jsonPath(this, 'ReadApproval', {
+      service: 'ssm',
+      action: 'getParameter',
+      parameters: { Name: props.approvalParameterName },
+      iamResources: [props.approvalParameterArn],
+      iamAction: 'ssm:GetParameter',
+      resultSelector: { 'document.$': 'States.StringToJson($.Parameter.Value)' },
+      resultPath: '$.approval',
+    });
+    const approvalEvent = new sfn.Pass(this, 'ApprovalRequested', {
+      parameters: {
+        detailType: RELEASE_EVENT_TYPES.approvalRequested,
+        notify: true,
+        subject: `${service}: release waits for approval`,
+        message: sfn.JsonPath.format(
+          `Release {} of ${service} waits at the {} gate until {}. ` +
+            `Approve with POST /releases/${service}/approve or reject with POST /releases/${service}/reject (IAM-signed).`,
+          sfn.JsonPath.stringAt('$.approval.document.releaseId'),
+          sfn.JsonPath.stringAt('$.approval.document.gate'),
+          sfn.JsonPath.stringAt('$.approval.document.expiresAt'),
+        ),
+        detail: {
+          schemaVersion: 1,
+          service,
+          releaseId: sfn.JsonPath.stringAt('$.approval.document.releaseId'),
+          executionArn: sfn.JsonPath.stringAt('$.approval.document.executionArn'),
+          outcome: 'approval-requested',
+          status: null,
+          error: null,
+          cause: null,
+          gate: sfn.JsonPath.stringAt('$.approval.document.gate'),
+          expiresAt: sfn.JsonPath.stringAt('$.approval.document.expiresAt'),
+          at: sfn.JsonPath.stringAt('$.time'),
+        },
+      },
+      resultPath: '$.event',
+    });
+    // The gate may already have been answered (and its document deleted) when this runs.
+    readApproval.addCatch(new sfn.Succeed(this, 'ApprovalAlreadyAnswered'), { errors: ['States.ALL'] });
+    readApproval.next(approvalEvent.next(publish));
+
+    const definition = new sfn.Choice(this, 'Classify')
+      .when(sfn.Condition.stringEquals('$.source', 'aws.ssm'), readApproval)
+      .when(sfn.Condition.stringEquals('$.source', 'aws.states'), withDefaults)
+      .otherwise(new sfn.Succeed(this, 'NotAReleaseEvent'));
+
+    const logGroup = new logs.LogGroup(this, 'Logs', {
+      retention: props.logRetention,
+      removalPolicy: props.removalPolicy,
+    });
+    this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
+      stateMachineType: sfn.StateMachineType.EXPRESS,
+      comment: `Publishes the release events of ${service}`,
+      definitionBody: sfn.DefinitionBody.fromChainable(definition),
+      timeout: Duration.minutes(1),
+      tracingEnabled: true,
+      // Every transition is logged, but not the data: the approval document it reads holds the
+      // gate's task token, which has no business in a log.
+      logs: { destination: logGroup, level: sfn.LogLevel.ALL, includeExecutionData: false },
+    });
+    // Publishing to an encrypted topic needs the key as well as sns:Publish.
+    props.topicKey.grant(this.stateMachine, 'kms:GenerateDataKey', 'kms:Decrypt');
+    Validations.of(this.stateMachine).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'Step Functions log delivery (logs:CreateLogDelivery and related) and X-Ray (xray:PutTraceSegments and related) ' +
+        'support no resource-level permissions; CDK adds exactly those actions on *.',
+    });
+
+    const target = new targets.SfnStateMachine(this.stateMachine, {
+      deadLetterQueue: props.deadLetterQueue,
+      retryAttempts: 8,
+      maxEventAge: Duration.hours(2),
+    });
+    new events.Rule(this, 'ExecutionStatusRule', {
+      description: `Release events of ${service}: status changes of its release executions`,
+      eventPattern: {
+        source: ['aws.states'],
+        detailType: ['Step Functions Execution Status Change'],
+        detail: { stateMachineArn: [props.stateMachine.stateMachineArn] },
+      },
+      targets: [target],
+    });
+    new events.Rule(this, 'ApprovalRequestedRule', {
+      description: `Release events of ${service}: an approval gate started waiting`,
+      eventPattern: {
+        source: ['aws.ssm'],
+        detailType: ['Parameter Store Change'],
+        detail: { name: [props.approvalParameterName], operation: ['Create', 'Update'] },
+      },
+      targets: [target],
+    });
+  }
+}

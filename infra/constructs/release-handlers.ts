@@ -1,0 +1,214 @@
+import { Duration } from 'aws-cdk-lib';
+
+/**
+ * What a handler may do, in the terms of the resources one release pipeline owns. Each maps to a
+ * short list of IAM actions on named resources in `ReleasePipeline` (see `grantHandlerPermission`).
+ */
+export type HandlerPermission =
+  /** ssm:GetParameter/PutParameter/DeleteParameter under `/ecs-release/<service>/`. */
+  | 'documents'
+  /** appmesh:DescribeRoute on the release route. */
+  | 'readRoute'
+  /** appmesh:DescribeRoute and UpdateRoute on the release route. */
+  | 'writeRoute'
+  /** ecs:DescribeServices on the blue and green services. */
+  | 'readServices'
+  /** ecs:UpdateService on the blue and green services. */
+  | 'writeServices'
+  /** ecs:DescribeTaskDefinition. */
+  | 'readTaskDefinitions'
+  /** ecs:DescribeTaskDefinition, RegisterTaskDefinition (and tagging it), iam:PassRole for the task roles. */
+  | 'registerTaskDefinitions'
+  /** cloudwatch:DescribeAlarms on the release alarms. */
+  | 'readAlarms'
+  /** cloudwatch:GetMetricData. */
+  | 'readMetrics'
+  /** states:DescribeExecution on the release executions. */
+  | 'describeExecutions'
+  /** states:SendTaskSuccess on the release state machine. */
+  | 'sendTaskSuccess'
+  /** states:SendTaskFailure on the release state machine. */
+  | 'sendTaskFailure'
+  /** states:StartExecution on the release state machine. */
+  | 'startExecution'
+  /** states:StopExecution on the release executions. */
+  | 'stopExecution';
+
+/** One Lambda handler of the release engine. */
+export interface ReleaseHandlerSpec {
+  /** Handler file, relative to `lambdas/`; it exports `handler`. */
+  readonly entry: string;
+  /** What it is for, as the function's description says. */
+  readonly description: string;
+  /**
+   * Function timeout. For a state machine task it is shorter than the task's `TimeoutSeconds`,
+   * so Step Functions sees the function's own timeout error rather than abandoning a run.
+   */
+  readonly timeout: Duration;
+  /** Everything it may do; nothing else is granted. */
+  readonly permissions: readonly HandlerPermission[];
+}
+
+/**
+ * The state machine's task handlers, keyed by the name in their `${<Name>FunctionArn}`
+ * definition placeholder. The pipeline refuses a definition with a placeholder missing here.
+ */
+export const STEP_HANDLERS: Readonly<Record<string, ReleaseHandlerSpec>> = {
+  PlanRelease: {
+    entry: 'plan-release.ts',
+    description: 'Plan: validate the request and the service config, compute the step schedule',
+    timeout: Duration.seconds(50),
+    permissions: ['documents'],
+  },
+  AcquireLock: {
+    entry: 'acquire-lock.ts',
+    description: 'Lock: one release per service at a time',
+    timeout: Duration.seconds(50),
+    permissions: ['documents', 'describeExecutions'],
+  },
+  LoadState: {
+    entry: 'load-state.ts',
+    description: 'Load state: which colour is live (bootstrapped from what runs on the first release)',
+    timeout: Duration.seconds(100),
+    permissions: ['documents', 'readRoute', 'readServices', 'readTaskDefinitions'],
+  },
+  Preflight: {
+    entry: 'preflight.ts',
+    description: 'Preflight: the route is 100/0 to the live colour and the live service is steady',
+    timeout: Duration.seconds(100),
+    permissions: ['documents', 'readRoute', 'readServices', 'describeExecutions'],
+  },
+  RegisterTaskDefinition: {
+    entry: 'register-task-definition.ts',
+    description: 'Register: the live revision cloned with the new image',
+    timeout: Duration.seconds(100),
+    permissions: ['registerTaskDefinitions'],
+  },
+  DeployIdle: {
+    entry: 'deploy-idle.ts',
+    description: 'Deploy: update the idle service to the new revision',
+    timeout: Duration.seconds(100),
+    permissions: ['readServices', 'writeServices'],
+  },
+  CheckStability: {
+    entry: 'check-stability.ts',
+    description: 'Wait until stable: the idle deployment is COMPLETED, or FAILED',
+    timeout: Duration.seconds(100),
+    permissions: ['readServices'],
+  },
+  RequestApproval: {
+    entry: 'request-approval.ts',
+    description: 'Approval gate: publish the task token where the API finds it',
+    timeout: Duration.seconds(50),
+    permissions: ['documents'],
+  },
+  ShiftTraffic: {
+    entry: 'shift-traffic.ts',
+    description: 'Shift: set the route weights for this step',
+    timeout: Duration.seconds(100),
+    permissions: ['documents', 'writeRoute'],
+  },
+  StartBake: {
+    entry: 'start-bake.ts',
+    description: 'Bake: publish the task token so an alarm can end the bake early',
+    timeout: Duration.seconds(50),
+    permissions: ['documents', 'readAlarms'],
+  },
+  CheckHealth: {
+    entry: 'check-health.ts',
+    description: 'Health check: judge the idle colour over the bake, with evidence',
+    timeout: Duration.seconds(100),
+    permissions: ['readAlarms', 'readMetrics'],
+  },
+  PromoteRelease: {
+    entry: 'promote-release.ts',
+    description: 'Promote: the idle colour becomes live in the release state',
+    timeout: Duration.seconds(100),
+    permissions: ['documents', 'describeExecutions'],
+  },
+  ScaleDownOldColour: {
+    entry: 'scale-down-old-colour.ts',
+    description: 'Scale the old colour to zero after promotion',
+    timeout: Duration.seconds(100),
+    permissions: ['documents', 'readServices', 'writeServices'],
+  },
+  ReleaseLock: {
+    entry: 'release-lock.ts',
+    description: 'Unlock: delete the lock of a finished release',
+    timeout: Duration.seconds(100),
+    permissions: ['documents', 'describeExecutions'],
+  },
+  RollbackRelease: {
+    entry: 'rollback-release.ts',
+    description: 'Rollback: weights back to the live colour, idle service reverted, release recorded',
+    timeout: Duration.seconds(280),
+    permissions: ['documents', 'writeRoute', 'readServices', 'writeServices', 'describeExecutions'],
+  },
+  MarkRollbackFailed: {
+    entry: 'mark-rollback-failed.ts',
+    description: 'Record a failed rollback: state says rollback-failed, the lock stays',
+    timeout: Duration.seconds(50),
+    permissions: ['documents', 'describeExecutions'],
+  },
+};
+
+/** Handlers triggered by events or by hand, not by the state machine. */
+export const EVENT_HANDLERS = {
+  alarmWatcher: {
+    entry: 'alarm-watcher.ts',
+    description: 'Fails the running bake the moment one of its alarms goes to ALARM',
+    timeout: Duration.seconds(60),
+    permissions: ['documents', 'sendTaskFailure'],
+  },
+  cleanup: {
+    entry: 'cleanup.ts',
+    description: 'Rolls back an execution that was aborted or timed out, and releases its lock',
+    timeout: Duration.minutes(5),
+    permissions: ['documents', 'writeRoute', 'readServices', 'writeServices', 'describeExecutions'],
+  },
+  clearLock: {
+    entry: 'clear-lock.ts',
+    description: 'Admin, by hand: clears a stale lock after an operator has checked it',
+    timeout: Duration.seconds(60),
+    permissions: ['documents', 'describeExecutions'],
+  },
+} as const satisfies Record<string, ReleaseHandlerSpec>;
+
+/** API handlers; API Gateway gives up after 29 s, so they stop sooner. */
+export const API_HANDLERS = {
+  startRelease: {
+    entry: 'api/start-release.ts',
+    description: 'POST /releases: validate a release request and start it',
+    timeout: Duration.seconds(25),
+    permissions: ['documents', 'describeExecutions', 'readServices', 'startExecution'],
+  },
+  getRelease: {
+    entry: 'api/get-release.ts',
+    description: 'GET /releases/{service}[/{releaseId}]: release status',
+    timeout: Duration.seconds(25),
+    permissions: ['documents', 'describeExecutions'],
+  },
+  approveRelease: {
+    entry: 'api/approve-release.ts',
+    description: 'POST /releases/{service}/approve: let the waiting gate continue',
+    timeout: Duration.seconds(25),
+    permissions: ['documents', 'sendTaskSuccess'],
+  },
+  rejectRelease: {
+    entry: 'api/reject-release.ts',
+    description: 'POST /releases/{service}/reject: fail the waiting gate, which rolls back',
+    timeout: Duration.seconds(25),
+    permissions: ['documents', 'sendTaskFailure'],
+  },
+  abortRelease: {
+    entry: 'api/abort-release.ts',
+    description: 'POST /releases/{service}/abort: stop the running release (cleanup rolls it back)',
+    timeout: Duration.seconds(25),
+    permissions: ['documents', 'describeExecutions', 'stopExecution'],
+  },
+} as const satisfies Record<string, ReleaseHandlerSpec>;
+
+/** `ScaleDownOldColour` → `scale-down-old-colour`. */
+export function kebabCase(name: string): string {
+  return name.replace(/([a-z0-9])([A-Z])/g, '$1-$2').toLowerCase();
+}

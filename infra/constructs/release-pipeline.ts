@@ -1,0 +1,1015 @@
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { ArnFormat, type CfnElement, Duration, Lazy, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import * as apigw from 'aws-cdk-lib/aws-apigateway';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as codepipeline from 'aws-cdk-lib/aws-codepipeline';
+import * as actions from 'aws-cdk-lib/aws-codepipeline-actions';
+import type * as ecr from 'aws-cdk-lib/aws-ecr';
+import type * as ecs from 'aws-cdk-lib/aws-ecs';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import * as ssm from 'aws-cdk-lib/aws-ssm';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+import { COLOURS, type Colour } from '../../lambdas/shared/colours';
+import { ServiceConfigSchema, type ServiceConfigInput } from '../../lambdas/shared/config';
+import { parameterNames } from '../../lambdas/shared/documents';
+import { ColourAlarms } from './colour-alarms';
+import {
+  API_HANDLERS,
+  EVENT_HANDLERS,
+  type HandlerPermission,
+  kebabCase,
+  type ReleaseHandlerSpec,
+  STEP_HANDLERS,
+} from './release-handlers';
+import { RELEASE_EVENT_SOURCE, ReleaseEventPublisher } from './release-events';
+import { ReleaseStrategy, type ReleaseTraffic, type ReleaseTrafficBinding } from './release-options';
+
+const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
+const LAMBDAS_DIR = path.join(PROJECT_ROOT, 'lambdas');
+/** The release state machine, shared by every pipeline; each fills its placeholders with its own handlers. */
+export const RELEASE_DEFINITION_FILE = path.join(PROJECT_ROOT, 'statemachines', 'release.asl.json');
+
+/**
+ * Context key: when `true`, handler code is not bundled (each function gets a tiny inline
+ * placeholder). Only for infrastructure tests that run many synths on a small machine; the
+ * app, `cdk synth` and the nag test always bundle the real code.
+ */
+export const SKIP_BUNDLING_CONTEXT = 'ecs-release:skipBundling';
+
+/** Extra substitutions the definition may use (for PutEvents states), always provided. */
+const EVENT_SUBSTITUTIONS = {
+  ReleaseEventBusName: 'default',
+  ReleaseEventSource: RELEASE_EVENT_SOURCE,
+} as const;
+
+/** Properties of {@link ReleasePipeline}. */
+export interface ReleasePipelineProps {
+  /**
+   * The released service's name: its SSM prefix (`/ecs-release/<serviceName>/`), the `Service`
+   * dimension of its Envoy metrics, its alarm and state machine names.
+   */
+  readonly serviceName: string;
+  /** The ECS cluster both colours run in. */
+  readonly cluster: ecs.ICluster;
+  /** The blue colour's ECS service. */
+  readonly blueService: ecs.IBaseService;
+  /** The green colour's ECS service. */
+  readonly greenService: ecs.IBaseService;
+  /** Task definition family new revisions are registered in. */
+  readonly taskDefinitionFamily: string;
+  /** The container whose image a release replaces. */
+  readonly containerName: string;
+  /**
+   * An environment variable of `containerName` the engine sets to the colour in each new revision.
+   * @default - the container's environment is copied unchanged
+   */
+  readonly colourEnvironmentVariable?: string;
+  /**
+   * Roles the task definitions name (task role, execution role): the engine passes them when it
+   * registers a revision, and may pass nothing else.
+   */
+  readonly taskRoles: readonly iam.IRole[];
+  /** The traffic layer the release shifts weights in. */
+  readonly traffic: ReleaseTraffic;
+  /**
+   * How traffic moves when a release request does not say.
+   * @default - ReleaseStrategy.canary([10, 50, 100])
+   */
+  readonly strategy?: ReleaseStrategy;
+  /**
+   * How long each traffic step bakes before its health is judged.
+   * @default Duration.seconds(60)
+   */
+  readonly bakeTime?: Duration;
+  /**
+   * Lowest acceptable share of non-5xx responses of the new colour, 0..1.
+   * @default 0.99
+   */
+  readonly minSuccessRate?: number;
+  /**
+   * Highest acceptable p99 latency of the new colour.
+   * @default Duration.seconds(1)
+   */
+  readonly maxP99Latency?: Duration;
+  /**
+   * A bake with fewer requests than this is inconclusive, never healthy.
+   * @default 50
+   */
+  readonly minRequestsPerStep?: number;
+  /**
+   * Inconclusive bakes allowed per step before the release rolls back.
+   * @default 2
+   */
+  readonly maxInconclusiveBakes?: number;
+  /**
+   * CloudWatch namespace of the Envoy statistics.
+   * @default 'ECSRelease/Envoy'
+   */
+  readonly metricNamespace?: string;
+  /**
+   * Resolution of the health metrics and of the colour alarms: 10 or 30 seconds (high
+   * resolution) or a multiple of 60 seconds.
+   * @default Duration.seconds(10)
+   */
+  readonly metricPeriod?: Duration;
+  /**
+   * Create a success-rate and a p99-latency alarm per colour from the Envoy metrics.
+   * Turn off only if you add your own with {@link ReleasePipeline.addAlarm}.
+   * @default true
+   */
+  readonly createColourAlarms?: boolean;
+  /**
+   * Wait for a person's approval (API, or the pipeline's approval action) before the first
+   * traffic shift. A release request may override it.
+   * @default false
+   */
+  readonly approveBeforeTraffic?: boolean;
+  /**
+   * Wait for a person's approval before promoting. A release request may override it.
+   * @default false
+   */
+  readonly approveBeforePromote?: boolean;
+  /**
+   * How long an approval gate waits before the release rolls back.
+   * @default Duration.hours(1)
+   */
+  readonly approvalTimeout?: Duration;
+  /**
+   * How often the idle service's deployment is checked.
+   * @default Duration.seconds(15)
+   */
+  readonly stabilizationPollInterval?: Duration;
+  /**
+   * How long the idle service may take to become stable before the release rolls back.
+   * @default Duration.minutes(15)
+   */
+  readonly stabilizationTimeout?: Duration;
+  /**
+   * Wait before scaling the old colour to zero after promotion (a quick manual roll-back stays cheap).
+   * @default Duration.minutes(5)
+   */
+  readonly scaleDownDelay?: Duration;
+  /**
+   * Keep the old colour at full size after promotion: faster next rollback, more cost.
+   * @default false
+   */
+  readonly keepOldColourWarm?: boolean;
+  /**
+   * Past releases kept in the release state.
+   * @default 20
+   */
+  readonly historyLength?: number;
+  /**
+   * The ECR repository the service's images are pushed to. With it, a push starts a release
+   * (EventBridge) and a CodePipeline releases `pipelineImageTag` after a manual approval.
+   * @default - no ECR triggers and no CodePipeline
+   */
+  readonly repository?: ecr.IRepository;
+  /**
+   * The tag the CodePipeline watches. Pushes of this tag go through the pipeline (and its
+   * approval); pushes of every other tag start a release directly.
+   * @default 'latest'
+   */
+  readonly pipelineImageTag?: string;
+  /**
+   * Retention of every log group the pipeline creates.
+   * @default logs.RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: logs.RetentionDays;
+  /**
+   * What happens to log groups, the notification key and the pipeline's artifact bucket when
+   * the stack is deleted.
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
+}
+
+/**
+ * A blue/green and canary release pipeline for one ECS service: the release state machine and
+ * its handlers, the service configuration in SSM, the colour alarms, and every way in (REST API
+ * with IAM auth, EventBridge rules, CodePipeline) and out (release events, SNS).
+ *
+ * One construct per service. Everything it may touch is named by its props, and every handler
+ * gets exactly the actions its code calls on exactly those resources.
+ *
+ * @example
+ * const pipeline = new ReleasePipeline(this, 'Colorapp', {
+ *   serviceName: 'colorapp',
+ *   cluster, blueService, greenService,
+ *   taskDefinitionFamily: 'colorapp', containerName: 'app', colourEnvironmentVariable: 'COLOR',
+ *   taskRoles: [taskRole, executionRole],
+ *   traffic: ReleaseTraffic.appMesh({ route, blueVirtualNode, greenVirtualNode }),
+ *   strategy: ReleaseStrategy.canary([10, 50, 100]),
+ *   repository,
+ * });
+ * pipeline.grantStartRelease(ciRole);
+ */
+export class ReleasePipeline extends Construct {
+  /** The release state machine. */
+  readonly stateMachine: sfn.StateMachine;
+  /** The REST API (IAM authorization on every method). */
+  readonly api: apigw.RestApi;
+  /** Approvals and failures are announced here (KMS-encrypted). Subscribe people to it. */
+  readonly notificationTopic: sns.Topic;
+  /** The CodePipeline, when a repository was given. */
+  readonly pipeline?: codepipeline.Pipeline;
+  /** The admin function that clears a stale lock; invoke it by hand after checking. */
+  readonly clearLockFunction: lambda.IFunction;
+  /** The SSM parameter holding the service configuration. */
+  readonly configParameter: ssm.StringParameter;
+  /** Events the triggers could not deliver. */
+  readonly deadLetterQueue: sqs.Queue;
+  /** The default per-colour alarms (empty when `createColourAlarms` is false). */
+  readonly colourAlarms: Readonly<Partial<Record<Colour, ColourAlarms>>>;
+
+  private readonly serviceName: string;
+  private readonly names: ReturnType<typeof parameterNames>;
+  private readonly alarms: Record<Colour | 'common', cloudwatch.IAlarm[]> = { common: [], blue: [], green: [] };
+  private readonly traffic: ReleaseTrafficBinding;
+  private readonly props: ReleasePipelineProps;
+  private readonly logRetention: logs.RetentionDays;
+  private readonly removalPolicy: RemovalPolicy;
+  private readonly stateMachineName: string;
+
+  constructor(scope: Construct, id: string, props: ReleasePipelineProps) {
+    super(scope, id);
+    validateProps(props);
+    this.props = props;
+    this.serviceName = props.serviceName;
+    this.names = parameterNames(props.serviceName);
+    this.logRetention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
+    this.removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    this.stateMachineName = `ecs-release-${props.serviceName}`;
+    this.traffic = props.traffic.bind(this);
+
+    // --- Notifications and dead letters -----------------------------------------------------
+    const notificationKey = new kms.Key(this, 'NotificationKey', {
+      description: `Encrypts release notifications of ${props.serviceName}`,
+      enableKeyRotation: true,
+      removalPolicy: this.removalPolicy,
+    });
+    this.notificationTopic = new sns.Topic(this, 'Notifications', {
+      displayName: `Releases of ${props.serviceName}`,
+      masterKey: notificationKey,
+      enforceSSL: true,
+    });
+    this.deadLetterQueue = new sqs.Queue(this, 'TriggerDeadLetters', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    Validations.of(this.deadLetterQueue).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason: 'This queue is itself the dead-letter queue of the EventBridge rule targets; a DLQ of a DLQ adds nothing.',
+    });
+
+    // --- Alarms and configuration -------------------------------------------------------------
+    const colourAlarms: Partial<Record<Colour, ColourAlarms>> = {};
+    if (props.createColourAlarms ?? true) {
+      for (const colour of COLOURS) {
+        const alarms = new ColourAlarms(this, `${capitalise(colour)}Alarms`, {
+          serviceName: props.serviceName,
+          colour,
+          namespace: props.metricNamespace ?? 'ECSRelease/Envoy',
+          minSuccessRate: props.minSuccessRate ?? 0.99,
+          maxP99Latency: props.maxP99Latency ?? Duration.seconds(1),
+          period: props.metricPeriod ?? Duration.seconds(10),
+          // Three bad periods within six: a blip does not roll a release back, a trend does.
+          evaluationPeriods: 6,
+          datapointsToAlarm: 3,
+        });
+        colourAlarms[colour] = alarms;
+        alarms.alarms.forEach((alarm) => this.addAlarm(alarm, colour));
+      }
+    }
+    this.colourAlarms = colourAlarms;
+    this.node.addValidation({
+      validate: () =>
+        this.allAlarms().length > 0
+          ? []
+          : [
+              `ReleasePipeline ${this.node.path} watches no alarm: keep createColourAlarms, or call addAlarm(). ` +
+                'The alarm-watcher rule needs at least one alarm to listen to.',
+            ],
+    });
+
+    this.configParameter = new ssm.StringParameter(this, 'Config', {
+      parameterName: this.names.config,
+      description: `Release configuration of ${props.serviceName} (ServiceConfigSchema), written by the CDK app`,
+      stringValue: Lazy.string({ produce: () => Stack.of(this).toJsonString(this.serviceConfig()) }),
+    });
+
+    // --- Handlers and the state machine -------------------------------------------------------
+    const definition = readFileSync(RELEASE_DEFINITION_FILE, 'utf8');
+    const substitutions: Record<string, string> = { ...EVENT_SUBSTITUTIONS };
+    const stepFunctions: lambda.IFunction[] = [];
+    for (const placeholder of definitionPlaceholders(definition)) {
+      if (placeholder in EVENT_SUBSTITUTIONS) continue;
+      const match = /^(\w+)FunctionArn$/.exec(placeholder);
+      const spec = match ? STEP_HANDLERS[match[1]] : undefined;
+      if (!match || !spec) {
+        throw new Error(
+          `${path.relative(PROJECT_ROOT, RELEASE_DEFINITION_FILE)} uses \${${placeholder}}, which ReleasePipeline cannot fill. ` +
+            (match
+              ? `Add '${match[1]}' to STEP_HANDLERS in infra/constructs/release-handlers.ts (handler lambdas/${kebabCase(match[1])}.ts).`
+              : `Placeholders are <Name>FunctionArn or one of ${Object.keys(EVENT_SUBSTITUTIONS).join(', ')}.`),
+        );
+      }
+      const fn = this.createHandler(match[1], spec, {});
+      substitutions[placeholder] = fn.functionArn;
+      stepFunctions.push(fn);
+    }
+
+    const stateMachineLogs = new logs.LogGroup(this, 'StateMachineLogs', {
+      logGroupName: `/aws/vendedlogs/states/${this.stateMachineName}`,
+      retention: this.logRetention,
+      removalPolicy: this.removalPolicy,
+    });
+    this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
+      stateMachineName: this.stateMachineName,
+      stateMachineType: sfn.StateMachineType.STANDARD,
+      comment: `Blue/green and canary releases of ${props.serviceName}`,
+      definitionBody: sfn.DefinitionBody.fromString(definition),
+      definitionSubstitutions: substitutions,
+      logs: { destination: stateMachineLogs, level: sfn.LogLevel.ALL, includeExecutionData: true },
+      tracingEnabled: true,
+    });
+    // The definition calls unqualified function ARNs, so no version wildcard is granted.
+    this.stateMachine.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['lambda:InvokeFunction'],
+        resources: stepFunctions.map((fn) => fn.functionArn),
+      }),
+    );
+    if (definition.includes('${ReleaseEventBusName}')) this.defaultBus().grantPutEventsTo(this.stateMachine);
+    Validations.of(this.stateMachine).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'Step Functions log delivery (logs:CreateLogDelivery and related) and X-Ray (xray:PutTraceSegments and related) ' +
+        'support no resource-level permissions; CDK adds exactly those actions on *.',
+    });
+
+    // --- Event-driven and admin handlers ------------------------------------------------------
+    const alarmWatcher = this.createHandler('AlarmWatcher', EVENT_HANDLERS.alarmWatcher, { SERVICE_NAME: props.serviceName });
+    const cleanup = this.createHandler('Cleanup', EVENT_HANDLERS.cleanup, {});
+    this.clearLockFunction = this.createHandler('ClearLock', EVENT_HANDLERS.clearLock, {});
+    const functionTarget = (fn: lambda.IFunction) =>
+      new targets.LambdaFunction(fn, {
+        deadLetterQueue: this.deadLetterQueue,
+        retryAttempts: 4,
+        maxEventAge: Duration.minutes(30),
+      });
+    new events.Rule(this, 'AlarmStateRule', {
+      description: `A release alarm of ${props.serviceName} went to ALARM: fail the running bake now`,
+      eventPattern: {
+        source: ['aws.cloudwatch'],
+        detailType: ['CloudWatch Alarm State Change'],
+        detail: {
+          alarmName: Lazy.list({ produce: () => this.allAlarms().map((alarm) => alarm.alarmName) }),
+          state: { value: ['ALARM'] },
+        },
+      },
+      targets: [functionTarget(alarmWatcher)],
+    });
+    new events.Rule(this, 'ExecutionStoppedRule', {
+      description: `A release of ${props.serviceName} was aborted or timed out: roll it back and release the lock`,
+      eventPattern: {
+        source: ['aws.states'],
+        detailType: ['Step Functions Execution Status Change'],
+        detail: { status: ['ABORTED', 'TIMED_OUT'], stateMachineArn: [this.stateMachine.stateMachineArn] },
+      },
+      targets: [functionTarget(cleanup)],
+    });
+
+    // --- Ways in ------------------------------------------------------------------------------
+    const stateMachineTarget = (input: events.RuleTargetInput) =>
+      new targets.SfnStateMachine(this.stateMachine, {
+        input,
+        deadLetterQueue: this.deadLetterQueue,
+        retryAttempts: 4,
+        maxEventAge: Duration.hours(1),
+      });
+    new events.Rule(this, 'ReleaseRequestedRule', {
+      description: `Start a release of ${props.serviceName} from a custom "Release Requested" event (detail = release request)`,
+      eventPattern: {
+        source: events.Match.anythingButPrefix('aws.'),
+        detailType: ['Release Requested'],
+        detail: { service: [props.serviceName] },
+      },
+      targets: [stateMachineTarget(events.RuleTargetInput.fromEventPath('$.detail'))],
+    });
+
+    this.api = this.createApi();
+
+    if (props.repository) {
+      const pipelineTag = props.pipelineImageTag ?? 'latest';
+      new events.Rule(this, 'ImagePushedRule', {
+        description:
+          `Start a release of ${props.serviceName} when an image is pushed to ${props.repository.node.path} ` +
+          `with any tag but '${pipelineTag}' (that one goes through the CodePipeline)`,
+        eventPattern: {
+          source: ['aws.ecr'],
+          detailType: ['ECR Image Action'],
+          detail: {
+            'action-type': ['PUSH'],
+            result: ['SUCCESS'],
+            'repository-name': [props.repository.repositoryName],
+            'image-tag': [{ 'anything-but': pipelineTag }],
+          },
+        },
+        targets: [
+          stateMachineTarget(
+            events.RuleTargetInput.fromObject({
+              service: props.serviceName,
+              // By digest: the release deploys exactly what was pushed, even if the tag moves.
+              image: `${props.repository.repositoryUri}@${events.EventField.fromPath('$.detail.image-digest')}`,
+              requestedBy: 'ecr-push',
+              reason: `Image ${events.EventField.fromPath('$.detail.image-tag')} pushed`,
+            }),
+          ),
+        ],
+      });
+      this.pipeline = this.createCodePipeline(props.repository, pipelineTag);
+    }
+
+    // --- Ways out -----------------------------------------------------------------------------
+    new ReleaseEventPublisher(this, 'ReleaseEvents', {
+      serviceName: props.serviceName,
+      stateMachine: this.stateMachine,
+      approvalParameterName: this.names.approval,
+      approvalParameterArn: this.parameterArn(this.names.approval),
+      topic: this.notificationTopic,
+      topicKey: notificationKey,
+      deadLetterQueue: this.deadLetterQueue,
+      logRetention: this.logRetention,
+      removalPolicy: this.removalPolicy,
+    });
+  }
+
+  /**
+   * Adds an alarm the release watches: an alarm in ALARM during a bake rolls the release back at
+   * once, and the health check judges a colour unhealthy while one of its alarms is in ALARM.
+   *
+   * @param colour the colour the alarm is about; omit for an alarm that applies to both
+   */
+  addAlarm(alarm: cloudwatch.IAlarm, colour?: Colour): void {
+    this.alarms[colour ?? 'common'].push(alarm);
+  }
+
+  /** Lets `grantee` start releases through the API (`POST /releases`). */
+  grantStartRelease(grantee: iam.IGrantable): iam.Grant {
+    return this.grantApi(grantee, [['POST', '/releases']]);
+  }
+
+  /** Lets `grantee` read release status through the API. */
+  grantReadReleases(grantee: iam.IGrantable): iam.Grant {
+    return this.grantApi(grantee, [
+      ['GET', '/releases/*'],
+    ]);
+  }
+
+  /** Lets `grantee` approve or reject a waiting approval gate through the API. */
+  grantApproveRelease(grantee: iam.IGrantable): iam.Grant {
+    return this.grantApi(grantee, [
+      ['POST', '/releases/*/approve'],
+      ['POST', '/releases/*/reject'],
+    ]);
+  }
+
+  /** Lets `grantee` abort a running release through the API (the cleanup handler rolls it back). */
+  grantAbortRelease(grantee: iam.IGrantable): iam.Grant {
+    return this.grantApi(grantee, [['POST', '/releases/*/abort']]);
+  }
+
+  /** Lets `grantee` request a release with a custom `Release Requested` event on the default bus. */
+  grantRequestRelease(grantee: iam.IGrantable): iam.Grant {
+    return this.defaultBus().grantPutEventsTo(grantee);
+  }
+
+  private defaultBus(): events.IEventBus {
+    const existing = this.node.tryFindChild('DefaultBus') as events.IEventBus | undefined;
+    return existing ?? events.EventBus.fromEventBusName(this, 'DefaultBus', 'default');
+  }
+
+  /** The service configuration document, as written to SSM (alarms as added so far). */
+  private serviceConfig(): ServiceConfigInput {
+    const p = this.props;
+    const names = (alarms: cloudwatch.IAlarm[]) => alarms.map((alarm) => alarm.alarmName);
+    return {
+      service: p.serviceName,
+      cluster: p.cluster.clusterName,
+      ecsServices: { blue: p.blueService.serviceName, green: p.greenService.serviceName },
+      taskDefinitionFamily: p.taskDefinitionFamily,
+      containerName: p.containerName,
+      ...(p.colourEnvironmentVariable ? { colourEnvironmentVariable: p.colourEnvironmentVariable } : {}),
+      traffic: this.traffic.config,
+      health: {
+        alarms: { common: names(this.alarms.common), blue: names(this.alarms.blue), green: names(this.alarms.green) },
+        minSuccessRate: p.minSuccessRate ?? 0.99,
+        maxP99LatencyMs: (p.maxP99Latency ?? Duration.seconds(1)).toMilliseconds(),
+        minRequestsPerStep: p.minRequestsPerStep ?? 50,
+        maxInconclusiveBakes: p.maxInconclusiveBakes ?? 2,
+        metricNamespace: p.metricNamespace ?? 'ECSRelease/Envoy',
+        metricPeriodSeconds: (p.metricPeriod ?? Duration.seconds(10)).toSeconds(),
+      },
+      defaultStrategy: (p.strategy ?? ReleaseStrategy.canary([10, 50, 100])).config,
+      bakeSeconds: (p.bakeTime ?? Duration.seconds(60)).toSeconds(),
+      approvals: { beforeTraffic: p.approveBeforeTraffic ?? false, beforePromote: p.approveBeforePromote ?? false },
+      approvalTimeoutSeconds: (p.approvalTimeout ?? Duration.hours(1)).toSeconds(),
+      stabilization: {
+        pollSeconds: (p.stabilizationPollInterval ?? Duration.seconds(15)).toSeconds(),
+        timeoutSeconds: (p.stabilizationTimeout ?? Duration.minutes(15)).toSeconds(),
+      },
+      promotion: {
+        scaleDownDelaySeconds: (p.scaleDownDelay ?? Duration.minutes(5)).toSeconds(),
+        keepOldColourWarm: p.keepOldColourWarm ?? false,
+      },
+      historyLength: p.historyLength ?? 20,
+    };
+  }
+
+  private allAlarms(): cloudwatch.IAlarm[] {
+    return [...this.alarms.common, ...this.alarms.blue, ...this.alarms.green];
+  }
+
+  private parameterArn(name: string): string {
+    return Stack.of(this).formatArn({
+      service: 'ssm',
+      resource: 'parameter',
+      // Parameter ARNs drop the name's leading slash.
+      resourceName: name.replace(/^\//, ''),
+    });
+  }
+
+  private createHandler(id: string, spec: ReleaseHandlerSpec, environment: Record<string, string>): nodejs.NodejsFunction {
+    const name = kebabCase(id);
+    const logGroup = new logs.LogGroup(this, `${id}Logs`, {
+      retention: this.logRetention,
+      removalPolicy: this.removalPolicy,
+    });
+    // Its own role, without the managed basic-execution policy: it may write to its own log group only.
+    const role = new iam.Role(this, `${id}Role`, {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `${this.serviceName} release handler ${name}`,
+    });
+    logGroup.grantWrite(role);
+    const skipBundling = this.node.tryGetContext(SKIP_BUNDLING_CONTEXT) === true || this.node.tryGetContext(SKIP_BUNDLING_CONTEXT) === 'true';
+    const entry = path.join(LAMBDAS_DIR, spec.entry);
+    const common = {
+      description: `${this.serviceName}: ${spec.description}`,
+      runtime: lambda.Runtime.NODEJS_24_X,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: 256,
+      timeout: spec.timeout,
+      role,
+      logGroup,
+      environment: {
+        POWERTOOLS_SERVICE_NAME: name,
+        NODE_OPTIONS: '--enable-source-maps',
+        ...environment,
+      },
+    };
+    let fn: lambda.Function;
+    if (skipBundling) {
+      // Still fail on a missing handler file, exactly as bundling would.
+      readFileSync(entry);
+      fn = new lambda.Function(this, id, {
+        ...common,
+        handler: 'index.handler',
+        code: lambda.Code.fromInline(`// placeholder for ${spec.entry}: ${SKIP_BUNDLING_CONTEXT} is set\nexports.handler = async () => { throw new Error('not bundled'); };`),
+      });
+    } else {
+      fn = new nodejs.NodejsFunction(this, id, {
+        ...common,
+        entry,
+        handler: 'handler',
+        projectRoot: PROJECT_ROOT,
+        depsLockFilePath: path.join(PROJECT_ROOT, 'package-lock.json'),
+        bundling: {
+          minify: true,
+          keepNames: true, // error names are matched by the state machine's Catch clauses
+          sourceMap: true,
+          sourcesContent: false, // file:line is enough for stack traces; keeps the asset small
+          target: 'node22',
+          format: nodejs.OutputFormat.CJS,
+          // Bundle the SDK: the tested versions are the deployed versions.
+          externalModules: [],
+          forceDockerBundling: false,
+          logLevel: nodejs.LogLevel.WARNING,
+        },
+      });
+    }
+    for (const permission of spec.permissions) this.grantHandlerPermission(role, permission, name);
+    return fn as nodejs.NodejsFunction;
+  }
+
+  private grantHandlerPermission(role: iam.Role, permission: HandlerPermission, handler: string): void {
+    const stack = Stack.of(this);
+    const p = this.props;
+    const allow = (actions: string[], resources: string[]) =>
+      role.addToPrincipalPolicy(new iam.PolicyStatement({ actions, resources }));
+    const executions = stack.formatArn({
+      service: 'states',
+      resource: 'execution',
+      resourceName: `${this.stateMachineName}:*`,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
+    // Written out, not taken from the state machine: the state machine depends on these functions.
+    const stateMachineArn = stack.formatArn({
+      service: 'states',
+      resource: 'stateMachine',
+      resourceName: this.stateMachineName,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
+    const acknowledge = (id: string, reason: string) => Validations.of(role).acknowledge({ id, reason });
+    switch (permission) {
+      case 'documents': {
+        const prefix = `${this.parameterArn(this.names.prefix)}/*`;
+        allow(['ssm:GetParameter', 'ssm:PutParameter', 'ssm:DeleteParameter'], [prefix]);
+        acknowledge(
+          `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ssm:<AWS::Region>:<AWS::AccountId>:parameter/ecs-release/${this.serviceName}/*]`,
+          `The release documents (state, lock, bake, approval) are created and deleted at run time under /ecs-release/${this.serviceName}/; ` +
+            'the wildcard is that one service\'s prefix and nothing else.',
+        );
+        return;
+      }
+      case 'readRoute':
+        this.traffic.grantRead(role);
+        return;
+      case 'writeRoute':
+        this.traffic.grantWrite(role);
+        return;
+      case 'readServices':
+        allow(['ecs:DescribeServices'], [p.blueService.serviceArn, p.greenService.serviceArn]);
+        return;
+      case 'writeServices':
+        allow(['ecs:UpdateService'], [p.blueService.serviceArn, p.greenService.serviceArn]);
+        return;
+      case 'readTaskDefinitions':
+        allow(['ecs:DescribeTaskDefinition'], ['*']);
+        acknowledge(
+          'AwsSolutions-IAM5[Resource::*]',
+          'ecs:DescribeTaskDefinition supports no resource-level permissions (Service Authorization Reference); it is read-only.',
+        );
+        return;
+      case 'registerTaskDefinitions': {
+        allow(['ecs:DescribeTaskDefinition', 'ecs:RegisterTaskDefinition'], ['*']);
+        // The new revision is tagged with its release; tagging on create is authorised separately.
+        role.addToPrincipalPolicy(
+          new iam.PolicyStatement({
+            actions: ['ecs:TagResource'],
+            resources: [
+              stack.formatArn({ service: 'ecs', resource: 'task-definition', resourceName: `${p.taskDefinitionFamily}:*` }),
+            ],
+            conditions: { StringEquals: { 'ecs:CreateAction': 'RegisterTaskDefinition' } },
+          }),
+        );
+        role.addToPrincipalPolicy(
+          new iam.PolicyStatement({
+            actions: ['iam:PassRole'],
+            resources: p.taskRoles.map((r) => r.roleArn),
+            conditions: { StringEquals: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' } },
+          }),
+        );
+        acknowledge(
+          'AwsSolutions-IAM5[Resource::*]',
+          'ecs:RegisterTaskDefinition and ecs:DescribeTaskDefinition support no resource-level permissions; what the ' +
+            'new revision may do is bounded by iam:PassRole, which names only the task and execution roles.',
+        );
+        acknowledge(
+          `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ecs:<AWS::Region>:<AWS::AccountId>:task-definition/${p.taskDefinitionFamily}:*]`,
+          `Revisions of the ${p.taskDefinitionFamily} family are numbered at registration; tagging is further limited to RegisterTaskDefinition.`,
+        );
+        return;
+      }
+      case 'readAlarms':
+        // Lazy: alarms can still be added after construction.
+        role.addToPrincipalPolicy(
+          new iam.PolicyStatement({
+            actions: ['cloudwatch:DescribeAlarms'],
+            resources: Lazy.list({ produce: () => this.allAlarms().map((alarm) => alarm.alarmArn) }),
+          }),
+        );
+        return;
+      case 'readMetrics':
+        allow(['cloudwatch:GetMetricData'], ['*']);
+        acknowledge(
+          'AwsSolutions-IAM5[Resource::*]',
+          'cloudwatch:GetMetricData supports no resource-level permissions; it is read-only.',
+        );
+        return;
+      case 'describeExecutions':
+        allow(['states:DescribeExecution'], [executions]);
+        acknowledge(
+          `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:${this.stateMachineName}:*]`,
+          'Execution names are release ids chosen at run time; the wildcard covers executions of this one state machine.',
+        );
+        return;
+      case 'stopExecution':
+        allow(['states:StopExecution'], [executions]);
+        acknowledge(
+          `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:${this.stateMachineName}:*]`,
+          'Execution names are release ids chosen at run time; the wildcard covers executions of this one state machine.',
+        );
+        return;
+      case 'startExecution':
+        allow(['states:StartExecution'], [stateMachineArn]);
+        return;
+      case 'sendTaskSuccess':
+        allow(['states:SendTaskSuccess'], [stateMachineArn]);
+        return;
+      case 'sendTaskFailure':
+        allow(['states:SendTaskFailure'], [stateMachineArn]);
+        return;
+      default: {
+        const unknown: never = permission;
+        throw new Error(`Handler ${handler}: unknown permission ${String(unknown)}`);
+      }
+    }
+  }
+
+  private createApi(): apigw.RestApi {
+    const service = this.serviceName;
+    const accessLogs = new logs.LogGroup(this, 'ApiAccessLogs', {
+      retention: this.logRetention,
+      removalPolicy: this.removalPolicy,
+    });
+    const api = new apigw.RestApi(this, 'Api', {
+      restApiName: `ecs-release-${service}`,
+      description: `Release API of ${service}: start, follow, approve, reject and abort releases. Every method needs SigV4 (AWS_IAM).`,
+      endpointTypes: [apigw.EndpointType.REGIONAL],
+      defaultMethodOptions: { authorizationType: apigw.AuthorizationType.IAM },
+      // Execution logging needs the account-level CloudWatch role; without it the stage fails to deploy.
+      cloudWatchRole: true,
+      cloudWatchRoleRemovalPolicy: RemovalPolicy.RETAIN,
+      deployOptions: {
+        stageName: 'v1',
+        accessLogDestination: new apigw.LogGroupLogDestination(accessLogs),
+        accessLogFormat: apigw.AccessLogFormat.jsonWithStandardFields(),
+        loggingLevel: apigw.MethodLoggingLevel.INFO,
+        dataTraceEnabled: false, // request bodies can carry approval reasons; keep them out of logs
+        metricsEnabled: true,
+        tracingEnabled: true,
+        throttlingRateLimit: 10,
+        throttlingBurstLimit: 20,
+      },
+    });
+    const validator = api.addRequestValidator('ValidateBodyAndParameters', {
+      validateRequestBody: true,
+      validateRequestParameters: true,
+    });
+    const handler = (id: string, spec: ReleaseHandlerSpec) =>
+      // SERVICE_NAME: this API serves one service; a handler can refuse any other with a 404.
+      this.createHandler(id, spec, { STATE_MACHINE_ARN: this.stateMachine.stateMachineArn, SERVICE_NAME: service });
+    const startRelease = handler('StartRelease', API_HANDLERS.startRelease);
+    const getRelease = handler('GetRelease', API_HANDLERS.getRelease);
+    const approve = handler('ApproveRelease', API_HANDLERS.approveRelease);
+    const reject = handler('RejectRelease', API_HANDLERS.rejectRelease);
+    const abort = handler('AbortRelease', API_HANDLERS.abortRelease);
+
+    const releaseRequestModel = api.addModel('ReleaseRequest', {
+      contentType: 'application/json',
+      modelName: 'ReleaseRequest',
+      description: 'A release request: the service and the image; everything else is optional',
+      schema: {
+        schema: apigw.JsonSchemaVersion.DRAFT4,
+        type: apigw.JsonSchemaType.OBJECT,
+        required: ['service', 'image'],
+        additionalProperties: false,
+        properties: {
+          service: { type: apigw.JsonSchemaType.STRING, pattern: '^[a-zA-Z0-9_.-]+$', maxLength: 255 },
+          image: { type: apigw.JsonSchemaType.STRING, minLength: 3, maxLength: 1024 },
+          strategy: { type: apigw.JsonSchemaType.OBJECT },
+          bakeSeconds: { type: apigw.JsonSchemaType.INTEGER, minimum: 1, maximum: 86400 },
+          approvals: { type: apigw.JsonSchemaType.OBJECT },
+          requestedBy: { type: apigw.JsonSchemaType.STRING, maxLength: 256 },
+          reason: { type: apigw.JsonSchemaType.STRING, maxLength: 1024 },
+        },
+      },
+    });
+    const integration = (fn: lambda.IFunction) => new apigw.LambdaIntegration(fn, { proxy: true });
+    const releases = api.root.addResource('releases');
+    releases.addMethod('POST', integration(startRelease), {
+      requestValidator: validator,
+      requestModels: { 'application/json': releaseRequestModel },
+    });
+    const byService = releases.addResource('{service}');
+    byService.addMethod('GET', integration(getRelease), {
+      requestValidator: validator,
+      requestParameters: { 'method.request.path.service': true },
+    });
+    byService.addResource('{releaseId}').addMethod('GET', integration(getRelease), {
+      requestValidator: validator,
+      requestParameters: { 'method.request.path.service': true, 'method.request.path.releaseId': true },
+    });
+    for (const [action, fn] of [['approve', approve], ['reject', reject], ['abort', abort]] as const) {
+      byService.addResource(action).addMethod('POST', integration(fn), {
+        requestValidator: validator,
+        requestParameters: { 'method.request.path.service': true },
+      });
+    }
+    Validations.of(api).acknowledge({
+      id: 'AwsSolutions-COG4',
+      reason:
+        'The callers are AWS principals (operators, CI roles, pipelines), not end users: every method uses AWS_IAM ' +
+        '(SigV4) authorization, and grantStartRelease and friends scope each caller to the routes it needs.',
+    });
+    Validations.of(api).acknowledge({
+      id: 'AwsSolutions-APIG3',
+      reason:
+        'Every method requires SigV4 (AWS_IAM), so unsigned requests are refused before any integration runs, and the ' +
+        'stage is throttled (10 rps). The callers are operators and CI roles; attach a WAF web ACL if the API is exposed further.',
+    });
+    Validations.of(api).acknowledge({
+      id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
+      reason:
+        'The account-level API Gateway logging role needs exactly this AWS-managed policy (it is the documented setup) ' +
+        'for the INFO execution logs of the stage.',
+    });
+    return api;
+  }
+
+  private createCodePipeline(repository: ecr.IRepository, imageTag: string): codepipeline.Pipeline {
+    const artifactBucket = new s3.Bucket(this, 'PipelineArtifacts', {
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      enforceSSL: true,
+      versioned: false,
+      removalPolicy: this.removalPolicy,
+      autoDeleteObjects: false,
+      lifecycleRules: [{ expiration: Duration.days(30) }],
+    });
+    Validations.of(artifactBucket).acknowledge({
+      id: 'AwsSolutions-S1',
+      reason:
+        'The bucket only holds the ECR source action\'s imageDetail.json for 30 days; the release itself is audited by its ' +
+        'Step Functions execution history and release events. A second bucket for access logs would add nothing to that.',
+    });
+    const sourceOutput = new codepipeline.Artifact('Image');
+    const source = new actions.EcrSourceAction({
+      actionName: 'Image',
+      repository,
+      imageTag,
+      output: sourceOutput,
+      variablesNamespace: 'Source',
+    });
+    const pipeline = new codepipeline.Pipeline(this, 'Pipeline', {
+      pipelineType: codepipeline.PipelineType.V2,
+      artifactBucket,
+      crossAccountKeys: false,
+      restartExecutionOnUpdate: false,
+      stages: [
+        { stageName: 'Source', actions: [source] },
+        {
+          stageName: 'Approve',
+          actions: [
+            new actions.ManualApprovalAction({
+              actionName: 'Approve',
+              notificationTopic: this.notificationTopic,
+              additionalInformation: `Release ${source.variables.imageDigest} (tag ${imageTag}) of ${this.serviceName}?`,
+            }),
+          ],
+        },
+        {
+          stageName: 'Release',
+          actions: [
+            new actions.StepFunctionInvokeAction({
+              actionName: 'Release',
+              stateMachine: this.stateMachine,
+              executionNamePrefix: 'pipeline',
+              stateMachineInput: actions.StateMachineInput.literal({
+                service: this.serviceName,
+                image: `${repository.repositoryUri}@${source.variables.imageDigest}`,
+                requestedBy: 'codepipeline',
+                reason: 'Approved in CodePipeline execution #{codepipeline.PipelineExecutionId}',
+              }),
+            }),
+          ],
+        },
+      ],
+    });
+    const stack = Stack.of(this);
+    const bucketId = stack.getLogicalId(artifactBucket.node.defaultChild as CfnElement);
+    const stateMachineId = stack.getLogicalId(this.stateMachine.node.defaultChild as CfnElement);
+    const pipelineGrants =
+      'CodePipeline\'s own grants on its artifact bucket (objects are keyed by execution, so the wildcards are the bucket\'s ' +
+      'objects and CDK\'s standard read/write action groups on that one bucket)';
+    for (const id of [
+      'Action::s3:Abort*',
+      'Action::s3:DeleteObject*',
+      'Action::s3:GetBucket*',
+      'Action::s3:GetObject*',
+      'Action::s3:List*',
+      `Resource::<${bucketId}.Arn>/*`,
+    ]) {
+      Validations.of(pipeline).acknowledge({ id: `AwsSolutions-IAM5[${id}]`, reason: pipelineGrants });
+    }
+    Validations.of(pipeline).acknowledge({
+      id: 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
+      reason: 'The approval action publishes to the KMS-encrypted notification topic; CDK grants the data-key actions on that one key.',
+    });
+    const executionArn = (index: number) => `{"Fn::Select":[${index},{"Fn::Split":[":",{"Ref":"${stateMachineId}"}]}]}`;
+    Validations.of(pipeline).acknowledge({
+      id:
+        `AwsSolutions-IAM5[Resource::arn:${executionArn(1)}:states:${executionArn(3)}:${executionArn(4)}:execution:` +
+        `${executionArn(6)}:pipeline*]`,
+      reason:
+        'The Step Functions action follows the executions it starts; their names are the pipeline execution ids, ' +
+        'so CDK scopes DescribeExecution to this state machine\'s executions named pipeline*.',
+    });
+    return pipeline;
+  }
+
+  private grantApi(grantee: iam.IGrantable, routes: Array<[method: string, path: string]>): iam.Grant {
+    return iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['execute-api:Invoke'],
+      resourceArns: routes.map(([method, route]) => this.api.arnForExecuteApi(method, route, this.api.deploymentStage.stageName)),
+    });
+  }
+
+}
+
+/** Every `${Name}` in a definition, once each, in order of appearance. */
+export function definitionPlaceholders(definition: string): string[] {
+  return [...new Set([...definition.matchAll(/\$\{([A-Za-z0-9_]+)\}/g)].map((m) => m[1]))];
+}
+
+function capitalise(s: string): string {
+  return s.charAt(0).toUpperCase() + s.slice(1);
+}
+
+/**
+ * Fails early with a message naming the prop. The configuration document is checked against
+ * the same schema the handlers use, so what the construct writes is what they accept.
+ */
+function validateProps(props: ReleasePipelineProps): void {
+  const { serviceName } = props;
+  if (Token.isUnresolved(serviceName) || !/^[a-zA-Z0-9_.-]{1,60}$/.test(serviceName)) {
+    throw new Error(
+      `ReleasePipeline serviceName must be a literal of 1 to 60 letters, digits, '_', '.' or '-' ` +
+        `(it names SSM parameters, alarms and the state machine), got '${serviceName}'`,
+    );
+  }
+  if (props.taskRoles.length === 0) {
+    throw new Error('ReleasePipeline taskRoles must name the task and execution roles of the task definitions (iam:PassRole)');
+  }
+  if (props.blueService === props.greenService) {
+    throw new Error('ReleasePipeline blueService and greenService must be two different ECS services');
+  }
+  const fraction = props.minSuccessRate;
+  if (fraction !== undefined && !(fraction > 0 && fraction <= 1)) {
+    throw new Error(`ReleasePipeline minSuccessRate is a fraction in (0, 1], e.g. 0.99; got ${fraction}`);
+  }
+  const period = props.metricPeriod?.toSeconds();
+  if (period !== undefined && ![10, 30].includes(period) && period % 60 !== 0) {
+    throw new Error(`ReleasePipeline metricPeriod must be 10 or 30 seconds or a multiple of 60 seconds, got ${period} s`);
+  }
+  if (props.pipelineImageTag !== undefined && !props.repository) {
+    throw new Error('ReleasePipeline pipelineImageTag needs repository: the pipeline watches a tag of that repository');
+  }
+  // The rest of the document: parse it with placeholders for what only exists at deploy time.
+  const placeholder = 'placeholder';
+  const document = {
+    service: serviceName,
+    cluster: placeholder,
+    ecsServices: { blue: placeholder, green: placeholder },
+    taskDefinitionFamily: Token.isUnresolved(props.taskDefinitionFamily) ? placeholder : props.taskDefinitionFamily,
+    containerName: Token.isUnresolved(props.containerName) ? placeholder : props.containerName,
+    colourEnvironmentVariable: props.colourEnvironmentVariable,
+    traffic: { kind: 'appmesh', meshName: placeholder, virtualRouterName: placeholder, routeName: placeholder, virtualNodes: { blue: placeholder, green: placeholder } },
+    health: {
+      minSuccessRate: props.minSuccessRate,
+      maxP99LatencyMs: props.maxP99Latency?.toMilliseconds(),
+      minRequestsPerStep: props.minRequestsPerStep,
+      maxInconclusiveBakes: props.maxInconclusiveBakes,
+      metricNamespace: props.metricNamespace,
+      metricPeriodSeconds: period,
+    },
+    defaultStrategy: props.strategy?.config,
+    bakeSeconds: props.bakeTime?.toSeconds(),
+    approvalTimeoutSeconds: props.approvalTimeout?.toSeconds(),
+    stabilization: {
+      pollSeconds: props.stabilizationPollInterval?.toSeconds(),
+      timeoutSeconds: props.stabilizationTimeout?.toSeconds(),
+    },
+    promotion: { scaleDownDelaySeconds: props.scaleDownDelay?.toSeconds(), keepOldColourWarm: props.keepOldColourWarm },
+    historyLength: props.historyLength,
+  };
+  const parsed = ServiceConfigSchema.safeParse(document);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(document)'}: ${issue.message}`);
+    throw new Error(`ReleasePipeline props make an invalid service configuration: ${problems.join('; ')}`);
+  }
+}

@@ -1,0 +1,64 @@
+import { CfnOutput, type RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import type { Construct } from 'constructs';
+import { ReleasePipeline } from '../constructs/release-pipeline';
+import { ReleaseStrategy, ReleaseTraffic } from '../constructs/release-options';
+import type { ColorappServiceStack } from './colorapp-service-stack';
+
+/** Properties of {@link ColorappReleaseStack}. */
+export interface ColorappReleaseStackProps extends StackProps {
+  /** The sample service the pipeline releases. */
+  readonly service: ColorappServiceStack;
+  /**
+   * What happens to log groups, the notification key and the artifact bucket on deletion.
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
+}
+
+/**
+ * The release pipeline of colorapp, in its own stack so the pipeline can be changed (or torn
+ * down) without touching the running service. Adding your own service is the same: one
+ * `ReleasePipeline` pointed at your cluster, services, route and roles.
+ */
+export class ColorappReleaseStack extends Stack {
+  readonly pipeline: ReleasePipeline;
+
+  constructor(scope: Construct, id: string, props: ColorappReleaseStackProps) {
+    super(scope, id, props);
+    const { service } = props;
+    this.pipeline = new ReleasePipeline(this, 'Colorapp', {
+      serviceName: service.serviceName,
+      cluster: service.cluster,
+      blueService: service.services.blue,
+      greenService: service.services.green,
+      taskDefinitionFamily: service.taskDefinitionFamily,
+      containerName: service.containerName,
+      colourEnvironmentVariable: service.colourEnvironmentVariable,
+      taskRoles: [service.taskRole, service.executionRole],
+      traffic: ReleaseTraffic.appMesh({
+        route: service.weightedRoute,
+        blueVirtualNode: service.virtualNodes.blue,
+        greenVirtualNode: service.virtualNodes.green,
+      }),
+      strategy: ReleaseStrategy.canary([10, 50, 100]),
+      metricNamespace: service.metricNamespace,
+      repository: service.repository,
+      removalPolicy: props.removalPolicy,
+    });
+
+    new CfnOutput(this, 'ApiUrl', { value: this.pipeline.api.url, description: 'Release API (SigV4-signed requests only)' });
+    new CfnOutput(this, 'StateMachineArn', { value: this.pipeline.stateMachine.stateMachineArn });
+    new CfnOutput(this, 'NotificationTopicArn', {
+      value: this.pipeline.notificationTopic.topicArn,
+      description: 'Subscribe to hear about approvals and failed releases',
+    });
+    new CfnOutput(this, 'ClearLockFunctionName', {
+      value: this.pipeline.clearLockFunction.functionName,
+      description: 'Admin: clears a stale lock after you have checked it',
+    });
+    if (this.pipeline.pipeline) {
+      new CfnOutput(this, 'PipelineName', { value: this.pipeline.pipeline.pipelineName });
+    }
+    new CfnOutput(this, 'RepositoryUri', { value: service.repository.repositoryUri, description: 'Push release images here' });
+  }
+}

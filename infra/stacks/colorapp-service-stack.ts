@@ -1,0 +1,581 @@
+import * as path from 'node:path';
+import { Aws, CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import * as appmesh from 'aws-cdk-lib/aws-appmesh';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as ecr from 'aws-cdk-lib/aws-ecr';
+import * as ecrAssets from 'aws-cdk-lib/aws-ecr-assets';
+import * as ecs from 'aws-cdk-lib/aws-ecs';
+import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as servicediscovery from 'aws-cdk-lib/aws-servicediscovery';
+import type { Construct } from 'constructs';
+import { COLOURS, type Colour } from '../../lambdas/shared/colours';
+import { ENVOY_METRICS } from '../../lambdas/shared/envoy-metrics';
+
+/** Pinned sidecar images: a release must never pick up a new proxy or agent by accident. */
+export const DEFAULT_ENVOY_IMAGE = 'public.ecr.aws/appmesh/aws-appmesh-envoy:v1.29.12.1-prod';
+export const DEFAULT_CLOUDWATCH_AGENT_IMAGE = 'public.ecr.aws/cloudwatch-agent/cloudwatch-agent:1.300049.1b929';
+
+const APP_PORT = 8080;
+const STATSD_PORT = 8125;
+const ENVOY_UID = '1337';
+const STATS_CONFIG_DIR = '/etc/envoy-release';
+
+/** Properties of {@link ColorappServiceStack}. */
+export interface ColorappServiceStackProps extends StackProps {
+  /**
+   * Tasks the live colour runs. The idle colour starts at zero; a release deploys it at the live
+   * colour's count.
+   * @default 2
+   */
+  readonly desiredCount?: number;
+  /**
+   * Tasks of the virtual gateway (the Envoy behind the load balancer).
+   * @default 2
+   */
+  readonly gatewayDesiredCount?: number;
+  /**
+   * The App Mesh Envoy image.
+   * @default DEFAULT_ENVOY_IMAGE
+   */
+  readonly envoyImage?: string;
+  /**
+   * The CloudWatch agent image that ships Envoy's StatsD metrics.
+   * @default DEFAULT_CLOUDWATCH_AGENT_IMAGE
+   */
+  readonly cloudWatchAgentImage?: string;
+  /**
+   * Namespace the Envoy metrics are published to; the release pipeline must read the same.
+   * @default 'ECSRelease/Envoy'
+   */
+  readonly metricNamespace?: string;
+  /**
+   * What happens to the image repository and log groups when the stack is deleted.
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
+}
+
+/**
+ * The sample service, colorapp, as the seeds build it by hand: a VPC, a Fargate cluster, Cloud
+ * Map, an App Mesh mesh (egress DROP_ALL) with one virtual node per colour, a virtual router
+ * whose weighted route starts at blue 100 / green 0 plus header routes that reach either colour
+ * on purpose (`x-release-color: green`), a virtual service, and a virtual gateway (Envoy on
+ * Fargate) behind a Network Load Balancer.
+ *
+ * Each colour is one ECS service whose tasks run colorapp behind the Envoy sidecar (App Mesh
+ * proxy configuration), plus a CloudWatch agent that receives Envoy's statistics over StatsD and
+ * publishes them with the `Service` and `Color` dimensions of `lambdas/shared/envoy-metrics.ts`.
+ *
+ * After the first deploy, new images go out through the release pipeline, not through
+ * `cdk deploy`: a deploy that changes a task definition here updates both services outside a
+ * release.
+ */
+export class ColorappServiceStack extends Stack {
+  /** The service's name everywhere: SSM prefix, metric dimension, ECS service prefix. */
+  readonly serviceName = 'colorapp';
+  /** Family of both colours' task definitions, and of every revision a release registers. */
+  readonly taskDefinitionFamily = 'colorapp';
+  /** The container a release replaces the image of. */
+  readonly containerName = 'app';
+  /** Set to the colour in each revision (colorapp answers it on `GET /`). */
+  readonly colourEnvironmentVariable = 'COLOR';
+  readonly metricNamespace: string;
+
+  readonly vpc: ec2.Vpc;
+  readonly cluster: ecs.Cluster;
+  readonly mesh: appmesh.Mesh;
+  /** The route the release engine rewrites: blue 100 / green 0 at first. */
+  readonly weightedRoute: appmesh.Route;
+  readonly virtualNodes: Record<Colour, appmesh.VirtualNode>;
+  readonly services: Record<Colour, ecs.FargateService>;
+  readonly taskDefinitions: Record<Colour, ecs.FargateTaskDefinition>;
+  /** Shared by both colours: a release clones one colour's revision for the other. */
+  readonly taskRole: iam.Role;
+  /** Shared by both colours, for the same reason. */
+  readonly executionRole: iam.Role;
+  /** Where release images are pushed; the pipeline watches it. */
+  readonly repository: ecr.Repository;
+  readonly loadBalancer: elbv2.NetworkLoadBalancer;
+
+  constructor(scope: Construct, id: string, props: ColorappServiceStackProps = {}) {
+    super(scope, id, props);
+    Validations.of(this).acknowledge({
+      id: 'CloudFormation-Validate::W3696',
+      reason:
+        'App Mesh reaches end of support on 2026-09-30. This sample uses it on purpose, as the first implementation of ' +
+        'the TrafficRouter seam; the README explains the end of support and what to use instead.',
+    });
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    const envoyImage = ecs.ContainerImage.fromRegistry(props.envoyImage ?? DEFAULT_ENVOY_IMAGE);
+    const agentImage = ecs.ContainerImage.fromRegistry(props.cloudWatchAgentImage ?? DEFAULT_CLOUDWATCH_AGENT_IMAGE);
+    this.metricNamespace = props.metricNamespace ?? 'ECSRelease/Envoy';
+    const desiredCount = props.desiredCount ?? 2;
+
+    // --- Network, cluster, discovery --------------------------------------------------------
+    const flowLogs = new logs.LogGroup(this, 'VpcFlowLogs', { retention: logs.RetentionDays.ONE_MONTH, removalPolicy });
+    this.vpc = new ec2.Vpc(this, 'Vpc', {
+      maxAzs: 2,
+      natGateways: 1,
+      flowLogs: { all: { destination: ec2.FlowLogDestination.toCloudWatchLogs(flowLogs) } },
+    });
+    this.cluster = new ecs.Cluster(this, 'Cluster', {
+      vpc: this.vpc,
+      containerInsightsV2: ecs.ContainerInsights.ENABLED,
+    });
+    const namespace = new servicediscovery.PrivateDnsNamespace(this, 'Namespace', {
+      name: `${this.serviceName}.local`,
+      vpc: this.vpc,
+      description: 'Service discovery for the colorapp mesh',
+    });
+    const logGroup = new logs.LogGroup(this, 'ContainerLogs', { retention: logs.RetentionDays.ONE_MONTH, removalPolicy });
+
+    // --- Mesh --------------------------------------------------------------------------------
+    this.mesh = new appmesh.Mesh(this, 'Mesh', { egressFilter: appmesh.MeshFilterType.DROP_ALL });
+
+    // DROP_ALL blocks every destination the mesh does not know. The CloudWatch agent must reach
+    // CloudWatch, so the monitoring endpoint is declared as an external service (TLS passes
+    // through Envoy untouched) and is the only backend the colours may call.
+    const monitoringHost = `monitoring.${Aws.REGION}.${Aws.URL_SUFFIX}`;
+    const monitoringNode = this.mesh.addVirtualNode('CloudWatchMonitoring', {
+      serviceDiscovery: appmesh.ServiceDiscovery.dns(monitoringHost),
+      listeners: [appmesh.VirtualNodeListener.tcp({ port: 443 })],
+    });
+    const monitoring = new appmesh.VirtualService(this, 'CloudWatchMonitoringService', {
+      virtualServiceName: monitoringHost,
+      virtualServiceProvider: appmesh.VirtualServiceProvider.virtualNode(monitoringNode),
+    });
+
+    const cloudMapServices = {} as Record<Colour, servicediscovery.Service>;
+    const nodes = {} as Record<Colour, appmesh.VirtualNode>;
+    for (const colour of COLOURS) {
+      cloudMapServices[colour] = namespace.createService(`${title(colour)}Discovery`, {
+        name: colour,
+        dnsRecordType: servicediscovery.DnsRecordType.A,
+        dnsTtl: Duration.seconds(10),
+        customHealthCheck: { failureThreshold: 1 },
+      });
+      nodes[colour] = this.mesh.addVirtualNode(`${title(colour)}Node`, {
+        virtualNodeName: `${this.serviceName}-${colour}`,
+        serviceDiscovery: appmesh.ServiceDiscovery.cloudMap(cloudMapServices[colour]),
+        listeners: [
+          appmesh.VirtualNodeListener.http({
+            port: APP_PORT,
+            healthCheck: appmesh.HealthCheck.http({
+              path: '/healthcheck',
+              interval: Duration.seconds(5),
+              timeout: Duration.seconds(2),
+              healthyThreshold: 2,
+              unhealthyThreshold: 2,
+            }),
+          }),
+        ],
+        backends: [appmesh.Backend.virtualService(monitoring)],
+        accessLog: appmesh.AccessLog.fromFilePath('/dev/stdout'),
+      });
+    }
+    this.virtualNodes = nodes;
+
+    const router = this.mesh.addVirtualRouter('Router', {
+      virtualRouterName: this.serviceName,
+      listeners: [appmesh.VirtualRouterListener.http(APP_PORT)],
+    });
+    // Header routes come first (lower priority number wins): `x-release-color: green` reaches
+    // green whatever the weights say, so the idle colour can be tried before it gets traffic.
+    COLOURS.forEach((colour, i) => {
+      new appmesh.Route(this, `${title(colour)}ByHeaderRoute`, {
+        mesh: this.mesh,
+        virtualRouter: router,
+        routeName: `${colour}-by-header`,
+        routeSpec: appmesh.RouteSpec.http({
+          priority: i,
+          match: {
+            path: appmesh.HttpRoutePathMatch.startsWith('/'),
+            headers: [appmesh.HeaderMatch.valueIs('x-release-color', colour)],
+          },
+          weightedTargets: [{ virtualNode: nodes[colour], weight: 100 }],
+        }),
+      });
+    });
+    this.weightedRoute = new appmesh.Route(this, 'WeightedRoute', {
+      mesh: this.mesh,
+      virtualRouter: router,
+      routeName: 'weighted',
+      routeSpec: appmesh.RouteSpec.http({
+        priority: 10,
+        match: { path: appmesh.HttpRoutePathMatch.startsWith('/') },
+        weightedTargets: [
+          { virtualNode: nodes.blue, weight: 100 },
+          { virtualNode: nodes.green, weight: 0 },
+        ],
+        timeout: { perRequest: Duration.seconds(15) },
+      }),
+    });
+    const virtualService = new appmesh.VirtualService(this, 'VirtualService', {
+      virtualServiceName: `${this.serviceName}.${namespace.namespaceName}`,
+      virtualServiceProvider: appmesh.VirtualServiceProvider.virtualRouter(router),
+    });
+
+    // --- Colour services ------------------------------------------------------------------------
+    this.repository = new ecr.Repository(this, 'Repository', {
+      imageScanOnPush: true,
+      // The pipeline follows a moving tag ('latest'); releases themselves deploy by digest.
+      imageTagMutability: ecr.TagMutability.MUTABLE,
+      lifecycleRules: [{ description: 'Keep the last 50 images', maxImageCount: 50 }],
+      removalPolicy,
+      emptyOnDelete: removalPolicy === RemovalPolicy.DESTROY,
+    });
+    const image = new ecrAssets.DockerImageAsset(this, 'InitialImage', {
+      directory: path.join(__dirname, '..', '..', 'colorapp'),
+      platform: ecrAssets.Platform.LINUX_AMD64,
+    });
+
+    this.taskRole = new iam.Role(this, 'TaskRole', {
+      assumedBy: new iam.ServicePrincipal('ecs-tasks.amazonaws.com'),
+      description: 'colorapp tasks of both colours: Envoy reads its mesh config, the agent publishes Envoy metrics',
+    });
+    this.taskRole.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['appmesh:StreamAggregatedResources'],
+        resources: COLOURS.map((colour) => nodes[colour].virtualNodeArn),
+      }),
+    );
+    this.taskRole.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['cloudwatch:PutMetricData'],
+        resources: ['*'],
+        conditions: { StringEquals: { 'cloudwatch:namespace': this.metricNamespace } },
+      }),
+    );
+    Validations.of(this.taskRole).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'cloudwatch:PutMetricData supports no resource-level permissions; the condition limits it to the Envoy metric namespace.',
+    });
+    this.executionRole = new iam.Role(this, 'ExecutionRole', {
+      assumedBy: new iam.ServicePrincipal('ecs-tasks.amazonaws.com'),
+      description: 'Pulls colorapp images (initial asset and released images) and writes container logs',
+    });
+    this.repository.grantPull(this.executionRole);
+    Validations.of(this.executionRole).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason: 'ecr:GetAuthorizationToken supports no resource-level permissions; image pulls are limited to the named repositories.',
+    });
+
+    const tasksSecurityGroup = new ec2.SecurityGroup(this, 'ColourTasks', {
+      vpc: this.vpc,
+      description: 'colorapp tasks (both colours): HTTP from the gateway only',
+    });
+
+    const taskDefinitions = {} as Record<Colour, ecs.FargateTaskDefinition>;
+    const services = {} as Record<Colour, ecs.FargateService>;
+    for (const colour of COLOURS) {
+      const taskDefinition = new ecs.FargateTaskDefinition(this, `${title(colour)}TaskDefinition`, {
+        family: this.taskDefinitionFamily,
+        cpu: 512,
+        memoryLimitMiB: 1024,
+        taskRole: this.taskRole,
+        executionRole: this.executionRole,
+        proxyConfiguration: new ecs.AppMeshProxyConfiguration({
+          containerName: 'envoy',
+          properties: {
+            appPorts: [APP_PORT],
+            proxyIngressPort: 15000,
+            proxyEgressPort: 15001,
+            ignoredUID: Number(ENVOY_UID),
+            // Task metadata and credentials endpoints must not go through the proxy.
+            egressIgnoredIPs: ['169.254.170.2', '169.254.169.254'],
+          },
+        }),
+      });
+      taskDefinition.addVolume({ name: 'envoy-release' });
+      this.addColourContainers(taskDefinition, colour, {
+        appImage: ecs.ContainerImage.fromDockerImageAsset(image),
+        envoyImage,
+        agentImage,
+        logGroup,
+        virtualNode: nodes[colour],
+      });
+      Validations.of(taskDefinition).acknowledge({
+        id: 'AwsSolutions-ECS2',
+        reason:
+          'The environment holds no secrets: the colour, the port, the App Mesh node ARN and the metric agent config. ' +
+          'They must stay plain values because a release clones this revision and rewrites the colour variable.',
+      });
+      taskDefinitions[colour] = taskDefinition;
+
+      const service = new ecs.FargateService(this, `${title(colour)}Service`, {
+        cluster: this.cluster,
+        serviceName: `${this.serviceName}-${colour}`,
+        taskDefinition,
+        // Blue is live at first; green waits at zero until a release deploys to it.
+        desiredCount: colour === 'blue' ? desiredCount : 0,
+        minHealthyPercent: 100,
+        maxHealthyPercent: 200,
+        // FAILED deployments surface to the release engine, which owns the rollback: ECS's own
+        // rollback would race it, so it is off.
+        circuitBreaker: { enable: true, rollback: false },
+        securityGroups: [tasksSecurityGroup],
+        vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
+        propagateTags: ecs.PropagatedTagSource.SERVICE,
+        enableECSManagedTags: true,
+      });
+      service.associateCloudMapService({ service: cloudMapServices[colour] });
+      // Envoy needs its virtual node before the first task can become healthy.
+      service.node.addDependency(nodes[colour]);
+      services[colour] = service;
+    }
+    this.taskDefinitions = taskDefinitions;
+    this.services = services;
+
+    // --- Gateway behind a Network Load Balancer --------------------------------------------
+    const gateway = this.mesh.addVirtualGateway('Gateway', {
+      listeners: [appmesh.VirtualGatewayListener.http({ port: APP_PORT })],
+      accessLog: appmesh.AccessLog.fromFilePath('/dev/stdout'),
+    });
+    gateway.addGatewayRoute('ToColorapp', {
+      routeSpec: appmesh.GatewayRouteSpec.http({
+        routeTarget: virtualService,
+        match: { path: appmesh.HttpGatewayRoutePathMatch.startsWith('/') },
+      }),
+    });
+    const gatewayRole = new iam.Role(this, 'GatewayTaskRole', {
+      assumedBy: new iam.ServicePrincipal('ecs-tasks.amazonaws.com'),
+      description: 'The colorapp virtual gateway reads its mesh config',
+    });
+    gatewayRole.addToPolicy(
+      new iam.PolicyStatement({ actions: ['appmesh:StreamAggregatedResources'], resources: [gateway.virtualGatewayArn] }),
+    );
+    const gatewayTask = new ecs.FargateTaskDefinition(this, 'GatewayTaskDefinition', {
+      family: `${this.serviceName}-gateway`,
+      cpu: 256,
+      memoryLimitMiB: 512,
+      taskRole: gatewayRole,
+    });
+    gatewayTask.addContainer('envoy', {
+      image: envoyImage,
+      essential: true,
+      user: ENVOY_UID,
+      environment: { APPMESH_RESOURCE_ARN: gateway.virtualGatewayArn },
+      portMappings: [{ containerPort: APP_PORT }],
+      healthCheck: envoyHealthCheck(),
+      logging: ecs.LogDrivers.awsLogs({ logGroup, streamPrefix: 'gateway' }),
+      ulimits: [{ name: ecs.UlimitName.NOFILE, softLimit: 15000, hardLimit: 15000 }],
+    });
+    Validations.of(gatewayTask).acknowledge({
+      id: 'AwsSolutions-ECS2',
+      reason: 'The only variable is the virtual gateway ARN, which is not a secret.',
+    });
+
+    const lbSecurityGroup = new ec2.SecurityGroup(this, 'LoadBalancerSecurityGroup', {
+      vpc: this.vpc,
+      description: 'colorapp public endpoint',
+      allowAllOutbound: false,
+    });
+    lbSecurityGroup.addIngressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(80), 'colorapp over HTTP from anywhere');
+    Validations.of(lbSecurityGroup).acknowledge({
+      id: 'AwsSolutions-EC23',
+      reason: 'This is the public endpoint of the sample web service: port 80 from anywhere is its purpose.',
+    });
+    const gatewaySecurityGroup = new ec2.SecurityGroup(this, 'GatewayTasks', {
+      vpc: this.vpc,
+      description: 'colorapp virtual gateway: from the load balancer only',
+    });
+    gatewaySecurityGroup.addIngressRule(lbSecurityGroup, ec2.Port.tcp(APP_PORT), 'From the load balancer');
+    lbSecurityGroup.addEgressRule(gatewaySecurityGroup, ec2.Port.tcp(APP_PORT), 'To the gateway tasks');
+    tasksSecurityGroup.addIngressRule(gatewaySecurityGroup, ec2.Port.tcp(APP_PORT), 'From the virtual gateway');
+
+    const gatewayService = new ecs.FargateService(this, 'GatewayService', {
+      cluster: this.cluster,
+      serviceName: `${this.serviceName}-gateway`,
+      taskDefinition: gatewayTask,
+      desiredCount: props.gatewayDesiredCount ?? 2,
+      minHealthyPercent: 100,
+      maxHealthyPercent: 200,
+      circuitBreaker: { enable: true, rollback: true },
+      securityGroups: [gatewaySecurityGroup],
+      vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
+    });
+    gatewayService.node.addDependency(gateway);
+
+    this.loadBalancer = new elbv2.NetworkLoadBalancer(this, 'LoadBalancer', {
+      vpc: this.vpc,
+      internetFacing: true,
+      securityGroups: [lbSecurityGroup],
+      crossZoneEnabled: true,
+    });
+    Validations.of(this.loadBalancer).acknowledge({
+      id: 'AwsSolutions-ELB2',
+      reason:
+        'Network Load Balancers write access logs only for TLS listeners; this one forwards TCP, so a log bucket would ' +
+        'stay empty. The gateway Envoy logs every request to CloudWatch Logs instead.',
+    });
+    this.loadBalancer
+      .addListener('Http', { port: 80, protocol: elbv2.Protocol.TCP })
+      .addTargets('Gateway', {
+        port: APP_PORT,
+        protocol: elbv2.Protocol.TCP,
+        targets: [gatewayService],
+        deregistrationDelay: Duration.seconds(30),
+        healthCheck: { protocol: elbv2.Protocol.TCP, interval: Duration.seconds(10) },
+      });
+    new CfnOutput(this, 'Url', {
+      value: `http://${this.loadBalancer.loadBalancerDnsName}/`,
+      description: 'colorapp through the virtual gateway (add the header x-release-color: green to reach green)',
+    });
+  }
+
+  /**
+   * colorapp, its Envoy sidecar, the init container that writes Envoy's stats tags, and the
+   * CloudWatch agent. Everything colour-specific is a plain environment variable.
+   */
+  private addColourContainers(
+    taskDefinition: ecs.FargateTaskDefinition,
+    colour: Colour,
+    options: {
+      appImage: ecs.ContainerImage;
+      envoyImage: ecs.ContainerImage;
+      agentImage: ecs.ContainerImage;
+      logGroup: logs.ILogGroup;
+      virtualNode: appmesh.IVirtualNode;
+    },
+  ): void {
+    const logging = (prefix: string) => ecs.LogDrivers.awsLogs({ logGroup: options.logGroup, streamPrefix: `${colour}-${prefix}` });
+
+    // Envoy reads fixed stats tags from a file only, so a short-lived container writes that file
+    // from plain variables (Service, Color) into a volume Envoy mounts read-only.
+    const statsConfig = taskDefinition.addContainer('envoy-stats-config', {
+      image: options.envoyImage,
+      essential: false,
+      user: '0', // the task volume is root-owned; the file it writes is world-readable
+      entryPoint: ['sh', '-c'],
+      command: [envoyStatsConfigScript(`${STATS_CONFIG_DIR}/stats.yaml`)],
+      environment: { SERVICE: this.serviceName, [this.colourEnvironmentVariable]: colour },
+      logging: logging('envoy-stats-config'),
+      memoryReservationMiB: 32,
+    });
+    statsConfig.addMountPoints({ sourceVolume: 'envoy-release', containerPath: STATS_CONFIG_DIR, readOnly: false });
+
+    const agent = taskDefinition.addContainer('cloudwatch-agent', {
+      image: options.agentImage,
+      // If the agent dies the service keeps serving; the missing metrics make the next release's
+      // health check inconclusive, which never promotes.
+      essential: false,
+      environment: { CW_CONFIG_CONTENT: JSON.stringify(cloudWatchAgentConfig(this.metricNamespace)) },
+      logging: logging('cloudwatch-agent'),
+      memoryReservationMiB: 64,
+    });
+
+    const envoy = taskDefinition.addContainer('envoy', {
+      image: options.envoyImage,
+      essential: true,
+      user: ENVOY_UID,
+      environment: {
+        APPMESH_RESOURCE_ARN: options.virtualNode.virtualNodeArn,
+        ENABLE_ENVOY_DOG_STATSD: '1',
+        STATSD_ADDRESS: '127.0.0.1',
+        STATSD_PORT: String(STATSD_PORT),
+        ENVOY_STATS_CONFIG_FILE: `${STATS_CONFIG_DIR}/stats.yaml`,
+        ENVOY_STATS_FLUSH_INTERVAL: '10s',
+      },
+      healthCheck: envoyHealthCheck(),
+      logging: logging('envoy'),
+      memoryReservationMiB: 128,
+      ulimits: [{ name: ecs.UlimitName.NOFILE, softLimit: 15000, hardLimit: 15000 }],
+    });
+    envoy.addMountPoints({ sourceVolume: 'envoy-release', containerPath: STATS_CONFIG_DIR, readOnly: true });
+    envoy.addContainerDependencies(
+      { container: statsConfig, condition: ecs.ContainerDependencyCondition.SUCCESS },
+      { container: agent, condition: ecs.ContainerDependencyCondition.START },
+    );
+
+    const app = taskDefinition.addContainer(this.containerName, {
+      image: options.appImage,
+      essential: true,
+      environment: { PORT: String(APP_PORT), [this.colourEnvironmentVariable]: colour },
+      portMappings: [{ containerPort: APP_PORT }],
+      logging: logging('app'),
+      memoryReservationMiB: 256,
+      // The image's own check (ECS ignores the Dockerfile HEALTHCHECK): a task that never gets
+      // healthy fails the deployment, which the release engine sees as FAILED.
+      healthCheck: {
+        command: ['CMD', 'node', '/app/healthcheck.js'],
+        interval: Duration.seconds(10),
+        timeout: Duration.seconds(3),
+        retries: 3,
+        startPeriod: Duration.seconds(10),
+      },
+    });
+    // Traffic reaches the app only through Envoy, so the app starts once Envoy is ready.
+    app.addContainerDependencies({ container: envoy, condition: ecs.ContainerDependencyCondition.HEALTHY });
+  }
+}
+
+/** The App Mesh documented liveness check of the Envoy container. */
+function envoyHealthCheck(): ecs.HealthCheck {
+  return {
+    command: ['CMD-SHELL', 'curl -s http://localhost:9901/server_info | grep state | grep -q LIVE'],
+    interval: Duration.seconds(5),
+    timeout: Duration.seconds(2),
+    retries: 3,
+    startPeriod: Duration.seconds(10),
+  };
+}
+
+/**
+ * The stats configuration Envoy loads (ENVOY_STATS_CONFIG_FILE): fixed `Service` and `Color`
+ * tags from the container's environment, plus the three tags App Mesh's own configuration
+ * extracts (a custom file replaces them, and without them listener names would stay inside the
+ * metric names). The DogStatsD sink turns tags into dimensions at the CloudWatch agent.
+ */
+export function envoyStatsConfigScript(file: string): string {
+  const lines = [
+    'stats_config:',
+    '  stats_tags:',
+    `  - tag_name: ${ENVOY_METRICS.serviceDimension}`,
+    '    fixed_value: "$SERVICE"',
+    `  - tag_name: ${ENVOY_METRICS.colourDimension}`,
+    '    fixed_value: "$COLOR"',
+    '  - tag_name: appmesh.listener_protocol',
+    "    regex: '.*?\\.ingress\\.((\\w+?)\\.)[0-9]+?\\.(.+?)\\$'",
+    '  - tag_name: appmesh.listener_port',
+    "    regex: '.*?\\.ingress\\.\\w+?\\.(([0-9]+?)\\.)(.+?)\\$'",
+    '  - tag_name: envoy_rds_route_config',
+    "    regex: '.*?\\.ingress\\.\\w+?\\.[0-9]+?\\.rds\\.((.*?)\\.)(.+?)\\$'",
+  ];
+  return ['set -eu', `cat > ${file} <<EOF`, ...lines, 'EOF', `cat ${file}`].join('\n');
+}
+
+/**
+ * CloudWatch agent configuration: a StatsD listener for Envoy, published every 10 seconds (high
+ * resolution). Envoy's tags become dimensions; the aggregations publish the exact dimension
+ * sets of the metric contract (and the same split by HTTP connection manager, so ingress-only
+ * views are available too).
+ */
+export function cloudWatchAgentConfig(namespace: string): object {
+  const { serviceDimension: service, colourDimension: colour, responseClassDimension: responseClass } = ENVOY_METRICS;
+  return {
+    agent: { omit_hostname: true },
+    metrics: {
+      namespace,
+      metrics_collected: {
+        statsd: {
+          service_address: `:${STATSD_PORT}`,
+          metrics_collection_interval: 10,
+          metrics_aggregation_interval: 10,
+        },
+      },
+      aggregation_dimensions: [
+        [service, colour],
+        [service, colour, responseClass],
+        [service, colour, 'envoy.http_conn_manager_prefix'],
+        [service, colour, 'envoy.http_conn_manager_prefix', responseClass],
+      ],
+    },
+  };
+}
+
+function title(colour: string): string {
+  return colour.charAt(0).toUpperCase() + colour.slice(1);
+}

@@ -1,0 +1,513 @@
+import { readFileSync, statSync } from 'node:fs';
+import * as path from 'node:path';
+import { Stack, Validations } from 'aws-cdk-lib';
+import { Match, type Template } from 'aws-cdk-lib/assertions';
+import type { IConstruct } from 'constructs';
+import { ServiceConfigSchema } from '../../lambdas/shared/config';
+import { ENVOY_METRICS } from '../../lambdas/shared/envoy-metrics';
+import { ReleaseRequestSchema } from '../../lambdas/shared/release';
+import {
+  API_HANDLERS,
+  EVENT_HANDLERS,
+  kebabCase,
+  type ReleaseHandlerSpec,
+  STEP_HANDLERS,
+} from '../../infra/constructs/release-handlers';
+import { definitionPlaceholders, RELEASE_DEFINITION_FILE } from '../../infra/constructs/release-pipeline';
+import { sdkActionsOf } from './support/sdk-calls';
+import { flattenIntrinsics, PROJECT_ROOT, synthesizeSampleApp } from './support/synth';
+
+/**
+ * The sample app exactly as `npm run synth` builds it: real bundling of every handler, cdk-nag
+ * on. Synthesized once for the whole file (about 20 s on two cores).
+ */
+let synth: ReturnType<typeof synthesizeSampleApp>;
+let release: Template;
+let service: Template;
+
+beforeAll(() => {
+  synth = synthesizeSampleApp({ bundle: true });
+  release = synth.releaseTemplate;
+  service = synth.serviceTemplate;
+}, 240_000);
+
+/** Template JSON is untyped by nature; these tests read it and nothing else. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Cfn = any;
+type Resource = { Type: string; Properties: Record<string, Cfn>; DependsOn?: string[] };
+const resources = (template: Template, type?: string): Array<[string, Resource]> =>
+  Object.entries(template.toJSON().Resources as Record<string, Resource>).filter(([, r]) => !type || r.Type === type);
+const logicalId = (construct: IConstruct) => Stack.of(construct).getLogicalId(construct.node.defaultChild as never);
+const stateMachineRef = () => ({ Ref: logicalId(synth.release.pipeline.stateMachine) });
+
+/** Every handler the pipeline creates: construct id → spec. */
+const HANDLERS: Record<string, ReleaseHandlerSpec> = {
+  ...STEP_HANDLERS,
+  ...Object.fromEntries(Object.entries(EVENT_HANDLERS).map(([k, v]) => [k.charAt(0).toUpperCase() + k.slice(1), v])),
+  ...Object.fromEntries(Object.entries(API_HANDLERS).map(([k, v]) => [k.charAt(0).toUpperCase() + k.slice(1), v])),
+};
+
+describe('cdk-nag (AwsSolutions)', () => {
+  it('synthesizes with no unacknowledged finding (a finding would have made app.synth() throw)', () => {
+    expect(synth.assembly.stacks.map((s) => s.stackName).sort()).toEqual(['ColorappRelease', 'ColorappService']);
+  });
+
+  it('gives every acknowledgement a specific id and a real reason', () => {
+    const acknowledgements: Array<{ path: string; id: string; reason: string }> = [];
+    const visit = (construct: IConstruct) => {
+      for (const entry of construct.node.metadata) {
+        if (entry.type !== Validations.ACKNOWLEDGED_RULES_METADATA_KEY) continue;
+        for (const [id, value] of Object.entries(entry.data as Record<string, unknown>)) {
+          const reason = typeof value === 'string' ? value : String((value as { reason?: string }).reason ?? '');
+          acknowledgements.push({ path: construct.node.path, id, reason });
+        }
+      }
+      construct.node.children.forEach(visit);
+    };
+    visit(synth.app);
+    expect(acknowledgements.length).toBeGreaterThan(0);
+    for (const { path: at, id, reason } of acknowledgements) {
+      // No blanket suppression of the wildcard rule: each IAM5 finding is acknowledged by itself.
+      expect({ at, id, blanket: id.replace(/^AwsSolutions::/, '') === 'AwsSolutions-IAM5' }).toEqual({ at, id, blanket: false });
+      expect({ at, id, reasonLength: reason.length >= 50 }).toEqual({ at, id, reasonLength: true });
+    }
+  });
+});
+
+describe('the release state machine', () => {
+  it('has every placeholder of statemachines/release.asl.json substituted', () => {
+    const [, machine] = resources(release, 'AWS::StepFunctions::StateMachine').find(([, r]) =>
+      String(r.Properties.StateMachineName).startsWith('ecs-release-'),
+    )!;
+    const placeholders = definitionPlaceholders(readFileSync(RELEASE_DEFINITION_FILE, 'utf8'));
+    expect(placeholders.length).toBeGreaterThan(0);
+    expect(Object.keys(machine.Properties.DefinitionSubstitutions)).toEqual(expect.arrayContaining(placeholders));
+    // What CloudFormation does with the substitutions, done here: nothing may be left over.
+    let definition = machine.Properties.DefinitionString as string;
+    for (const [key, value] of Object.entries(machine.Properties.DefinitionSubstitutions)) {
+      definition = definition.split(`\${${key}}`).join(JSON.stringify(flattenIntrinsics(value)).slice(1, -1));
+    }
+    expect(definition).not.toContain('${');
+    expect(() => JSON.parse(definition)).not.toThrow();
+  });
+
+  it('maps every <Name>FunctionArn placeholder to lambdas/<kebab-case name>.ts exporting handler', () => {
+    const names = definitionPlaceholders(readFileSync(RELEASE_DEFINITION_FILE, 'utf8'))
+      .map((p) => /^(\w+)FunctionArn$/.exec(p)?.[1])
+      .filter((n): n is string => n !== undefined);
+    for (const name of names) {
+      expect(STEP_HANDLERS[name]?.entry).toBe(`${kebabCase(name)}.ts`);
+      const source = readFileSync(path.join(PROJECT_ROOT, 'lambdas', `${kebabCase(name)}.ts`), 'utf8');
+      expect(source).toMatch(/export (async )?function handler\b|export const handler\b/);
+    }
+  });
+
+  it('logs ALL to its own log group and traces with X-Ray', () => {
+    release.hasResourceProperties('AWS::StepFunctions::StateMachine', {
+      StateMachineName: 'ecs-release-colorapp',
+      StateMachineType: 'STANDARD',
+      TracingConfiguration: { Enabled: true },
+      LoggingConfiguration: Match.objectLike({ Level: 'ALL', IncludeExecutionData: true }),
+    });
+  });
+
+  it('may invoke exactly its step functions, by unqualified ARN', () => {
+    const role = synth.release.pipeline.stateMachine.role;
+    const [, policy] = resources(release, 'AWS::IAM::Policy').find(([, p]) =>
+      (p.Properties.Roles as Array<{ Ref: string }>).some((r) => r.Ref === logicalId(role)),
+    )!;
+    const invoke = (policy.Properties.PolicyDocument.Statement as Cfn[]).find((s) => s.Action === 'lambda:InvokeFunction');
+    const expected = Object.keys(STEP_HANDLERS).map((id) => ({
+      'Fn::GetAtt': [logicalId(synth.release.pipeline.node.findChild(id)), 'Arn'],
+    }));
+    expect(invoke.Resource).toEqual(expect.arrayContaining(expected));
+    expect(invoke.Resource).toHaveLength(expected.length);
+  });
+});
+
+describe('handlers', () => {
+  const functions = () => resources(release, 'AWS::Lambda::Function').filter(([id]) => id.startsWith('Colorapp'));
+
+  it('run on a current Node runtime, arm64, with source maps and a Powertools service name', () => {
+    const handlerFunctions = functions().filter(([, f]) => f.Properties.Environment?.Variables?.POWERTOOLS_SERVICE_NAME);
+    expect(handlerFunctions).toHaveLength(Object.keys(HANDLERS).length);
+    for (const [, fn] of handlerFunctions) {
+      expect(fn.Properties.Runtime).toBe('nodejs24.x');
+      expect(fn.Properties.Architectures).toEqual(['arm64']);
+      expect(fn.Properties.Environment.Variables.NODE_OPTIONS).toBe('--enable-source-maps');
+      expect(fn.Properties.LoggingConfig.LogGroup).toBeDefined();
+    }
+  });
+
+  it('stop before the state machine task that calls them times out', () => {
+    const definition = JSON.parse(readFileSync(RELEASE_DEFINITION_FILE, 'utf8'));
+    const tasks: Array<{ placeholder: string; timeout?: number }> = [];
+    const walk = (states: Record<string, Cfn>) => {
+      for (const state of Object.values(states)) {
+        const ref = String(state.Parameters?.FunctionName ?? state.Resource ?? '');
+        const m = /\$\{(\w+)FunctionArn\}/.exec(ref);
+        if (state.Type === 'Task' && m) tasks.push({ placeholder: m[1], timeout: state.TimeoutSeconds });
+        for (const branch of state.Branches ?? []) walk(branch.States);
+        if (state.ItemProcessor) walk(state.ItemProcessor.States);
+      }
+    };
+    walk(definition.States);
+    for (const { placeholder, timeout } of tasks) {
+      if (timeout === undefined) continue; // waitForTaskToken tasks time out on the gate, not the function
+      expect({ placeholder, fits: STEP_HANDLERS[placeholder].timeout.toSeconds() < timeout }).toEqual({ placeholder, fits: true });
+    }
+  });
+
+  it('bundle to a sane size (SDK bundled for version pinning; zod is most of the rest)', () => {
+    const manifest = JSON.parse(readFileSync(path.join(synth.assembly.directory, 'ColorappRelease.assets.json'), 'utf8'));
+    const sizes = Object.values(manifest.files as Record<string, { source: { path: string } }>)
+      .map((f) => path.join(synth.assembly.directory, f.source.path, 'index.js'))
+      .filter((file) => {
+        try {
+          return statSync(file).isFile();
+        } catch {
+          return false;
+        }
+      })
+      .map((file) => statSync(file).size);
+    expect(sizes).toHaveLength(Object.keys(HANDLERS).length);
+    // A guard against pulling something huge (aws-cdk-lib, say) into a handler, not a target.
+    for (const size of sizes) expect(size).toBeLessThan(2 * 1024 * 1024);
+  });
+
+  /**
+   * Least privilege, checked against the code: each handler's role allows every AWS API call its
+   * code can make (found by scanning the handler and its imports for `new XCommand(`), and nothing
+   * the code never calls.
+   */
+  describe('IAM matches the code', () => {
+    /** Calls the module-level scan sees but the handler never makes (it imports the module for something else). */
+    const NOT_CALLED: Record<string, string[]> = {
+      // Both read the route's weights through the App Mesh router; only shift and rollback write it.
+      'load-state.ts': ['appmesh:UpdateRoute'],
+      'preflight.ts': ['appmesh:UpdateRoute'],
+      // Reads alarm states only; the metrics are the health check's.
+      'start-bake.ts': ['cloudwatch:GetMetricData'],
+      // Records a failed rollback; the rollback module's undo actions are not called.
+      'mark-rollback-failed.ts': ['appmesh:DescribeRoute', 'appmesh:UpdateRoute', 'ecs:DescribeServices', 'ecs:UpdateService'],
+      // Each answers one way.
+      'api/approve-release.ts': ['states:SendTaskFailure'],
+      'api/reject-release.ts': ['states:SendTaskSuccess'],
+    };
+    /** Granted because an API call needs it, although the code never names it. */
+    const IMPLIED = new Set(['ecs:TagResource', 'iam:PassRole', 'logs:CreateLogStream', 'logs:PutLogEvents']);
+
+    const grantedActions = (id: string): Set<string> => {
+      const role = synth.release.pipeline.node.findChild(`${id}Role`);
+      const statements = resources(release, 'AWS::IAM::Policy')
+        .filter(([, p]) => (p.Properties.Roles as Array<{ Ref: string }>).some((r) => r.Ref === logicalId(role)))
+        .flatMap(([, p]) => p.Properties.PolicyDocument.Statement as Array<{ Action: string | string[]; Effect: string }>);
+      return new Set(statements.flatMap((s) => (Array.isArray(s.Action) ? s.Action : [s.Action])));
+    };
+
+    it.each(Object.entries(HANDLERS))('%s', (id, spec) => {
+      const called = [...sdkActionsOf(path.join(PROJECT_ROOT, 'lambdas', spec.entry))].filter(
+        (action) => !(NOT_CALLED[spec.entry] ?? []).includes(action),
+      );
+      const granted = grantedActions(id);
+      expect({ handler: spec.entry, missing: called.filter((a) => !granted.has(a)) }).toEqual({ handler: spec.entry, missing: [] });
+      const unused = [...granted].filter((a) => !IMPLIED.has(a) && !called.includes(a));
+      expect({ handler: spec.entry, unused }).toEqual({ handler: spec.entry, unused: [] });
+    });
+  });
+});
+
+describe('IAM', () => {
+  it('has no statement allowing every action', () => {
+    for (const template of [release, service]) {
+      for (const [id, policy] of [...resources(template, 'AWS::IAM::Policy'), ...resources(template, 'AWS::IAM::Role')]) {
+        const documents = [
+          policy.Properties.PolicyDocument,
+          ...((policy.Properties.Policies as Array<{ PolicyDocument: unknown }> | undefined) ?? []).map((p) => p.PolicyDocument),
+        ].filter(Boolean) as Array<{ Statement: Array<{ Action?: string | string[]; Effect: string }> }>;
+        for (const statement of documents.flatMap((d) => d.Statement)) {
+          const actions = Array.isArray(statement.Action) ? statement.Action : [statement.Action];
+          expect({ id, actions }).not.toEqual({ id, actions: expect.arrayContaining(['*']) });
+          for (const action of actions) expect({ id, action }).not.toEqual({ id, action: expect.stringMatching(/^[a-z0-9-]+:\*$/) });
+        }
+      }
+    }
+  });
+
+  it('scopes SSM to /ecs-release/colorapp/, the route to the weighted route, services to the two colours', () => {
+    const statements = resources(release, 'AWS::IAM::Policy').flatMap(
+      ([, p]) => p.Properties.PolicyDocument.Statement as Array<{ Action: string | string[]; Resource: unknown }>,
+    );
+    const resourcesFor = (action: string) =>
+      statements
+        .filter((s) => (Array.isArray(s.Action) ? s.Action : [s.Action]).includes(action))
+        .flatMap((s) => (Array.isArray(s.Resource) ? s.Resource : [s.Resource]))
+        .map((r) => JSON.stringify(flattenIntrinsics(r)));
+    for (const action of ['ssm:PutParameter', 'ssm:DeleteParameter']) {
+      for (const resource of resourcesFor(action)) {
+        expect(resource).toMatch(/:parameter\/ecs-release\/colorapp\/\*"$/);
+      }
+    }
+    // Cross-stack references read the service stack's outputs (weak references, cdk.json).
+    for (const resource of resourcesFor('appmesh:UpdateRoute')) expect(resource).toMatch(/Output:ColorappService\.PublishOutputRefWeightedRoute/);
+    for (const resource of resourcesFor('ecs:UpdateService')) {
+      expect(resource).toMatch(/Output:ColorappService\.PublishOutputRef(Blue|Green)Service/);
+    }
+    for (const resource of resourcesFor('iam:PassRole')) {
+      expect(resource).toMatch(/Output:ColorappService\.PublishOutputFnGetAtt(TaskRole|ExecutionRole)/);
+    }
+  });
+});
+
+describe('triggers', () => {
+  it('every API method uses AWS_IAM authorization', () => {
+    const methods = resources(release, 'AWS::ApiGateway::Method');
+    expect(methods.map(([, m]) => `${m.Properties.HttpMethod}`).sort()).toEqual(['GET', 'GET', 'POST', 'POST', 'POST', 'POST']);
+    for (const [, method] of methods) expect(method.Properties.AuthorizationType).toBe('AWS_IAM');
+  });
+
+  it('validates the body of a start request against the release request schema', () => {
+    release.hasResourceProperties('AWS::ApiGateway::Model', {
+      Name: 'ReleaseRequest',
+      Schema: Match.objectLike({ required: ['service', 'image'], additionalProperties: false }),
+    });
+    // The model allows exactly what the handlers' schema allows.
+    const [, model] = resources(release, 'AWS::ApiGateway::Model')[0];
+    expect(Object.keys(model.Properties.Schema.properties).sort()).toEqual(Object.keys(ReleaseRequestSchema.shape).sort());
+  });
+
+  it('the API starts the state machine', () => {
+    const startRelease = synth.release.pipeline.node.findChild('StartRelease');
+    release.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ STATE_MACHINE_ARN: stateMachineRef() }) },
+    });
+    expect(resources(release, 'AWS::Lambda::Function').find(([id]) => id === logicalId(startRelease))![1].Properties.Environment
+      .Variables.STATE_MACHINE_ARN).toEqual(stateMachineRef());
+  });
+
+  it('a "Release Requested" event starts the state machine with the event detail as input', () => {
+    release.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: { 'detail-type': ['Release Requested'], detail: { service: ['colorapp'] }, source: Match.anyValue() },
+      Targets: [Match.objectLike({ Arn: stateMachineRef(), InputPath: '$.detail' })],
+    });
+  });
+
+  it('an image push to the repository starts the state machine, by digest', () => {
+    const [, rule] = resources(release, 'AWS::Events::Rule').find(
+      ([, r]) => r.Properties.EventPattern?.['detail-type']?.[0] === 'ECR Image Action' && r.Properties.Targets[0].Arn.Ref,
+    )!;
+    expect(rule.Properties.Targets[0].Arn).toEqual(stateMachineRef());
+    expect(rule.Properties.EventPattern.detail['image-tag']).toEqual([{ 'anything-but': 'latest' }]);
+    const template = JSON.stringify(rule.Properties.Targets[0].InputTransformer);
+    expect(template).toContain('@<detail-image-digest>');
+  });
+
+  it('the CodePipeline (V2) goes source (ECR) → manual approval → Step Functions invoke', () => {
+    release.hasResourceProperties('AWS::CodePipeline::Pipeline', {
+      PipelineType: 'V2',
+      Stages: [
+        Match.objectLike({ Name: 'Source', Actions: [Match.objectLike({ ActionTypeId: Match.objectLike({ Provider: 'ECR' }) })] }),
+        Match.objectLike({ Name: 'Approve', Actions: [Match.objectLike({ ActionTypeId: Match.objectLike({ Provider: 'Manual' }) })] }),
+        Match.objectLike({
+          Name: 'Release',
+          Actions: [
+            Match.objectLike({
+              ActionTypeId: Match.objectLike({ Provider: 'StepFunctions' }),
+              Configuration: Match.objectLike({ StateMachineArn: stateMachineRef(), InputType: 'Literal' }),
+            }),
+          ],
+        }),
+      ],
+    });
+  });
+
+  it('the pipeline starts a release with a valid request (pinned by digest)', () => {
+    const [, pipeline] = resources(release, 'AWS::CodePipeline::Pipeline')[0];
+    const input = JSON.parse(String(flattenIntrinsics(pipeline.Properties.Stages[2].Actions[0].Configuration.Input)));
+    expect(input.image).toMatch(/@#\{Source\.ImageDigest\}$/);
+    const realistic = { ...input, image: `123456789012.dkr.ecr.eu-west-1.amazonaws.com/colorapp@sha256:${'a'.repeat(64)}` };
+    expect(ReleaseRequestSchema.safeParse(realistic).success).toBe(true);
+  });
+
+  it('a release alarm going to ALARM invokes the alarm-watcher', () => {
+    const alarmWatcher = synth.release.pipeline.node.findChild('AlarmWatcher');
+    release.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: {
+        source: ['aws.cloudwatch'],
+        'detail-type': ['CloudWatch Alarm State Change'],
+        detail: { alarmName: Match.arrayWith([]), state: { value: ['ALARM'] } },
+      },
+      Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [logicalId(alarmWatcher), 'Arn'] } })],
+    });
+    const [, rule] = resources(release, 'AWS::Events::Rule').find(([, r]) => r.Properties.EventPattern.source?.[0] === 'aws.cloudwatch')!;
+    expect(rule.Properties.EventPattern.detail.alarmName).toHaveLength(4);
+  });
+
+  it('an aborted or timed-out execution invokes the cleanup handler', () => {
+    const cleanup = synth.release.pipeline.node.findChild('Cleanup');
+    release.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: {
+        source: ['aws.states'],
+        'detail-type': ['Step Functions Execution Status Change'],
+        detail: { status: ['ABORTED', 'TIMED_OUT'], stateMachineArn: [stateMachineRef()] },
+      },
+      Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [logicalId(cleanup), 'Arn'] } })],
+    });
+  });
+
+  it('every EventBridge target has a dead-letter queue and retries', () => {
+    for (const [id, rule] of resources(release, 'AWS::Events::Rule')) {
+      if (id.includes('PipelineSourceImage')) continue; // CodePipeline's own source rule
+      for (const target of rule.Properties.Targets) {
+        expect({ id, dlq: target.DeadLetterConfig?.Arn !== undefined }).toEqual({ id, dlq: true });
+        expect({ id, retries: target.RetryPolicy?.MaximumRetryAttempts > 0 }).toEqual({ id, retries: true });
+      }
+    }
+  });
+});
+
+describe('service configuration', () => {
+  it('is written to /ecs-release/colorapp/config and is what the handlers accept', () => {
+    const [, parameter] = resources(release, 'AWS::SSM::Parameter').find(([, p]) => p.Properties.Name === '/ecs-release/colorapp/config')!;
+    const config = ServiceConfigSchema.parse(JSON.parse(String(flattenIntrinsics(parameter.Properties.Value))));
+    expect(config.service).toBe('colorapp');
+    expect(config.containerName).toBe('app');
+    expect(config.colourEnvironmentVariable).toBe('COLOR');
+    expect(config.traffic.kind).toBe('appmesh');
+    expect(config.defaultStrategy).toEqual({ type: 'canary', steps: [10, 50, 100] });
+    expect(config.health.metricNamespace).toBe('ECSRelease/Envoy');
+    // The alarms the release watches are the ones the pipeline created, per colour.
+    const names = (colour: string) =>
+      resources(release, 'AWS::CloudWatch::Alarm')
+        .filter(([, a]) => String(a.Properties.AlarmName).startsWith(`colorapp-${colour}-`))
+        .map(([id]) => `<Ref:${id}>`)
+        .sort();
+    expect([...config.health.alarms.blue].sort()).toEqual(names('blue'));
+    expect([...config.health.alarms.green].sort()).toEqual(names('green'));
+  });
+});
+
+describe('alarms', () => {
+  it.each(['blue', 'green'])('%s has a success-rate alarm (metric math over the Envoy response classes)', (colour) => {
+    const [, alarm] = resources(release, 'AWS::CloudWatch::Alarm').find(([, a]) => a.Properties.AlarmName === `colorapp-${colour}-success-rate`)!;
+    expect(alarm.Properties.TreatMissingData).toBe('notBreaching');
+    expect(alarm.Properties.ComparisonOperator).toBe('LessThanThreshold');
+    expect(alarm.Properties.Threshold).toBe(99);
+    const metrics = alarm.Properties.Metrics as Cfn[];
+    const expression = metrics.find((m) => m.Expression);
+    expect(expression.Expression).toContain('r5xx');
+    const stats = metrics.filter((m) => m.MetricStat).map((m) => m.MetricStat);
+    expect(stats).toHaveLength(4);
+    for (const stat of stats) {
+      expect(stat.Metric.MetricName).toBe(ENVOY_METRICS.responsesByClass);
+      expect(stat.Metric.Namespace).toBe('ECSRelease/Envoy');
+      expect(stat.Period).toBe(10);
+      expect(stat.Metric.Dimensions).toEqual(
+        expect.arrayContaining([
+          { Name: ENVOY_METRICS.serviceDimension, Value: 'colorapp' },
+          { Name: ENVOY_METRICS.colourDimension, Value: colour },
+        ]),
+      );
+    }
+  });
+
+  it.each(['blue', 'green'])('%s has a p99 latency alarm', (colour) => {
+    release.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: `colorapp-${colour}-p99-latency`,
+      MetricName: ENVOY_METRICS.requestTime,
+      ExtendedStatistic: 'p99',
+      Threshold: 1000,
+      ComparisonOperator: 'GreaterThanThreshold',
+      TreatMissingData: 'notBreaching',
+      Dimensions: Match.arrayWith([{ Name: ENVOY_METRICS.colourDimension, Value: colour }]),
+    });
+  });
+});
+
+describe('release events out', () => {
+  it('an encrypted SNS topic announces approvals and failures', () => {
+    release.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });
+    release.hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: true });
+  });
+
+  it('an Express state machine publishes them from the execution status and approval document changes', () => {
+    release.hasResourceProperties('AWS::StepFunctions::StateMachine', { StateMachineType: 'EXPRESS', TracingConfiguration: { Enabled: true } });
+    release.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: { source: ['aws.ssm'], detail: { name: ['/ecs-release/colorapp/approval'], operation: ['Create', 'Update'] } },
+    });
+    release.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: { source: ['aws.states'], detail: { stateMachineArn: [stateMachineRef()] } },
+    });
+  });
+});
+
+describe('the sample service', () => {
+  it('runs a mesh that drops egress to unknown destinations', () => {
+    service.hasResourceProperties('AWS::AppMesh::Mesh', { Spec: { EgressFilter: { Type: 'DROP_ALL' } } });
+  });
+
+  it('starts the weighted route at blue 100 / green 0', () => {
+    const [, route] = resources(service, 'AWS::AppMesh::Route').find(([, r]) => r.Properties.RouteName === 'weighted')!;
+    const targets = route.Properties.Spec.HttpRoute.Action.WeightedTargets as Array<{ VirtualNode: unknown; Weight: number }>;
+    const node = (colour: string) => ({ 'Fn::GetAtt': [logicalId(synth.service.virtualNodes[colour as 'blue']), 'VirtualNodeName'] });
+    expect(targets).toEqual([
+      { VirtualNode: node('blue'), Weight: 100 },
+      { VirtualNode: node('green'), Weight: 0 },
+    ]);
+  });
+
+  it.each(['blue', 'green'])('reaches %s on purpose with the x-release-color header, ahead of the weights', (colour) => {
+    const [, route] = resources(service, 'AWS::AppMesh::Route').find(([, r]) => r.Properties.RouteName === `${colour}-by-header`)!;
+    expect(route.Properties.Spec.Priority).toBeLessThan(10);
+    expect(route.Properties.Spec.HttpRoute.Match.Headers).toEqual([{ Name: 'x-release-color', Match: { Exact: colour }, Invert: false }]);
+  });
+
+  it('puts a virtual gateway behind an internet-facing Network Load Balancer', () => {
+    service.resourceCountIs('AWS::AppMesh::VirtualGateway', 1);
+    service.resourceCountIs('AWS::AppMesh::GatewayRoute', 1);
+    service.hasResourceProperties('AWS::ElasticLoadBalancingV2::LoadBalancer', { Type: 'network', Scheme: 'internet-facing' });
+  });
+
+  it('surfaces failed deployments as FAILED and leaves the rollback to the release engine', () => {
+    for (const colour of ['blue', 'green']) {
+      service.hasResourceProperties('AWS::ECS::Service', {
+        ServiceName: `colorapp-${colour}`,
+        DeploymentConfiguration: Match.objectLike({ DeploymentCircuitBreaker: { Enable: true, Rollback: false } }),
+        DesiredCount: colour === 'blue' ? 2 : 0,
+      });
+    }
+  });
+
+  it.each(['blue', 'green'])('tags the %s Envoy statistics with Service and Color and ships them over StatsD', (colour) => {
+    const taskDefinition = synth.service.taskDefinitions[colour as 'blue'];
+    const [, td] = resources(service, 'AWS::ECS::TaskDefinition').find(([id]) => id === logicalId(taskDefinition))!;
+    const containers = Object.fromEntries((td.Properties.ContainerDefinitions as Cfn[]).map((c) => [c.Name, c]));
+    expect(Object.keys(containers).sort()).toEqual(['app', 'cloudwatch-agent', 'envoy', 'envoy-stats-config']);
+    const env = (name: string) => Object.fromEntries((containers[name].Environment as Cfn[]).map((e) => [e.Name, e.Value]));
+    expect(env('app')).toEqual({ PORT: '8080', COLOR: colour });
+    expect(env('envoy')).toMatchObject({ ENABLE_ENVOY_DOG_STATSD: '1', STATSD_PORT: '8125', ENVOY_STATS_CONFIG_FILE: '/etc/envoy-release/stats.yaml' });
+    expect(env('envoy-stats-config')).toEqual({ SERVICE: 'colorapp', COLOR: colour });
+    expect(containers.envoy.DependsOn).toEqual(
+      expect.arrayContaining([{ ContainerName: 'envoy-stats-config', Condition: 'SUCCESS' }]),
+    );
+    expect(containers.app.DependsOn).toEqual([{ ContainerName: 'envoy', Condition: 'HEALTHY' }]);
+    expect(containers.app.HealthCheck.Command).toEqual(['CMD', 'node', '/app/healthcheck.js']);
+    expect(td.Properties.ProxyConfiguration).toMatchObject({ ContainerName: 'envoy', Type: 'APPMESH' });
+    const agent = JSON.parse(env('cloudwatch-agent').CW_CONFIG_CONTENT);
+    expect(agent.metrics.namespace).toBe('ECSRelease/Envoy');
+    expect(agent.metrics.aggregation_dimensions).toEqual(
+      expect.arrayContaining([
+        [ENVOY_METRICS.serviceDimension, ENVOY_METRICS.colourDimension],
+        [ENVOY_METRICS.serviceDimension, ENVOY_METRICS.colourDimension, ENVOY_METRICS.responseClassDimension],
+      ]),
+    );
+  });
+
+  it('builds colorapp from colorapp/ as a container image asset', () => {
+    const manifest = JSON.parse(readFileSync(path.join(synth.assembly.directory, 'ColorappService.assets.json'), 'utf8'));
+    const images = Object.values(manifest.dockerImages as Record<string, { source: { directory: string } }>);
+    expect(images).toHaveLength(1);
+    const staged = path.join(synth.assembly.directory, images[0].source.directory);
+    expect(readFileSync(path.join(staged, 'Dockerfile'), 'utf8')).toEqual(readFileSync(path.join(PROJECT_ROOT, 'colorapp', 'Dockerfile'), 'utf8'));
+  });
+});

@@ -1,0 +1,188 @@
+import '../support/polyfills';
+import { RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { StateMachine } from 'aws-local-stepfunctions';
+import {
+  RELEASE_EVENT_SOURCE,
+  RELEASE_EVENT_TYPES,
+  type ReleaseEventDetail,
+  ReleaseEventPublisher,
+} from '../../infra/constructs/release-events';
+import { flattenIntrinsics, newApp } from './support/synth';
+
+/**
+ * The release-event publisher's definition, run by aws-local-stepfunctions with its three AWS
+ * calls replaced: what an execution status change or an approval document turns into.
+ */
+const app = newApp({ bundle: false });
+const stack = new Stack(app, 'Events');
+const key = new kms.Key(stack, 'Key', { enableKeyRotation: true });
+new ReleaseEventPublisher(stack, 'Publisher', {
+  serviceName: 'colorapp',
+  stateMachine: sfn.StateMachine.fromStateMachineName(stack, 'Release', 'ecs-release-colorapp'),
+  approvalParameterName: '/ecs-release/colorapp/approval',
+  approvalParameterArn: 'arn:aws:ssm:eu-west-1:111122223333:parameter/ecs-release/colorapp/approval',
+  topic: new sns.Topic(stack, 'Topic', { masterKey: key }),
+  topicKey: key,
+  deadLetterQueue: new sqs.Queue(stack, 'Dlq'),
+  logRetention: logs.RetentionDays.ONE_DAY,
+  removalPolicy: RemovalPolicy.DESTROY,
+});
+const [machineResource] = Object.values(Template.fromStack(stack).findResources('AWS::StepFunctions::StateMachine')) as Array<{
+  Properties: { DefinitionString: unknown };
+}>;
+const definition = JSON.parse(String(flattenIntrinsics(machineResource.Properties.DefinitionString)).split('<Ref:AWS::Partition>').join('aws'));
+const machine = new StateMachine(definition);
+
+interface Published {
+  events: Array<{ Source: string; DetailType: string; Detail: ReleaseEventDetail }>;
+  notifications: Array<{ Subject: string; Message: string }>;
+}
+
+async function publish(event: object, approvalDocument?: object | Error): Promise<Published> {
+  const published: Published = { events: [], notifications: [] };
+  const execution = machine.run(event as never, {
+    overrides: {
+      taskResourceLocalHandlers: {
+        PutReleaseEvent: async (input: { Entries: Published['events'] }) => {
+          published.events.push(...input.Entries);
+          return { Entries: [{ EventId: '1' }], FailedEntryCount: 0 };
+        },
+        Notify: async ({ Subject, Message }: Published['notifications'][number]) => {
+          published.notifications.push({ Subject, Message });
+          return { MessageId: '1' };
+        },
+        ReadApproval: async () => {
+          if (approvalDocument instanceof Error) throw approvalDocument;
+          return { Parameter: { Value: JSON.stringify(approvalDocument) } };
+        },
+      } as never,
+    },
+  });
+  await execution.result;
+  return published;
+}
+
+const executionArn = 'arn:aws:states:eu-west-1:111122223333:execution:ecs-release-colorapp:rel-42';
+function statusChange(detail: Record<string, unknown>) {
+  return {
+    version: '0',
+    source: 'aws.states',
+    'detail-type': 'Step Functions Execution Status Change',
+    time: '2026-03-01T12:00:00Z',
+    detail: {
+      executionArn,
+      stateMachineArn: 'arn:aws:states:eu-west-1:111122223333:stateMachine:ecs-release-colorapp',
+      name: 'rel-42',
+      startDate: 1,
+      input: '{"service":"colorapp","image":"repo/colorapp:v2"}',
+      ...detail,
+    },
+  };
+}
+
+describe('release events', () => {
+  it('a running execution is "Release Started", with null error fields, and tells nobody', async () => {
+    const { events, notifications } = await publish(statusChange({ status: 'RUNNING' }));
+    expect(events).toEqual([
+      {
+        Source: RELEASE_EVENT_SOURCE,
+        DetailType: RELEASE_EVENT_TYPES.started,
+        Detail: {
+          schemaVersion: 1,
+          service: 'colorapp',
+          releaseId: 'rel-42',
+          executionArn,
+          outcome: 'started',
+          status: 'RUNNING',
+          error: null,
+          cause: null,
+          at: '2026-03-01T12:00:00Z',
+        },
+      },
+    ]);
+    expect(notifications).toEqual([]);
+  });
+
+  it('a succeeded execution is "Release Promoted"', async () => {
+    const { events, notifications } = await publish(statusChange({ status: 'SUCCEEDED', error: null, cause: null }));
+    expect(events.map((e) => [e.DetailType, e.Detail.outcome])).toEqual([[RELEASE_EVENT_TYPES.promoted, 'promoted']]);
+    expect(notifications).toEqual([]);
+  });
+
+  it('a failure after rollback is "Release Rolled Back", announced with the error and its cause', async () => {
+    const cause = 'colorapp-green-success-rate went to ALARM during step 2 (50% on green)';
+    const { events, notifications } = await publish(statusChange({ status: 'FAILED', error: 'AlarmTriggeredError', cause }));
+    expect(events.map((e) => [e.DetailType, e.Detail.error, e.Detail.cause])).toEqual([
+      [RELEASE_EVENT_TYPES.rolledBack, 'AlarmTriggeredError', cause],
+    ]);
+    expect(notifications).toEqual([
+      {
+        Subject: 'colorapp: release rolled back',
+        Message: `Release rel-42 of colorapp was rolled back: AlarmTriggeredError. ${cause} Execution: ${executionArn}`,
+      },
+    ]);
+  });
+
+  it.each([
+    ['ReleaseInProgressError', RELEASE_EVENT_TYPES.rejected, 'rejected'],
+    ['ValidationError', RELEASE_EVENT_TYPES.rejected, 'rejected'],
+    ['RollbackFailedError', RELEASE_EVENT_TYPES.failed, 'failed'],
+    ['ScaleDownFailedError', RELEASE_EVENT_TYPES.failed, 'failed'],
+  ])('a failure with %s is "%s"', async (error, detailType, outcome) => {
+    const { events, notifications } = await publish(statusChange({ status: 'FAILED', error, cause: 'why' }));
+    expect(events.map((e) => [e.DetailType, e.Detail.outcome])).toEqual([[detailType, outcome]]);
+    expect(notifications).toHaveLength(1);
+  });
+
+  it.each(['ABORTED', 'TIMED_OUT'])('an execution %s from outside is "Release Stopped", announced', async (status) => {
+    const { events, notifications } = await publish(statusChange({ status, error: null, cause: null }));
+    expect(events.map((e) => [e.DetailType, e.Detail.status, e.Detail.error])).toEqual([[RELEASE_EVENT_TYPES.stopped, status, null]]);
+    expect(notifications).toEqual([
+      {
+        Subject: 'colorapp: release stopped',
+        Message: `Release rel-42 of colorapp was stopped from outside; the cleanup handler rolls it back. Execution: ${executionArn}`,
+      },
+    ]);
+  });
+
+  it('a new approval document is "Release Approval Requested", announced with how to answer it', async () => {
+    const approval = {
+      releaseId: 'rel-42',
+      executionArn,
+      taskToken: 'secret-token',
+      gate: 'before-promote',
+      requestedAt: '2026-03-01T12:00:00Z',
+      expiresAt: '2026-03-01T13:00:00Z',
+    };
+    const { events, notifications } = await publish(
+      {
+        source: 'aws.ssm',
+        'detail-type': 'Parameter Store Change',
+        time: '2026-03-01T12:00:01Z',
+        detail: { name: '/ecs-release/colorapp/approval', operation: 'Create', type: 'String' },
+      },
+      approval,
+    );
+    expect(events).toHaveLength(1);
+    expect(events[0].DetailType).toBe(RELEASE_EVENT_TYPES.approvalRequested);
+    expect(events[0].Detail).toMatchObject({ releaseId: 'rel-42', gate: 'before-promote', expiresAt: approval.expiresAt, outcome: 'approval-requested' });
+    // The task token is what approves; it must not travel in events or e-mails.
+    expect(JSON.stringify({ events, notifications })).not.toContain('secret-token');
+    expect(notifications[0].Message).toContain('POST /releases/colorapp/approve');
+  });
+
+  it('an approval answered before the publisher read it publishes nothing', async () => {
+    const gone = Object.assign(new Error('Parameter not found'), { name: 'Ssm.ParameterNotFoundException' });
+    const published = await publish(
+      { source: 'aws.ssm', 'detail-type': 'Parameter Store Change', time: 't', detail: { name: '/ecs-release/colorapp/approval', operation: 'Update' } },
+      gone,
+    );
+    expect(published).toEqual({ events: [], notifications: [] });
+  });
+});

@@ -1,0 +1,261 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { Duration, Stack } from 'aws-cdk-lib';
+import * as appmesh from 'aws-cdk-lib/aws-appmesh';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import { ServiceConfigSchema } from '../../lambdas/shared/config';
+import { ReleaseStrategy, ReleaseTraffic } from '../../infra/constructs/release-options';
+import { definitionPlaceholders, ReleasePipeline, type ReleasePipelineProps } from '../../infra/constructs/release-pipeline';
+import { ColorappServiceStack, envoyStatsConfigScript } from '../../infra/stacks/colorapp-service-stack';
+import { flattenIntrinsics, newApp } from './support/synth';
+
+/**
+ * The ReleasePipeline construct on its own: validation, alarms added later, grants, optional
+ * parts. Handler bundling is skipped here (the app test bundles for real), so each synth is quick.
+ */
+const app = newApp({ bundle: false });
+const service = new ColorappServiceStack(app, 'Service');
+let stackCount = 0;
+
+function props(overrides: Partial<ReleasePipelineProps> = {}): ReleasePipelineProps {
+  return {
+    serviceName: 'colorapp',
+    cluster: service.cluster,
+    blueService: service.services.blue,
+    greenService: service.services.green,
+    taskDefinitionFamily: service.taskDefinitionFamily,
+    containerName: service.containerName,
+    colourEnvironmentVariable: service.colourEnvironmentVariable,
+    taskRoles: [service.taskRole, service.executionRole],
+    traffic: ReleaseTraffic.appMesh({
+      route: service.weightedRoute,
+      blueVirtualNode: service.virtualNodes.blue,
+      greenVirtualNode: service.virtualNodes.green,
+    }),
+    ...overrides,
+  };
+}
+
+/** A stack that is removed again if building it throws, so a refused construct leaves nothing to synthesize. */
+function throwaway<T>(id: string, build: (stack: Stack) => T): { stack: Stack; built: T } {
+  const stack = new Stack(app, `${id}${++stackCount}`);
+  try {
+    return { stack, built: build(stack) };
+  } catch (error) {
+    app.node.tryRemoveChild(stack.node.id);
+    throw error;
+  }
+}
+
+function pipelineStack(overrides: Partial<ReleasePipelineProps> = {}) {
+  const { stack, built: pipeline } = throwaway('Release', (s) => new ReleasePipeline(s, 'Pipeline', props(overrides)));
+  return { stack, pipeline };
+}
+
+/** A pipeline in an app of its own, for tests that must synthesize after the shared app did. */
+function pipelineInOwnApp(overrides: Partial<ReleasePipelineProps>) {
+  const ownApp = newApp({ bundle: false });
+  const ownService = new ColorappServiceStack(ownApp, 'Service');
+  const stack = new Stack(ownApp, 'Release');
+  const pipeline = new ReleasePipeline(stack, 'Pipeline', {
+    ...props(),
+    cluster: ownService.cluster,
+    blueService: ownService.services.blue,
+    greenService: ownService.services.green,
+    taskRoles: [ownService.taskRole, ownService.executionRole],
+    traffic: ReleaseTraffic.appMesh({
+      route: ownService.weightedRoute,
+      blueVirtualNode: ownService.virtualNodes.blue,
+      greenVirtualNode: ownService.virtualNodes.green,
+    }),
+    ...overrides,
+  });
+  return { app: ownApp, stack, pipeline };
+}
+
+function configOf(template: Template) {
+  const parameters = template.findResources('AWS::SSM::Parameter', { Properties: { Name: '/ecs-release/colorapp/config' } });
+  const [parameter] = Object.values(parameters) as Array<{ Properties: { Value: unknown } }>;
+  return ServiceConfigSchema.parse(JSON.parse(String(flattenIntrinsics(parameter.Properties.Value))));
+}
+
+describe('ReleaseStrategy', () => {
+  it.each([
+    [[10, 50, 100], { type: 'canary', steps: [10, 50, 100] }],
+    [[100], { type: 'canary', steps: [100] }],
+  ])('canary(%j) is %j', (steps, expected) => {
+    expect(ReleaseStrategy.canary(steps).config).toEqual(expected);
+  });
+
+  it.each([
+    [[], /1 to 20 steps/],
+    [[10, 50], /must end at 100/],
+    [[50, 10, 100], /increase strictly: step 2 \(10\) follows 50/],
+    [[0, 100], /step 1 is 0/],
+    [[10.5, 100], /step 1 is 10.5/],
+  ])('canary(%j) is refused', (steps, message) => {
+    expect(() => ReleaseStrategy.canary(steps)).toThrow(message);
+  });
+
+  it('linear and blue/green', () => {
+    expect(ReleaseStrategy.linear(25).config).toEqual({ type: 'linear', stepPercent: 25 });
+    expect(() => ReleaseStrategy.linear(0)).toThrow(/integer from 1 to 100, got 0/);
+    expect(ReleaseStrategy.blueGreen().config).toEqual({ type: 'blue-green' });
+  });
+});
+
+describe('ReleasePipeline refuses props that make no sense, naming the prop', () => {
+  it.each<[string, Partial<ReleasePipelineProps>, RegExp]>([
+    ['a service name with a slash', { serviceName: 'color/app' }, /serviceName must be a literal .* got 'color\/app'/],
+    ['no task roles', { taskRoles: [] }, /taskRoles must name the task and execution roles/],
+    ['the same service twice', { greenService: service.services.blue }, /two different ECS services/],
+    ['a success rate in percent', { minSuccessRate: 99 }, /minSuccessRate is a fraction .* got 99/],
+    ['a 45 s metric period', { metricPeriod: Duration.seconds(45) }, /metricPeriod must be 10 or 30 seconds .* got 45 s/],
+    ['a pipeline tag without a repository', { pipelineImageTag: 'release' }, /pipelineImageTag needs repository/],
+    ['a history of zero releases', { historyLength: 0 }, /invalid service configuration: historyLength/],
+    ['a bake of zero seconds', { bakeTime: Duration.seconds(0) }, /invalid service configuration: bakeSeconds/],
+  ])('%s', (_name, overrides, message) => {
+    expect(() => pipelineStack(overrides)).toThrow(message);
+  });
+
+  it('a virtual node from another mesh', () => {
+    expect(() =>
+      throwaway('Foreign', (stack) => {
+        const stranger = new appmesh.Mesh(stack, 'OtherMesh').addVirtualNode('Stranger');
+        return new ReleasePipeline(stack, 'Pipeline', {
+          ...props(),
+          traffic: ReleaseTraffic.appMesh({
+            route: service.weightedRoute,
+            blueVirtualNode: service.virtualNodes.blue,
+            greenVirtualNode: stranger,
+          }),
+        });
+      }),
+    ).toThrow(/green virtual node .* is not in the route's mesh/);
+  });
+});
+
+describe('ReleasePipeline', () => {
+  let template: Template;
+  let pipeline: ReleasePipeline;
+  let operator: iam.Role;
+  let ci: iam.Role;
+
+  beforeAll(() => {
+    const built = pipelineStack({ strategy: ReleaseStrategy.linear(20), approveBeforePromote: true });
+    pipeline = built.pipeline;
+    // Added after construction: the config, the alarm-watcher's rule and IAM must all see it.
+    const errors = new cloudwatch.Alarm(built.stack, 'Errors', {
+      alarmName: 'colorapp-5xx-at-the-edge',
+      metric: new cloudwatch.Metric({ namespace: 'Edge', metricName: 'Errors' }),
+      threshold: 1,
+      evaluationPeriods: 1,
+    });
+    pipeline.addAlarm(errors);
+    operator = new iam.Role(built.stack, 'Operator', { assumedBy: new iam.AccountRootPrincipal() });
+    ci = new iam.Role(built.stack, 'Ci', { assumedBy: new iam.AccountRootPrincipal() });
+    pipeline.grantApproveRelease(operator);
+    pipeline.grantReadReleases(operator);
+    pipeline.grantStartRelease(ci);
+    template = Template.fromStack(built.stack);
+  }, 120_000);
+
+  it('writes the props into the service configuration', () => {
+    const config = configOf(template);
+    expect(config.defaultStrategy).toEqual({ type: 'linear', stepPercent: 20 });
+    expect(config.approvals).toEqual({ beforeTraffic: false, beforePromote: true });
+  });
+
+  it('watches an alarm added after construction: config, alarm rule and DescribeAlarms', () => {
+    expect(configOf(template).health.alarms.common).toEqual([expect.stringMatching(/^<Ref:Errors/)]);
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: Match.objectLike({ detail: Match.objectLike({ alarmName: Match.arrayWith([{ Ref: Match.stringLikeRegexp('^Errors') }]) }) }),
+    });
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Action: 'cloudwatch:DescribeAlarms',
+            Resource: Match.arrayWith([{ 'Fn::GetAtt': [Match.stringLikeRegexp('^Errors'), 'Arn'] }]),
+          }),
+        ]),
+      },
+    });
+  });
+
+  it('grants API routes to callers: start to CI, read and approve/reject to operators', () => {
+    const invokeResources = (role: iam.Role) => {
+      const policies = template.findResources('AWS::IAM::Policy', {
+        Properties: { Roles: [{ Ref: Stack.of(role).getLogicalId(role.node.defaultChild as never) }] },
+      }) as Record<string, { Properties: { PolicyDocument: { Statement: Array<{ Action: string; Resource: unknown }> } } }>;
+      return Object.values(policies)
+        .flatMap((p) => p.Properties.PolicyDocument.Statement)
+        .filter((s) => s.Action === 'execute-api:Invoke')
+        .flatMap((s) => (Array.isArray(s.Resource) ? s.Resource : [s.Resource]))
+        .map((r) => String(flattenIntrinsics(r)));
+    };
+    expect(invokeResources(ci)).toEqual([expect.stringMatching(/:execute-api:.*\/POST\/releases$/)]);
+    const operatorRoutes = invokeResources(operator);
+    expect(operatorRoutes).toHaveLength(3);
+    expect(operatorRoutes).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/\/POST\/releases\/\*\/approve$/),
+        expect.stringMatching(/\/POST\/releases\/\*\/reject$/),
+        expect.stringMatching(/\/GET\/releases\/\*$/),
+      ]),
+    );
+  });
+
+  it('has no CodePipeline and no image-push rule without a repository', () => {
+    expect(pipeline.pipeline).toBeUndefined();
+    template.resourceCountIs('AWS::CodePipeline::Pipeline', 0);
+    expect(JSON.stringify(template.findResources('AWS::Events::Rule'))).not.toContain('ECR Image Action');
+  });
+});
+
+describe('ReleasePipeline without the default colour alarms', () => {
+  it('watches only the alarms it is given', () => {
+    const { stack, pipeline } = pipelineInOwnApp({ createColourAlarms: false });
+    const latency = new cloudwatch.Alarm(stack, 'Latency', {
+      alarmName: 'colorapp-green-latency',
+      metric: new cloudwatch.Metric({ namespace: 'X', metricName: 'Y' }),
+      threshold: 1,
+      evaluationPeriods: 1,
+    });
+    pipeline.addAlarm(latency, 'green');
+    const template = Template.fromStack(stack);
+    const config = configOf(template);
+    expect(config.health.alarms).toEqual({ common: [], blue: [], green: [expect.stringMatching(/^<Ref:Latency/)] });
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 1);
+  }, 120_000);
+});
+
+describe('ReleasePipeline with no alarm at all', () => {
+  it('fails synthesis with a message saying what to do', () => {
+    const { app: ownApp } = pipelineInOwnApp({ createColourAlarms: false });
+    expect(() => ownApp.synth()).toThrow(/watches no alarm: keep createColourAlarms, or call addAlarm\(\)/);
+  }, 120_000);
+});
+
+describe('definitionPlaceholders', () => {
+  it('lists each ${Name} once, in order', () => {
+    expect(definitionPlaceholders('{"a":"${AFunctionArn}","b":"${B}","c":"${AFunctionArn}"}')).toEqual(['AFunctionArn', 'B']);
+  });
+});
+
+describe('the Envoy stats configuration script', () => {
+  it('writes the Service and Color tags from the environment and keeps the App Mesh tag regexes intact', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'envoy-stats-'));
+    const file = path.join(dir, 'stats.yaml');
+    execFileSync('sh', ['-c', envoyStatsConfigScript(file)], { env: { SERVICE: 'colorapp', COLOR: 'green', PATH: process.env.PATH } });
+    const written = readFileSync(file, 'utf8');
+    expect(written).toContain('  - tag_name: Service\n    fixed_value: "colorapp"');
+    expect(written).toContain('  - tag_name: Color\n    fixed_value: "green"');
+    expect(written).toContain("regex: '.*?\\.ingress\\.((\\w+?)\\.)[0-9]+?\\.(.+?)$'");
+    expect(written.startsWith('stats_config:\n  stats_tags:\n')).toBe(true);
+  });
+});
