@@ -1,6 +1,6 @@
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SSMClient } from '@aws-sdk/client-ssm';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { LockDocument } from './shared/documents';
 import { ReleaseLock } from './shared/lock';
 import { createLogger, withReleaseKeys } from './shared/logger';

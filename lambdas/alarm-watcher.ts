@@ -1,6 +1,6 @@
 import { SFNClient, SendTaskFailureCommand } from '@aws-sdk/client-sfn';
 import { SSMClient } from '@aws-sdk/client-ssm';
-import { z } from 'zod';
+import * as z from 'zod';
 import { BakeDocumentSchema, LockDocumentSchema, parameterNames } from './shared/documents';
 import { ValidationError } from './shared/errors';
 import { createLogger, withReleaseKeys } from './shared/logger';

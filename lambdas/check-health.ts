@@ -1,5 +1,5 @@
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ValidationError } from './shared/errors';
 import { CloudWatchHealthCheck } from './shared/health/cloudwatch-health-check';
 import { ShiftResultSchema, nextProgress } from './shared/health/progress';

@@ -1,5 +1,5 @@
 import { ECSClient } from '@aws-sdk/client-ecs';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { IdleDeployment } from './deploy-idle';
 import { DeploymentFailedError, StabilizationTimeoutError, StateConflictError } from './shared/errors';
 import { describeService, isSteady, primaryDeployment } from './shared/ecs';

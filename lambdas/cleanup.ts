@@ -1,7 +1,7 @@
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SSMClient } from '@aws-sdk/client-ssm';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ReleaseStateSchema, parameterNames } from './shared/documents';
 import { RollbackFailedError } from './shared/errors';
 import { ReleaseLock } from './shared/lock';

@@ -1,5 +1,5 @@
 import { ECSClient, UpdateServiceCommand } from '@aws-sdk/client-ecs';
-import { z } from 'zod';
+import * as z from 'zod';
 import { StateConflictError, ValidationError } from './shared/errors';
 import { describeService, primaryDeployment } from './shared/ecs';
 import { createLogger, withReleaseKeys } from './shared/logger';

@@ -1,6 +1,6 @@
 import { DescribeTaskDefinitionCommand, ECSClient } from '@aws-sdk/client-ecs';
 import { SSMClient } from '@aws-sdk/client-ssm';
-import { z } from 'zod';
+import * as z from 'zod';
 import { COLOURS, otherColour, type Colour } from './shared/colours';
 import { ReleaseStateSchema, parameterNames, type ColourSlot, type ReleaseState } from './shared/documents';
 import { describeService } from './shared/ecs';

@@ -1,7 +1,7 @@
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SSMClient } from '@aws-sdk/client-ssm';
-import { z } from 'zod';
+import * as z from 'zod';
 import { createLogger, withReleaseKeys } from './shared/logger';
 import { CaughtErrorSchema, PlannedReleaseSchema, ProgressSchema } from './shared/release';
 import { causeMessage, markRollbackFailed } from './shared/rollback';

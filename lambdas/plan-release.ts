@@ -1,5 +1,5 @@
 import { SSMClient } from '@aws-sdk/client-ssm';
-import { z } from 'zod';
+import * as z from 'zod';
 import { createLogger, withReleaseKeys } from './shared/logger';
 import { ReleaseRequestSchema, versionOf, type PlannedRelease, type Progress } from './shared/release';
 import { computeSchedule } from './shared/schedule';

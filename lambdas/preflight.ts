@@ -1,7 +1,7 @@
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SSMClient } from '@aws-sdk/client-ssm';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { UndoPlan } from './shared/documents';
 import { describeService, isSteady } from './shared/ecs';
 import { RouteDriftError, ServiceNotSteadyError, StateConflictError } from './shared/errors';

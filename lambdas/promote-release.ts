@@ -1,6 +1,6 @@
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SSMClient } from '@aws-sdk/client-ssm';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ReleaseStateSchema, parameterNames, type ReleaseRecord } from './shared/documents';
 import { ExecutionAbortedError, StateConflictError } from './shared/errors';
 import { isActiveLockOf, ReleaseLock } from './shared/lock';

@@ -4,7 +4,7 @@ import {
   ECSClient,
   RegisterTaskDefinitionCommand,
 } from '@aws-sdk/client-ecs';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ResourceNotFoundError, StateConflictError } from './shared/errors';
 import { createLogger, withReleaseKeys } from './shared/logger';
 import { ColourAssignmentSchema, PlannedReleaseSchema } from './shared/release';

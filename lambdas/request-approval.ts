@@ -1,5 +1,5 @@
 import { SSMClient } from '@aws-sdk/client-ssm';
-import { z } from 'zod';
+import * as z from 'zod';
 import { parameterNames, type ApprovalDocument } from './shared/documents';
 import { createLogger, withReleaseKeys } from './shared/logger';
 import { PlannedReleaseSchema } from './shared/release';

@@ -1,6 +1,6 @@
 import { ECSClient, UpdateServiceCommand } from '@aws-sdk/client-ecs';
 import { SSMClient } from '@aws-sdk/client-ssm';
-import { z } from 'zod';
+import * as z from 'zod';
 import { parameterNames, ReleaseStateSchema } from './shared/documents';
 import { describeService } from './shared/ecs';
 import { ScaleDownFailedError, StateConflictError, ThrottledError, ValidationError } from './shared/errors';

@@ -1,5 +1,5 @@
 import { SSMClient } from '@aws-sdk/client-ssm';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Weights } from './shared/colours';
 import { LockDocumentSchema, parameterNames, type LockDocument } from './shared/documents';
 import { ExecutionAbortedError, ValidationError, describeError } from './shared/errors';

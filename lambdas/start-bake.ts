@@ -1,6 +1,6 @@
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { SSMClient } from '@aws-sdk/client-ssm';
-import { z } from 'zod';
+import * as z from 'zod';
 import { type BakeDocument, BakeDocumentSchema, parameterNames } from './shared/documents';
 import { AlarmTriggeredError, ValidationError } from './shared/errors';
 import { describeAlarmStates } from './shared/health/cloudwatch-health-check';

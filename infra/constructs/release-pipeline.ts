@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { BUNDLE_TARGET, MAIN_FIELDS, RUNTIME_PROVIDED_MODULES } from '../bundling';
 import * as path from 'node:path';
 import { ArnFormat, type CfnElement, Duration, Lazy, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
@@ -601,10 +602,11 @@ export class ReleasePipeline extends Construct {
           keepNames: true, // error names are matched by the state machine's Catch clauses
           sourceMap: true,
           sourcesContent: false, // file:line is enough for stack traces; keeps the asset small
-          target: 'node22',
+          target: BUNDLE_TARGET,
           format: nodejs.OutputFormat.CJS,
-          // Bundle the SDK: the tested versions are the deployed versions.
-          externalModules: [],
+          mainFields: MAIN_FIELDS,
+          // The runtime's SDK: see infra/bundling.ts (bundle size is cold start is rollback latency).
+          externalModules: RUNTIME_PROVIDED_MODULES,
           forceDockerBundling: false,
           logLevel: nodejs.LogLevel.WARNING,
         },

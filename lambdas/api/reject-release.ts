@@ -1,7 +1,7 @@
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from 'zod';
 import { createLogger } from '../shared/logger';
 import { SsmDocuments } from '../shared/ssm-documents';
 import { parseOrThrow } from '../shared/validation';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** The two slots a service is released between. */
 export const COLOURS = ['blue', 'green'] as const;

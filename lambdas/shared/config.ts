@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * The service configuration: `/ecs-release/<service>/config` in SSM, JSON validated by

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { ColourSchema } from './colours';
 import { ServiceConfigSchema, StrategySchema } from './config';
 import { VerdictSchema } from './documents';

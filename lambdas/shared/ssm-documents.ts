@@ -4,7 +4,7 @@ import {
   PutParameterCommand,
   type SSMClient,
 } from '@aws-sdk/client-ssm';
-import { z } from 'zod';
+import * as z from 'zod';
 import { StateConflictError } from './errors';
 import { withThrottlingRetry } from './retry';
 import { formatIssues } from './validation';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Verdict } from '../documents';
 import { ValidationError } from '../errors';
 import type { Progress } from '../release';
