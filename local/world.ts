@@ -24,6 +24,13 @@ import { EXECUTION_STATUS_CHANGE, LocalStepFunctions } from './services/stepfunc
 
 const LAMBDAS_DIR = path.join(__dirname, '../lambdas');
 
+/**
+ * The handlers are loaded once per process and their SDK clients keep the endpoint URL they
+ * were created with. So every world of a process serves its endpoint on the same port, and only
+ * one world runs at a time.
+ */
+const processWorld = { endpointPort: undefined as number | undefined, running: false };
+
 /** What the world is built from. */
 export interface LocalWorldOptions {
   /** The service configuration, from the same source the CDK app writes to SSM. */
@@ -76,6 +83,23 @@ export interface LocalWorld {
  * first and the process environment points at it before any handler is required.
  */
 export async function startLocalWorld(options: LocalWorldOptions): Promise<LocalWorld> {
+  if (processWorld.running) {
+    throw new Error('A local world is already running in this process; close it first (the handlers point at its endpoint)');
+  }
+  const wanted = options.endpointPort ?? processWorld.endpointPort ?? 0;
+  if (processWorld.endpointPort !== undefined && wanted !== processWorld.endpointPort) {
+    throw new Error(`This process's handlers already point at port ${processWorld.endpointPort}; a new world cannot use port ${wanted}`);
+  }
+  processWorld.running = true;
+  try {
+    return await start(options, wanted);
+  } catch (error) {
+    processWorld.running = false;
+    throw error;
+  }
+}
+
+async function start(options: LocalWorldOptions, endpointPort: number): Promise<LocalWorld> {
   const { config } = options;
   const region = options.region ?? 'eu-west-1';
   const account = options.account ?? '000000000000';
@@ -102,8 +126,9 @@ export async function startLocalWorld(options: LocalWorldOptions): Promise<Local
   const endpoint = await startLocalEndpoint({
     jsonServices: [ssm, ecs, cloudWatch, lateStepFunctions],
     restAppMesh: appMeshRestHandler(appMesh),
-    port: options.endpointPort ?? 0,
+    port: endpointPort,
   });
+  processWorld.endpointPort = Number(new URL(endpoint.url).port);
   pointHandlersAt(endpoint.url, region, config.service, options.logLevel ?? 'WARN');
 
   const stepFunctions = new LocalStepFunctions({
@@ -219,12 +244,16 @@ export async function startLocalWorld(options: LocalWorldOptions): Promise<Local
       return { blue: byNode[traffic.virtualNodes.blue] ?? 0, green: byNode[traffic.virtualNodes.green] ?? 0 };
     },
     async close() {
-      stepFunctions.close();
-      await bus.drain().catch(() => undefined);
-      cloudWatch.close();
-      await gateway.close();
-      await ecs.close();
-      await endpoint.close();
+      try {
+        stepFunctions.close();
+        await bus.drain().catch(() => undefined);
+        cloudWatch.close();
+        await gateway.close();
+        await ecs.close();
+        await endpoint.close();
+      } finally {
+        processWorld.running = false;
+      }
     },
   };
   try {
