@@ -4,7 +4,7 @@ import { SSMClient } from '@aws-sdk/client-ssm';
 import * as z from 'zod';
 import { createLogger, withReleaseKeys } from './shared/logger';
 import { CaughtErrorSchema, PlannedReleaseSchema, ProgressSchema } from './shared/release';
-import { causeMessage, markRollbackFailed } from './shared/rollback';
+import { causeMessage, markRollbackFailed, rollbackRequestOf } from './shared/rollback';
 import { parseOrThrow } from './shared/validation';
 
 const clients = { ssm: new SSMClient({}), ecs: new ECSClient({}), sfn: new SFNClient({}) };
@@ -26,14 +26,7 @@ export async function handler(event: unknown): Promise<{ lockKept: boolean; stat
   return withReleaseKeys(logger, { releaseId: release.id, service: release.service }, () =>
     markRollbackFailed(
       clients,
-      {
-        service: release.service,
-        releaseId: release.id,
-        executionArn: release.executionArn,
-        config: release.config,
-        failure: { error: error.Error, cause: causeMessage(error.Cause) },
-        verdicts: progress.verdicts,
-      },
+      rollbackRequestOf(release, progress.verdicts, error),
       `${rollbackError.Error}: ${causeMessage(rollbackError.Cause)}`,
       logger,
     ),

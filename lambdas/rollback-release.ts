@@ -4,7 +4,7 @@ import { SSMClient } from '@aws-sdk/client-ssm';
 import * as z from 'zod';
 import { createLogger, withReleaseKeys } from './shared/logger';
 import { CaughtErrorSchema, PlannedReleaseSchema, ProgressSchema } from './shared/release';
-import { causeMessage, performRollback, type RollbackReport } from './shared/rollback';
+import { causeMessage, performRollback, rollbackRequestOf, type RollbackReport } from './shared/rollback';
 import { parseOrThrow } from './shared/validation';
 
 const clients = { ssm: new SSMClient({}), ecs: new ECSClient({}), sfn: new SFNClient({}) };
@@ -23,14 +23,7 @@ export async function handler(event: unknown): Promise<RollbackReport> {
     logger.warn('Rolling back', { error: error.Error, cause: causeMessage(error.Cause) });
     return performRollback(
       clients,
-      {
-        service: release.service,
-        releaseId: release.id,
-        executionArn: release.executionArn,
-        config: release.config,
-        failure: { error: error.Error, cause: causeMessage(error.Cause) },
-        verdicts: progress.verdicts,
-      },
+      rollbackRequestOf(release, progress.verdicts, error),
       logger,
     );
   });

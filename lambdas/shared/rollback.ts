@@ -41,6 +41,25 @@ export interface RollbackRequest {
   readonly verdicts: readonly Verdict[];
 }
 
+/**
+ * The rollback request for a release the state machine is rolling back: the error a Catch put
+ * at `$.error` (a Lambda error's cause unwrapped) and the verdicts so far.
+ */
+export function rollbackRequestOf(
+  release: { id: string; service: string; executionArn: string; config: ServiceConfig },
+  verdicts: readonly Verdict[],
+  error: { Error: string; Cause?: string },
+): RollbackRequest {
+  return {
+    service: release.service,
+    releaseId: release.id,
+    executionArn: release.executionArn,
+    config: release.config,
+    failure: { error: error.Error, cause: causeMessage(error.Cause) },
+    verdicts,
+  };
+}
+
 /** What the rollback did, step by step, for the execution output and the logs. */
 export interface RollbackReport {
   /**
