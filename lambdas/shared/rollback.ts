@@ -13,6 +13,7 @@ import {
   type ReleaseOutcome,
   type ReleaseRecord,
   type ReleaseState,
+  type UndoPlan,
   type Verdict,
 } from './documents';
 import { describeService } from './ecs';
@@ -135,6 +136,10 @@ export async function performRollback(
     return null;
   });
   if (state?.lastRelease?.id === request.releaseId && state.lastRelease.outcome === 'promoted') {
+    // A promotion that landed while an earlier attempt of this rollback was undoing (Promote's
+    // Lambda outliving its task timeout) leaves a state that says "new colour live" over traffic
+    // already back on the old one. Only the route can tell: never paper over that.
+    if (held.undo) await step('check traffic agrees with the promotion', () => assertTrafficOnNewColour(request, held.undo!));
     logger.warn('The state records this release as promoted; not undoing it, only releasing the lock', { live: state.live });
     await step('clear the bake and approval documents', () => clearGateDocuments(docs, request));
     await step('release the lock', () => lock.release(request.service, request.executionArn));
@@ -233,7 +238,16 @@ async function recordOutcome(
   const state: ReleaseState | null = await docs.get(stateName, ReleaseStateSchema);
   if (!state) return false; // Failed before the state existed: there is no history to write to.
   // A promotion is final (see performRollback): it is never rewritten as rolled back or failed.
-  if (state.lastRelease?.id === request.releaseId && state.lastRelease.outcome === 'promoted') return false;
+  // But if it landed while this rollback was undoing traffic, state and traffic now disagree.
+  if (state.lastRelease?.id === request.releaseId && state.lastRelease.outcome === 'promoted') {
+    if (outcome === 'rolled-back') {
+      throw new StateConflictError(
+        `the state records release ${request.releaseId} as promoted (to ${state.live}), but this rollback has already sent traffic back; ` +
+          'the promotion landed during the rollback. Decide which colour should be live, then fix the route or the state by hand',
+      );
+    }
+    return false;
+  }
   const now = new Date();
   const record: ReleaseRecord = {
     id: request.releaseId,
@@ -253,6 +267,17 @@ async function recordOutcome(
   };
   await docs.put(stateName, recordRelease(state, record, request.config.historyLength, now), { overwrite: true });
   return true;
+}
+
+async function assertTrafficOnNewColour(request: RollbackRequest, undo: UndoPlan): Promise<void> {
+  const router = createTrafficRouter(request.config.traffic, { live: undo.live, idle: undo.idle });
+  const weights = await router.getWeights();
+  if (weights.idle !== 100) {
+    throw new StateConflictError(
+      `the state records release ${request.releaseId} as promoted to ${undo.idle}, but ${router.describe()} sends ${undo.live} ${weights.live} / ${undo.idle} ${weights.idle}. ` +
+        'The promotion landed during a rollback; decide which colour should be live, then fix the route or the state by hand',
+    );
+  }
 }
 
 async function clearGateDocuments(docs: SsmDocuments, request: RollbackRequest): Promise<void> {

@@ -332,10 +332,17 @@ describe('performRollback', () => {
 
     await expect(performRollback(clients, request(), logger)).resolves.toStrictEqual({
       outcome: 'already-promoted',
-      actions: ['read the lock', 'mark the lock rolling-back', 'clear the bake and approval documents', 'release the lock'],
+      actions: [
+        'read the lock',
+        'mark the lock rolling-back',
+        'check traffic agrees with the promotion',
+        'clear the bake and approval documents',
+        'release the lock',
+      ],
     });
 
-    expect(appmesh).not.toHaveReceivedAnyCommand();
+    expect(appmesh).toHaveReceivedCommandTimes(DescribeRouteCommand, 1);
+    expect(appmesh).not.toHaveReceivedCommand(UpdateRouteCommand);
     expect(ecs).not.toHaveReceivedAnyCommand();
     expect(route.targets()).toStrictEqual(targets(0, 100));
     expect(sentPuts(ssm).map((put) => put.Name)).toEqual([NAMES.lock]);
@@ -350,6 +357,7 @@ describe('performRollback', () => {
     route = fakeRoute(appmesh, targets(0, 100));
     await performRollback(clients, request(), logger);
     ssm.resetHistory();
+    appmesh.resetHistory();
 
     // A retry of the Rollback task (the first attempt timed out after releasing the lock) must
     // still route to PromotedBeforeTheError, not to RolledBack.
@@ -362,6 +370,38 @@ describe('performRollback', () => {
     expect(ssm).not.toHaveReceivedCommand(DeleteParameterCommand);
     expect(appmesh).not.toHaveReceivedAnyCommand();
     expect(ecs).not.toHaveReceivedAnyCommand();
+    expect(params.json(NAMES.state)).toStrictEqual(state);
+  });
+
+  it('fails loudly when a promotion lands while it is undoing, instead of recording a rollback over a promoted state', async () => {
+    givenHalfWay();
+    const promoted = stateWith(record({ outcome: 'promoted', failure: null, verdicts: [] }), releaseState({ live: 'green' }));
+    // Promote's Lambda, still running after its task timed out, writes between our undo and our record.
+    ecs.on(UpdateServiceCommand).callsFake(async () => {
+      params.set(NAMES.state, promoted);
+      return { service: ecsService('colorapp-green') };
+    });
+
+    const error = await performRollback(clients, request(), logger).catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(RollbackFailedError);
+    expect((error as Error).message).toMatch(/record the release in the state.*promotion landed during the rollback/s);
+    expect(params.json(NAMES.state)).toStrictEqual(promoted);
+    expect(params.has(NAMES.lock)).toBe(true);
+  });
+
+  it('fails loudly when the state says promoted but traffic is back on the old colour (a promotion that landed mid-rollback)', async () => {
+    const promoted = record({ outcome: 'promoted', failure: null, verdicts: [] });
+    const state = stateWith(promoted, releaseState({ live: 'green' }));
+    givenHalfWay({ [NAMES.lock]: lockDocument({ status: 'rolling-back' }), [NAMES.state]: state });
+    route = fakeRoute(appmesh, targets(100, 0));
+
+    const error = await performRollback(clients, request(), logger).catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(RollbackFailedError);
+    expect((error as Error).message).toMatch(/check traffic agrees with the promotion.*promoted to green.*blue 100 \/ green 0/s);
+    expect(appmesh).not.toHaveReceivedCommand(UpdateRouteCommand);
+    expect(params.has(NAMES.lock)).toBe(true);
     expect(params.json(NAMES.state)).toStrictEqual(state);
   });
 
