@@ -73,6 +73,9 @@ export function phaseOf(stateName: string | null, idle: string | null): string {
     case 'CheckHealth':
     case 'HealthDecision':
       return 'checking health';
+    case 'StepPassed':
+    case 'LastStepPassed':
+      return 'step passed';
     case 'Promote':
     case 'KeepOldColourWarm?':
       return 'promoting';

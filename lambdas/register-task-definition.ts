@@ -5,6 +5,7 @@ import {
   RegisterTaskDefinitionCommand,
 } from '@aws-sdk/client-ecs';
 import * as z from 'zod';
+import { meshIdentityRewrite } from './shared/config';
 import { ResourceNotFoundError, StateConflictError } from './shared/errors';
 import { createLogger, withReleaseKeys } from './shared/logger';
 import { ColourAssignmentSchema, PlannedReleaseSchema } from './shared/release';
@@ -14,8 +15,8 @@ import { parseOrThrow } from './shared/validation';
 
 /**
  * Register step: registers the revision the idle colour will run, a clone of the live revision
- * with the release's image. Idempotent per release, so a Lambda retry or a redriven execution
- * does not pile up revisions.
+ * with the release's image and the idle colour's identity (colour variable, mesh virtual node).
+ * Idempotent per release, so a Lambda retry or a redriven execution does not pile up revisions.
  */
 
 const ecs = new ECSClient({});
@@ -72,12 +73,14 @@ export async function handler(event: unknown): Promise<RegisteredTaskDefinition>
           'Check the release state document: it should name the revision the live colour runs.',
       );
     }
+    const meshIdentity = meshIdentityRewrite(config.traffic, colours);
     const input = cloneTaskDefinition(live.taskDefinition, live.tags, {
       family: config.taskDefinitionFamily,
       containerName: config.containerName,
       image: release.image,
       colourEnvironmentVariable: config.colourEnvironmentVariable,
       colour: colours.idle,
+      meshIdentity,
       releaseId: release.id,
       version: release.version,
     });
@@ -98,6 +101,7 @@ export async function handler(event: unknown): Promise<RegisteredTaskDefinition>
       image: release.image,
       colour: colours.idle,
       colourEnvironmentVariable: config.colourEnvironmentVariable ?? null,
+      virtualNode: meshIdentity ?? null,
     });
     return { taskDefinitionArn: registered.taskDefinitionArn, revision, reused: false };
   });

@@ -104,11 +104,14 @@ export class LocalEventBus implements EventBus {
     this.logger = options.logger ?? console;
   }
 
-  /** Stamps the event (id, time, account, region) and delivers it to every matching subscriber, asynchronously. */
-  publish(input: Omit<BusEvent, 'version' | 'id' | 'account' | 'region' | 'time'> & { time?: string }): void {
+  /**
+   * Stamps the event (id unless given, time, account, region) and delivers it to every matching
+   * subscriber, asynchronously.
+   */
+  publish(input: Omit<BusEvent, 'version' | 'id' | 'account' | 'region' | 'time'> & { time?: string; id?: string }): void {
     const event: BusEvent = {
       version: '0',
-      id: randomUUID(),
+      id: input.id ?? randomUUID(),
       'detail-type': input['detail-type'],
       source: input.source,
       account: this.account,

@@ -50,8 +50,12 @@ export interface BusEvent {
 
 /** The local event bus: CloudWatch alarm changes and execution status changes go through it. */
 export interface EventBus {
-  /** Delivers `event` to every matching subscriber (asynchronously; errors are logged, not thrown). */
-  publish(event: Omit<BusEvent, 'version' | 'id' | 'account' | 'region' | 'time'> & { time?: string }): void;
+  /**
+   * Delivers `event` to every matching subscriber (asynchronously; errors are logged, not thrown).
+   * `id` is the id PutEvents already answered with, when the publisher is an emulated PutEvents
+   * call; otherwise the bus assigns one.
+   */
+  publish(event: Omit<BusEvent, 'version' | 'id' | 'account' | 'region' | 'time'> & { time?: string; id?: string }): void;
   /** Subscribes to events whose `source` and `detail-type` match. Returns an unsubscribe function. */
   subscribe(
     match: { source: string; detailType: string },

@@ -2,7 +2,8 @@
  * Prints a mermaid flowchart of statemachines/release.asl.json, for the README:
  * `npx tsx scripts/asl-to-mermaid.ts`. Catches are drawn dotted; the generic "any error ->
  * Rollback" catch that every task after the lock has is left out (the README says so in
- * words), so the happy path stays readable.
+ * words), and so is a catch-all that carries on to the state's own Next (the step events'),
+ * so the happy path stays readable.
  */
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
@@ -34,7 +35,7 @@ export function aslToMermaid(file: string): string {
     const catchTargets = new Map<string, string[]>();
     for (const c of state.Catch ?? []) catchTargets.set(c.Next, [...(catchTargets.get(c.Next) ?? []), ...c.ErrorEquals]);
     for (const [target, errors] of catchTargets) {
-      if (target === 'Rollback' && errors.includes('States.ALL')) continue;
+      if ((target === 'Rollback' || target === state.Next) && errors.includes('States.ALL')) continue;
       const label = errors.includes('States.ALL') ? 'error' : errors.join(', ').replace('States.', '');
       lines.push(`  ${id(name)} -. ${label} .-> ${id(target)}`);
     }

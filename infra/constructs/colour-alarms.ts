@@ -2,7 +2,7 @@ import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { Construct } from 'constructs';
 import type { Colour } from '../../lambdas/shared/colours';
-import { ENVOY_METRICS, RESPONSE_CLASSES } from '../../lambdas/shared/envoy-metrics';
+import { colourDimensionsMap, ENVOY_METRICS, RESPONSE_CLASSES } from '../../lambdas/shared/envoy-metrics';
 
 /** Properties of {@link ColourAlarms}. */
 export interface ColourAlarmsProps {
@@ -31,6 +31,8 @@ export interface ColourAlarmsProps {
  * - success rate: metric math, non-5xx responses over all responses, in percent;
  * - p99 latency of the requests the colour's Envoy answered.
  *
+ * Both count the colour's ingress listener only, not Envoy's admin listener.
+ *
  * Missing data is `NOT_BREACHING`, on purpose: the idle colour has no traffic most of the time,
  * and an alarm that fired on silence would fail every bake at 0%. Judging a colour that served
  * too little traffic is the health check's job, and it calls that `inconclusive`, never healthy.
@@ -44,10 +46,8 @@ export class ColourAlarms extends Construct {
   constructor(scope: Construct, id: string, props: ColourAlarmsProps) {
     super(scope, id);
     const { serviceName, colour, namespace, period } = props;
-    const dimensionsMap = {
-      [ENVOY_METRICS.serviceDimension]: serviceName,
-      [ENVOY_METRICS.colourDimension]: colour,
-    };
+    // The colour's ingress listener only: see the contract for why the admin listener is left out.
+    const dimensionsMap = colourDimensionsMap(serviceName, colour);
 
     // One metric per response class; FILL(…, 0) so a class with no responses counts as zero
     // instead of making the whole expression empty.

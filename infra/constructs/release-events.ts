@@ -8,14 +8,19 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
+import { RELEASE_EVENT_SOURCE, RELEASE_EVENT_TYPES, type ReleaseEventOutcome } from '../release-event-schema';
 
 /**
  * Release events: what a release pipeline tells the world, on the account's default event bus.
- * One schema for every event, so one rule can follow every release of every service.
+ * One schema for every event, so one rule can follow every release of every service. The schema
+ * lives in `infra/release-event-schema.ts` (no CDK there, so the local environment shares it).
  *
  * - `source`: {@link RELEASE_EVENT_SOURCE}
  * - `detail-type`: one of {@link RELEASE_EVENT_TYPES}
  * - `detail`: {@link ReleaseEventDetail}
+ *
+ * The release state machine publishes `Release Step Passed` itself, from its PutEvents states;
+ * {@link ReleaseEventPublisher} publishes every other one.
  *
  * @example
  * // Every rolled-back release of colorapp:
@@ -27,65 +32,8 @@ import { Construct } from 'constructs';
  *   },
  * });
  */
-export const RELEASE_EVENT_SOURCE = 'ecs-release';
-
-/** The `detail-type` of each release event. */
-export const RELEASE_EVENT_TYPES = {
-  /** The execution started (before Plan: it may still be rejected). */
-  started: 'Release Started',
-  /** An approval gate is waiting; the detail names the gate and when it expires. */
-  approvalRequested: 'Release Approval Requested',
-  /**
-   * A traffic step baked and was judged healthy. Emitted by the state machine itself once its
-   * definition has a PutEvents state using the `${ReleaseEventBusName}` and
-   * `${ReleaseEventSource}` substitutions, which the pipeline always provides.
-   */
-  stepPassed: 'Release Step Passed',
-  /** The new colour is live. */
-  promoted: 'Release Promoted',
-  /** The release failed and was rolled back: traffic is back on the old colour. */
-  rolledBack: 'Release Rolled Back',
-  /** Refused before anything was touched (invalid request, no config, lock held). */
-  rejected: 'Release Rejected',
-  /** Needs an operator: the rollback failed, or the release promoted but could not tidy up. */
-  failed: 'Release Failed',
-  /** Stopped from outside (aborted, or the state machine's own timeout); cleanup rolls it back. */
-  stopped: 'Release Stopped',
-} as const;
-
-/** What `detail.outcome` says, one per detail-type. */
-export type ReleaseEventOutcome =
-  | 'started'
-  | 'approval-requested'
-  | 'step-passed'
-  | 'promoted'
-  | 'rolled-back'
-  | 'rejected'
-  | 'failed'
-  | 'stopped';
-
-/** The `detail` of every release event. */
-export interface ReleaseEventDetail {
-  /** Bumped on any incompatible change. */
-  readonly schemaVersion: 1;
-  readonly service: string;
-  /** The execution name, as the API's `/releases/{service}/{releaseId}` uses it. */
-  readonly releaseId: string;
-  readonly executionArn: string;
-  readonly outcome: ReleaseEventOutcome;
-  /** The execution's status (`RUNNING`, `SUCCEEDED`, `FAILED`, `ABORTED`, `TIMED_OUT`); `null` for approval events. */
-  readonly status: string | null;
-  /** The error the execution failed with, e.g. `AlarmTriggeredError`; `null` when it did not fail. */
-  readonly error: string | null;
-  /** The error's cause as the engine wrote it (what went wrong, what to do next); `null` if none. */
-  readonly cause: string | null;
-  /** The approval gate (`before-traffic` or `before-promote`), approval events only. */
-  readonly gate?: string;
-  /** When the gate stops waiting (ISO 8601), approval events only. */
-  readonly expiresAt?: string;
-  /** When it happened (ISO 8601). */
-  readonly at: string;
-}
+export { RELEASE_EVENT_SOURCE, RELEASE_EVENT_TYPES } from '../release-event-schema';
+export type { ReleaseEventDetail, ReleaseEventOutcome } from '../release-event-schema';
 
 /** Errors the state machine's `Rejected` state ends with: nothing was touched. */
 const REJECTION_ERRORS = ['ValidationError', 'ConfigNotFoundError', 'ReleaseInProgressError', 'StaleLockError'];

@@ -33,7 +33,8 @@ import {
   type ReleaseHandlerSpec,
   STEP_HANDLERS,
 } from './release-handlers';
-import { RELEASE_EVENT_SOURCE, ReleaseEventPublisher } from './release-events';
+import { RELEASE_EVENT_SUBSTITUTIONS } from '../release-event-schema';
+import { ReleaseEventPublisher } from './release-events';
 import { ReleaseStrategy, type ReleaseTraffic, type ReleaseTrafficBinding } from './release-options';
 
 const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
@@ -49,10 +50,7 @@ export const RELEASE_DEFINITION_FILE = path.join(PROJECT_ROOT, 'statemachines', 
 export const SKIP_BUNDLING_CONTEXT = 'ecs-release:skipBundling';
 
 /** Extra substitutions the definition may use (for PutEvents states), always provided. */
-const EVENT_SUBSTITUTIONS = {
-  ReleaseEventBusName: 'default',
-  ReleaseEventSource: RELEASE_EVENT_SOURCE,
-} as const;
+const EVENT_SUBSTITUTIONS: Readonly<Record<string, string>> = RELEASE_EVENT_SUBSTITUTIONS;
 
 /** Properties of {@link ReleasePipeline}. */
 export interface ReleasePipelineProps {

@@ -11,7 +11,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as servicediscovery from 'aws-cdk-lib/aws-servicediscovery';
 import type { Construct } from 'constructs';
 import { COLOURS, type Colour } from '../../lambdas/shared/colours';
-import { ENVOY_METRICS } from '../../lambdas/shared/envoy-metrics';
+import { CONTRACT_DIMENSION_SETS, ENVOY_METRICS } from '../../lambdas/shared/envoy-metrics';
 
 /** Pinned sidecar images: a release must never pick up a new proxy or agent by accident. */
 export const DEFAULT_ENVOY_IMAGE = 'public.ecr.aws/appmesh/aws-appmesh-envoy:v1.29.12.1-prod';
@@ -527,7 +527,9 @@ function envoyHealthCheck(): ecs.HealthCheck {
  * The stats configuration Envoy loads (ENVOY_STATS_CONFIG_FILE): fixed `Service` and `Color`
  * tags from the container's environment, plus the three tags App Mesh's own configuration
  * extracts (a custom file replaces them, and without them listener names would stay inside the
- * metric names). The DogStatsD sink turns tags into dimensions at the CloudWatch agent.
+ * metric names). Envoy's default tags stay on (`use_all_default_tags`, also Envoy's default):
+ * the response class and the HTTP connection manager of the metric contract are among them.
+ * The DogStatsD sink turns tags into dimensions at the CloudWatch agent.
  */
 export function envoyStatsConfigScript(file: string): string {
   const lines = [
@@ -543,18 +545,19 @@ export function envoyStatsConfigScript(file: string): string {
     "    regex: '.*?\\.ingress\\.\\w+?\\.(([0-9]+?)\\.)(.+?)\\$'",
     '  - tag_name: envoy_rds_route_config',
     "    regex: '.*?\\.ingress\\.\\w+?\\.[0-9]+?\\.rds\\.((.*?)\\.)(.+?)\\$'",
+    '  use_all_default_tags: true',
   ];
   return ['set -eu', `cat > ${file} <<EOF`, ...lines, 'EOF', `cat ${file}`].join('\n');
 }
 
 /**
  * CloudWatch agent configuration: a StatsD listener for Envoy, published every 10 seconds (high
- * resolution). Envoy's tags become dimensions; the aggregations publish the exact dimension
- * sets of the metric contract (and the same split by HTTP connection manager, so ingress-only
- * views are available too).
+ * resolution). Envoy's DogStatsD tags become dimensions; the aggregations publish exactly the
+ * dimension sets of the metric contract, which keep the HTTP connection manager so the ingress
+ * listener's requests can be read apart from the admin listener's. Sets without it are not
+ * published: they would mix Envoy's health-check polls into the colour's numbers.
  */
 export function cloudWatchAgentConfig(namespace: string): object {
-  const { serviceDimension: service, colourDimension: colour, responseClassDimension: responseClass } = ENVOY_METRICS;
   return {
     agent: { omit_hostname: true },
     metrics: {
@@ -566,12 +569,7 @@ export function cloudWatchAgentConfig(namespace: string): object {
           metrics_aggregation_interval: 10,
         },
       },
-      aggregation_dimensions: [
-        [service, colour],
-        [service, colour, responseClass],
-        [service, colour, 'envoy.http_conn_manager_prefix'],
-        [service, colour, 'envoy.http_conn_manager_prefix', responseClass],
-      ],
+      aggregation_dimensions: CONTRACT_DIMENSION_SETS.map((set) => [...set]),
     },
   };
 }

@@ -1,4 +1,6 @@
 import * as z from 'zod';
+import type { Colour } from './colours';
+import { ValidationError } from './errors';
 
 /**
  * The service configuration: `/ecs-release/<service>/config` in SSM, JSON validated by
@@ -47,6 +49,48 @@ export const AppMeshTrafficSchema = z.object({
 export const TrafficConfigSchema = z.discriminatedUnion('kind', [AppMeshTrafficSchema]);
 /** Traffic backend configuration. */
 export type TrafficConfig = z.infer<typeof TrafficConfigSchema>;
+
+/**
+ * The mesh identity a clone of the live colour's task definition must change: the App Mesh
+ * virtual node its Envoy sidecar registers as, renamed from the live colour's to the idle one's.
+ */
+export interface MeshIdentityRewrite {
+  /** The live colour's virtual node name. */
+  readonly from: string;
+  /** The idle colour's virtual node name. */
+  readonly to: string;
+}
+
+/**
+ * What must be renamed in a clone of the live colour's task definition so that the idle
+ * colour's tasks join the traffic backend as themselves, or `undefined` for a backend that does
+ * not name the colour inside the task definition. For App Mesh it is the virtual node: the
+ * Envoy sidecar's `APPMESH_RESOURCE_ARN` names the node whose configuration it receives, so a
+ * clone that kept the live node would run the idle colour's tasks as the live colour.
+ *
+ * @throws ValidationError for a traffic kind this function does not know.
+ *
+ * @example
+ * const rewrite = meshIdentityRewrite(config.traffic, { live: 'blue', idle: 'green' });
+ * // App Mesh: { from: 'colorapp-blue', to: 'colorapp-green' }
+ */
+export function meshIdentityRewrite(
+  traffic: TrafficConfig,
+  colours: { readonly live: Colour; readonly idle: Colour },
+): MeshIdentityRewrite | undefined {
+  const kind = traffic.kind;
+  switch (kind) {
+    case 'appmesh':
+      return { from: traffic.virtualNodes[colours.live], to: traffic.virtualNodes[colours.idle] };
+    default: {
+      // Adding a member to TrafficConfigSchema without a case here is a compile error.
+      const unknownKind: never = kind;
+      throw new ValidationError(
+        `Unknown traffic kind '${String(unknownKind)}'; supported: appmesh. Fix traffic.kind in the service configuration.`,
+      );
+    }
+  }
+}
 
 /** What "healthy" means for the new colour, and where its numbers come from. */
 export const HealthConfigSchema = z.object({

@@ -164,7 +164,9 @@ export type ReleaseErrorName = keyof typeof ERROR_CATALOGUE;
 
 /**
  * Names Step Functions itself produces, which the ASL may route on without a catalogue entry.
- * `States.*` are runtime errors; `Lambda.*` are Lambda service exceptions worth retrying.
+ * `States.*` are runtime errors; `Lambda.*` are Lambda service exceptions worth retrying;
+ * `EventBridge.*` are what the `events:putEvents` integration fails with when EventBridge
+ * throttles, has an internal error, or accepts only part of the entries (`FailedEntry`).
  */
 export const SERVICE_ERROR_NAMES: readonly string[] = [
   'States.ALL',
@@ -175,6 +177,11 @@ export const SERVICE_ERROR_NAMES: readonly string[] = [
   'Lambda.SdkClientException',
   'Lambda.TooManyRequestsException',
   'Lambda.ClientExecutionTimeoutException',
+  'EventBridge.ThrottlingException',
+  'EventBridge.InternalException',
+  'EventBridge.AmazonEventBridgeException',
+  'EventBridge.SdkClientException',
+  'EventBridge.FailedEntry',
 ];
 
 /** Shape Step Functions gives a caught error (`Catch` with `ResultPath`). */

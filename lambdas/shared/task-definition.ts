@@ -1,11 +1,13 @@
-import type { RegisterTaskDefinitionCommandInput, Tag, TaskDefinition } from '@aws-sdk/client-ecs';
+import type { ContainerDefinition, RegisterTaskDefinitionCommandInput, Tag, TaskDefinition } from '@aws-sdk/client-ecs';
 import type { Colour } from './colours';
+import type { MeshIdentityRewrite } from './config';
 import { ValidationError } from './errors';
 
 /**
  * Pure helpers for the task definition revisions a release registers. The new revision is the
- * live revision with one image swapped, so everything an operator configured outside the
- * release engine (sidecars, secrets, health checks, roles, volumes) carries over untouched.
+ * live revision with one image swapped and the colour's identity changed (the colour variable,
+ * the mesh virtual node), so everything an operator configured outside the release engine
+ * (sidecars, secrets, health checks, roles, volumes) carries over untouched.
  */
 
 /** Tag keys the release engine writes on every revision it registers. */
@@ -82,10 +84,20 @@ export interface CloneTaskDefinitionOptions {
   /** The image the release deploys. */
   readonly image: string;
   /**
-   * Environment variable of `containerName` set to `colour` (replaced if present, added if not).
-   * @default - the container's environment is left as it is
+   * Environment variable set to `colour`: in `containerName` (replaced if present, added if
+   * not), and in every other container that already defines it (replaced), because sidecars
+   * carry the colour too (the Envoy stats init container tags every metric with it).
+   * @default - every container's environment is left as it is
    */
   readonly colourEnvironmentVariable?: string;
+  /**
+   * The virtual node to rename (`meshIdentityRewrite` in `config.ts` gives it): every
+   * environment value of every container, and every proxy configuration property value, that is
+   * an App Mesh virtual node ARN naming `from` (or its `mesh/<mesh>/virtualNode/<node>` short
+   * form) is changed to name `to`; every other value is kept as it is.
+   * @default - no value is renamed (a traffic backend that does not name the colour in the task)
+   */
+  readonly meshIdentity?: MeshIdentityRewrite;
   /** The colour the revision will run as (the release's idle colour). */
   readonly colour: Colour;
   /** Release id, written to the `ecs-release:release-id` tag so a re-run can recognise the revision. */
@@ -96,18 +108,21 @@ export interface CloneTaskDefinitionOptions {
 
 /**
  * Builds the RegisterTaskDefinition input for a release: a deep copy of `source` with every
- * writable field kept, read-only fields dropped, the named container's image replaced and,
- * if configured, its colour variable set. Source tags are kept except our own namespace and
- * AWS-reserved keys; the release's id, version and colour are added. Never mutates its inputs.
+ * writable field kept, read-only fields dropped, the named container's image replaced and the
+ * live colour's identity replaced by the idle colour's: the colour variable (if configured) and
+ * the virtual node (if `meshIdentity` is given), in whichever containers name them. Source tags
+ * are kept except our own namespace and AWS-reserved keys; the release's id, version and colour
+ * are added. Never mutates its inputs.
  *
  * @throws ValidationError when `source` has no container named `containerName` (the message lists
- *   the containers it does have), when the colour variable is also defined as a secret, or when
- *   the tags would exceed ECS's limit of 50.
+ *   the containers it does have), when a container defines the colour variable as a secret, or
+ *   when the tags would exceed ECS's limit of 50.
  *
  * @example
  * const input = cloneTaskDefinition(live.taskDefinition!, live.tags, {
  *   family: 'colorapp', containerName: 'app', image: 'repo/app:1.4.0',
  *   colourEnvironmentVariable: 'COLOR', colour: 'green', releaseId: 'rel-123', version: '1.4.0',
+ *   meshIdentity: { from: 'colorapp-blue', to: 'colorapp-green' },
  * });
  * await ecs.send(new RegisterTaskDefinitionCommand(input));
  */
@@ -138,19 +153,29 @@ export function cloneTaskDefinition(
 
   if (options.colourEnvironmentVariable !== undefined) {
     const variable = options.colourEnvironmentVariable;
-    // A secret of the same name would be set alongside our plain value, and which one the
-    // container sees is not something we want to depend on.
-    if (target.secrets?.some((s) => s.name === variable)) {
-      throw new ValidationError(
-        `Container '${options.containerName}' in ${describeSource(source)} defines '${variable}' as a secret, ` +
-          'so the release cannot set it to the colour. Rename the secret or colourEnvironmentVariable.',
-      );
+    for (const container of containers) {
+      // A secret of the same name would be set alongside (or instead of) our plain value, and a
+      // container that kept the live colour would report or behave as the live colour.
+      if (container.secrets?.some((s) => s.name === variable)) {
+        throw new ValidationError(
+          `Container '${container.name ?? '(unnamed)'}' in ${describeSource(source)} defines '${variable}' as a secret, ` +
+            'so the release cannot set it to the colour. Rename the secret or colourEnvironmentVariable.',
+        );
+      }
+      if (container === target || container.environment?.some((e) => e.name === variable)) {
+        setVariable(container, variable, options.colour);
+      }
     }
-    const environment = target.environment ?? [];
-    const existing = environment.filter((e) => e.name === variable);
-    if (existing.length) existing.forEach((e) => (e.value = options.colour));
-    else environment.push({ name: variable, value: options.colour });
-    target.environment = environment;
+  }
+
+  if (options.meshIdentity !== undefined) {
+    const rename = options.meshIdentity;
+    for (const variable of containers.flatMap((c) => c.environment ?? [])) {
+      if (variable.value !== undefined) variable.value = renameVirtualNode(variable.value, rename);
+    }
+    for (const property of copied.proxyConfiguration?.properties ?? []) {
+      if (property.value !== undefined) property.value = renameVirtualNode(property.value, rename);
+    }
   }
 
   const newTags = releaseTags(tags, options);
@@ -161,6 +186,29 @@ export function cloneTaskDefinition(
     );
   }
   return { ...copied, family: options.family, containerDefinitions: containers, tags: newTags };
+}
+
+/** Sets every copy of `variable` in the container's environment to `value`, or adds it at the end. */
+function setVariable(container: ContainerDefinition, variable: string, value: string): void {
+  const environment = container.environment ?? [];
+  const existing = environment.filter((e) => e.name === variable);
+  if (existing.length) existing.forEach((e) => (e.value = value));
+  else environment.push({ name: variable, value });
+  container.environment = environment;
+}
+
+/**
+ * An App Mesh virtual node reference: the ARN `APPMESH_RESOURCE_ARN` takes
+ * (`arn:aws:appmesh:eu-west-1:111122223333:mesh/apps/virtualNode/colorapp-blue`) or the
+ * `mesh/apps/virtualNode/colorapp-blue` form of the older `APPMESH_VIRTUAL_NODE_NAME`. Group 1 is
+ * everything before the node name, group 2 the node name.
+ */
+const VIRTUAL_NODE_REFERENCE = /^((?:arn:[^:]+:appmesh:[^:]*:[^:]*:)?mesh\/[^/]+\/virtualNode\/)([^/]+)$/;
+
+/** `value` naming `rename.to` if it is a virtual node reference to `rename.from`; otherwise `value`. */
+function renameVirtualNode(value: string, rename: MeshIdentityRewrite): string {
+  const match = VIRTUAL_NODE_REFERENCE.exec(value);
+  return match && match[2] === rename.from ? `${match[1]}${rename.to}` : value;
 }
 
 /** Source tags minus our namespace and AWS-reserved keys, plus this release's tags. */

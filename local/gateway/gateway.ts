@@ -20,7 +20,7 @@ import { createServer, request as httpRequest, type IncomingHttpHeaders, type In
 import type { AddressInfo, Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { COLOURS, type Colour } from '../../lambdas/shared/colours';
-import { ENVOY_METRICS } from '../../lambdas/shared/envoy-metrics';
+import { colourDimensionsMap, ENVOY_METRICS } from '../../lambdas/shared/envoy-metrics';
 import type { MetricSink, RouteWeights, TaskEndpoint, TaskEndpoints } from '../contracts';
 
 /** Options for {@link startGateway}. */
@@ -164,7 +164,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
 
   const record = (colour: Colour, status: number, latencyMs: number) => {
     const timestamp = new Date();
-    const dimensions = { [ENVOY_METRICS.serviceDimension]: options.serviceName, [ENVOY_METRICS.colourDimension]: colour };
+    // What the colour's Envoy reports for its ingress listener, the only one the gateway stands in for.
+    const dimensions = colourDimensionsMap(options.serviceName, colour);
     options.metrics.record({
       namespace: options.namespace,
       metricName: ENVOY_METRICS.responsesByClass,

@@ -12,7 +12,7 @@
  */
 
 import { randomUUID } from 'node:crypto';
-import { ENVOY_METRICS, RESPONSE_CLASSES } from '../../lambdas/shared/envoy-metrics';
+import { colourDimensionsMap, ENVOY_METRICS, RESPONSE_CLASSES } from '../../lambdas/shared/envoy-metrics';
 import {
   AwsServiceError,
   type AlarmDefinition,
@@ -429,10 +429,7 @@ export class LocalCloudWatch implements JsonProtocolService, MetricSink {
     // CloudWatch looks further back than the evaluation periods (its docs' example: 5 for 3).
     const rangePeriods = definition.evaluationPeriods + 2;
     const start = end - rangePeriods * periodMs;
-    const base = {
-      [ENVOY_METRICS.serviceDimension]: definition.service,
-      [ENVOY_METRICS.colourDimension]: definition.colour,
-    };
+    const base = colourDimensionsMap(definition.service, definition.colour);
     const byStart = new Map<number, number | null>();
     for (let k = 0; k < rangePeriods; k += 1) byStart.set(start + k * periodMs, null);
     let rule: AlarmRule;
@@ -598,17 +595,13 @@ export class LocalCloudWatch implements JsonProtocolService, MetricSink {
 
   private responsesMetric(definition: AlarmDefinition, responseClass: string): MetricIdentity {
     return this.identity(ENVOY_METRICS.responsesByClass, {
-      [ENVOY_METRICS.serviceDimension]: definition.service,
-      [ENVOY_METRICS.colourDimension]: definition.colour,
+      ...colourDimensionsMap(definition.service, definition.colour),
       [ENVOY_METRICS.responseClassDimension]: responseClass,
     });
   }
 
   private latencyMetric(definition: AlarmDefinition): MetricIdentity {
-    return this.identity(ENVOY_METRICS.requestTime, {
-      [ENVOY_METRICS.serviceDimension]: definition.service,
-      [ENVOY_METRICS.colourDimension]: definition.colour,
-    });
+    return this.identity(ENVOY_METRICS.requestTime, colourDimensionsMap(definition.service, definition.colour));
   }
 
   private identity(metricName: string, dimensions: Record<string, string>): MetricIdentity {

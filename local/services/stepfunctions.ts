@@ -6,6 +6,10 @@
  * What the runner does not do, this service does, so the release behaves as in AWS:
  * - Task states invoke the real handlers in-process with Lambda semantics (JSON in and out, a
  *   thrown error becomes `Error` = its name and `Cause` = the runtime's error document).
+ * - `events:putEvents` tasks publish their entries on the bus as EventBridge would (detail
+ *   parsed, the execution and state machine ARNs appended to `resources`) and return PutEvents'
+ *   response; a refused entry fails the task with `EventBridge.FailedEntry`.
+ * - `$$.State.EnteredTime` resolves, in Task parameters, to when the state was entered.
  * - `.waitForTaskToken` tasks wait on a registered token until SendTaskSuccess/SendTaskFailure
  *   (the runner would take the handler's return value as the task's result).
  * - StopExecution ends the execution at once, a task waiting on a token included (the runner
@@ -29,9 +33,12 @@ import {
   type AslState,
   type LambdaTask,
   type LoadedDefinition,
+  type LocalTask,
+  type PutEventsTask,
 } from '../asl/definition';
 import { dataOf, ExecutionHistory, historyEventToWire } from '../asl/history';
 import { invokeLambda, TerminalStateError, type LambdaHandler } from '../asl/lambda';
+import { failedEntryError, putEventsOutcomes, putEventsResponse } from '../asl/put-events';
 import { evaluateReferencePath, parseReferencePath } from '../asl/reference-path';
 import { TaskCallbackFailure, TaskTokenRegistry } from '../asl/task-tokens';
 
@@ -53,7 +60,7 @@ export interface LocalStepFunctionsProps {
    * throwing or returning something else than a function fails the construction.
    */
   readonly handlers: (placeholder: string) => LambdaHandler;
-  /** Where execution status changes are published. */
+  /** Where execution status changes, and the events of `events:putEvents` tasks, are published. */
   readonly bus: EventBus;
   readonly region: string;
   /** The twelve-digit account id in ARNs. */
@@ -84,10 +91,10 @@ type RunnerExecution = ReturnType<StateMachine['run']>;
 type RunnerEvent = RunnerExecution['eventLogs'] extends AsyncGenerator<infer E> ? E : never;
 type TaskHandlers = NonNullable<NonNullable<RunOptions['overrides']>['taskResourceLocalHandlers']>;
 
-/** One invocation of a Lambda task; `live` until its state moved on (exited, failed, timed out, stopped). */
+/** One attempt of a Task state; `live` until its state moved on (exited, failed, timed out, stopped). */
 interface TaskAttempt {
   live: boolean;
-  readonly task: LambdaTask;
+  readonly task: LocalTask;
   readonly tokens: string[];
 }
 
@@ -102,6 +109,8 @@ interface ExecutionRecord {
   readonly stopped: AbortController;
   /** What `$$.Task.Token` resolves to in Parameters; replaced by a fresh token per task. */
   readonly tokenPlaceholder: string;
+  /** What `$$.State.EnteredTime` resolves to in Parameters; replaced by the state's entry time. */
+  readonly enteredTimePlaceholder: string;
   readonly attempts: Map<string, TaskAttempt>;
   readonly settled: Promise<ExecutionDescription>;
   readonly resolveSettled: (description: ExecutionDescription) => void;
@@ -112,6 +121,7 @@ interface ExecutionRecord {
   cause?: string;
   transitions: number;
   lastEnteredState?: string;
+  lastEnteredAt?: Date;
   publishOnEnd: boolean;
   runner?: RunnerExecution;
   timeout?: NodeJS.Timeout;
@@ -288,6 +298,7 @@ export class LocalStepFunctions implements JsonProtocolService {
       history: new ExecutionHistory(),
       stopped: new AbortController(),
       tokenPlaceholder: `local-task-token-placeholder-${randomUUID()}`,
+      enteredTimePlaceholder: `local-state-entered-time-placeholder-${randomUUID()}`,
       attempts: new Map(),
       settled,
       resolveSettled,
@@ -400,7 +411,9 @@ export class LocalStepFunctions implements JsonProtocolService {
 
   private run(record: ExecutionRecord): void {
     const overrides: Record<string, (input: unknown) => Promise<unknown>> = {};
-    for (const task of this.loaded.tasks) overrides[task.stateName] = (input) => this.runTask(record, task, input);
+    for (const task of [...this.loaded.tasks, ...this.loaded.putEventsTasks]) {
+      overrides[task.stateName] = (input) => this.runTask(record, task, input);
+    }
     for (const [name, wait] of this.waits) overrides[name] = (input) => this.runWait(record, name, wait, input);
     const runner = this.machine.run(record.inputValue as never, {
       overrides: { taskResourceLocalHandlers: overrides as unknown as TaskHandlers },
@@ -409,6 +422,7 @@ export class LocalStepFunctions implements JsonProtocolService {
         Execution: { Id: record.arn, Name: record.name, RoleArn: this.roleArn(), StartTime: record.startDate.toISOString() },
         StateMachine: { Id: this.stateMachineArn, Name: this.props.stateMachineName },
         Task: { Token: record.tokenPlaceholder },
+        State: { EnteredTime: record.enteredTimePlaceholder },
       },
     });
     record.runner = runner;
@@ -449,6 +463,7 @@ export class LocalStepFunctions implements JsonProtocolService {
       case 'StateEntered': {
         record.transitions++;
         record.lastEnteredState = event.state.name;
+        record.lastEnteredAt = timestamp;
         record.history.add(
           `${this.stateType(event.state.name)}StateEntered` as HistoryEventType,
           { stateEnteredEventDetails: { name: event.state.name, input: dataOf(event.state.input), inputDetails: { truncated: false } } },
@@ -478,20 +493,25 @@ export class LocalStepFunctions implements JsonProtocolService {
     }
   }
 
-  private runTask(record: ExecutionRecord, task: LambdaTask, input: unknown): Promise<unknown> {
+  private async runTask(record: ExecutionRecord, task: LocalTask, rawInput: unknown): Promise<unknown> {
+    const attempt = await this.beginAttempt(record, task);
+    // Retries enter no state again: the entry time is the first attempt's, as in AWS.
+    const enteredAt = record.lastEnteredState === task.stateName && record.lastEnteredAt ? record.lastEnteredAt : new Date();
+    const input = replaceString(rawInput, record.enteredTimePlaceholder, enteredAt.toISOString());
     switch (task.integration) {
       case 'function':
-        return this.invokeFunction(record, task, input);
+        return this.invokeFunction(record, attempt, task, input);
       case 'invoke':
-        return this.invokeThroughIntegration(record, task, input);
+        return this.invokeThroughIntegration(record, attempt, task, input);
       case 'invoke.waitForTaskToken':
-        return this.invokeAndWaitForToken(record, task, input);
+        return this.invokeAndWaitForToken(record, attempt, task, input);
+      case 'events:putEvents':
+        return this.putEvents(record, attempt, task, input);
     }
   }
 
   /** `"Resource": "<function ARN>"`: the effective input goes to the function, its result comes back. */
-  private async invokeFunction(record: ExecutionRecord, task: LambdaTask, input: unknown): Promise<unknown> {
-    const attempt = await this.beginAttempt(record, task);
+  private async invokeFunction(record: ExecutionRecord, attempt: TaskAttempt, task: LambdaTask, input: unknown): Promise<unknown> {
     const functionArn = this.loaded.functionArns.get(task.placeholder)!;
     const history = record.history;
     history.add('LambdaFunctionScheduled', {
@@ -516,10 +536,9 @@ export class LocalStepFunctions implements JsonProtocolService {
   }
 
   /** `arn:aws:states:::lambda:invoke`: `Payload` in, the Invoke response out. */
-  private async invokeThroughIntegration(record: ExecutionRecord, task: LambdaTask, input: unknown): Promise<unknown> {
-    const attempt = await this.beginAttempt(record, task);
+  private async invokeThroughIntegration(record: ExecutionRecord, attempt: TaskAttempt, task: LambdaTask, input: unknown): Promise<unknown> {
     const parameters = input as { FunctionName?: unknown; Payload?: unknown };
-    const resource = { resourceType: LAMBDA, resource: task.integration };
+    const resource = resourceOf(task);
     this.recordTaskStart(record, task, parameters);
     try {
       const payload = await invokeLambda(this.handlerFor(parameters.FunctionName), parameters.Payload ?? {});
@@ -539,12 +558,11 @@ export class LocalStepFunctions implements JsonProtocolService {
    * `$$.Task.Token` replaced by a fresh registered token; the task then waits for that token.
    * A failing invocation fails the task at once.
    */
-  private async invokeAndWaitForToken(record: ExecutionRecord, task: LambdaTask, input: unknown): Promise<unknown> {
-    const attempt = await this.beginAttempt(record, task);
+  private async invokeAndWaitForToken(record: ExecutionRecord, attempt: TaskAttempt, task: LambdaTask, input: unknown): Promise<unknown> {
     const { token, outcome } = this.tokens.issue({ executionArn: record.arn, stateName: task.stateName });
     attempt.tokens.push(token);
     const parameters = replaceString(input, record.tokenPlaceholder, token) as { FunctionName?: unknown; Payload?: unknown };
-    const resource = { resourceType: LAMBDA, resource: task.integration };
+    const resource = resourceOf(task);
     this.recordTaskStart(record, task, parameters);
     try {
       const payload = await invokeLambda(this.handlerFor(parameters.FunctionName), parameters.Payload ?? {});
@@ -572,6 +590,40 @@ export class LocalStepFunctions implements JsonProtocolService {
       if (attempt.live && error instanceof TaskCallbackFailure) {
         record.history.add('TaskFailed', { taskFailedEventDetails: { ...resource, error: error.error, cause: error.cause } });
       }
+      throw error;
+    }
+  }
+
+  /**
+   * `arn:aws:states:::events:putEvents`: every entry EventBridge would accept goes on the bus
+   * with the id the response reports; a refused entry fails the task with
+   * `EventBridge.FailedEntry` after the others were published, as EventBridge does.
+   */
+  private async putEvents(record: ExecutionRecord, attempt: TaskAttempt, task: PutEventsTask, parameters: unknown): Promise<unknown> {
+    const resource = resourceOf(task);
+    this.recordTaskStart(record, task, parameters);
+    try {
+      const outcomes = putEventsOutcomes(parameters, {
+        executionArn: record.arn,
+        stateMachineArn: this.stateMachineArn,
+        region: this.props.region,
+        account: this.props.account,
+      });
+      const ids = outcomes.map((outcome) => {
+        if (!outcome.accepted) return undefined;
+        const id = randomUUID();
+        this.props.bus.publish({ ...outcome.event, id });
+        return id;
+      });
+      const response = putEventsResponse(outcomes, ids);
+      const failure = failedEntryError(response);
+      if (failure) throw failure;
+      if (attempt.live) {
+        record.history.add('TaskSucceeded', { taskSucceededEventDetails: { ...resource, output: dataOf(response), outputDetails: { truncated: false } } });
+      }
+      return response;
+    } catch (error) {
+      if (attempt.live) record.history.add('TaskFailed', { taskFailedEventDetails: { ...resource, ...errorDetails(error) } });
       throw error;
     }
   }
@@ -626,7 +678,7 @@ export class LocalStepFunctions implements JsonProtocolService {
     if (record.status !== 'RUNNING') throw stoppedError();
   }
 
-  private async beginAttempt(record: ExecutionRecord, task: LambdaTask): Promise<TaskAttempt> {
+  private async beginAttempt(record: ExecutionRecord, task: LocalTask): Promise<TaskAttempt> {
     await this.beginStep(record);
     const attempt: TaskAttempt = { live: true, task, tokens: [] };
     record.attempts.set(task.stateName, attempt);
@@ -648,11 +700,7 @@ export class LocalStepFunctions implements JsonProtocolService {
     if (attempt.task.integration === 'function') {
       record.history.add('LambdaFunctionTimedOut', { lambdaFunctionTimedOutEventDetails: { error: 'States.Timeout' } }, timestamp);
     } else {
-      record.history.add(
-        'TaskTimedOut',
-        { taskTimedOutEventDetails: { resourceType: LAMBDA, resource: attempt.task.integration, error: 'States.Timeout' } },
-        timestamp,
-      );
+      record.history.add('TaskTimedOut', { taskTimedOutEventDetails: { ...resourceOf(attempt.task), error: 'States.Timeout' } }, timestamp);
     }
   }
 
@@ -798,8 +846,8 @@ export class LocalStepFunctions implements JsonProtocolService {
     return handler;
   }
 
-  private recordTaskStart(record: ExecutionRecord, task: LambdaTask, parameters: unknown): void {
-    const resource = { resourceType: LAMBDA, resource: task.integration };
+  private recordTaskStart(record: ExecutionRecord, task: LocalTask, parameters: unknown): void {
+    const resource = resourceOf(task);
     record.history.add('TaskScheduled', {
       taskScheduledEventDetails: {
         ...resource,
@@ -823,6 +871,13 @@ export class LocalStepFunctions implements JsonProtocolService {
   private roleArn(): string {
     return `arn:aws:iam::${this.props.account}:role/${this.props.stateMachineName}-role`;
   }
+}
+
+/** How history events name a task's integration: `lambda`/`invoke`, `events`/`putEvents`. */
+function resourceOf(task: LocalTask): { resourceType: string; resource: string } {
+  return task.integration === 'events:putEvents'
+    ? { resourceType: 'events', resource: 'putEvents' }
+    : { resourceType: LAMBDA, resource: task.integration };
 }
 
 /** The error every step of an ended execution throws: neither retried nor caught. */

@@ -82,6 +82,8 @@ describe('phaseOf', () => {
     ['CheckStability', 'deploying green'],
     ['ApprovePromotion', 'waiting for approval'],
     ['CheckHealth', 'checking health'],
+    ['StepPassed', 'step passed'],
+    ['LastStepPassed', 'step passed'],
     ['Promote', 'promoting'],
     ['WaitBeforeScaleDown', 'scaling down the old colour'],
     ['MarkRollbackFailed', 'ROLLBACK FAILED'],

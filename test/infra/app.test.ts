@@ -14,6 +14,7 @@ import {
   STEP_HANDLERS,
 } from '../../infra/constructs/release-handlers';
 import { definitionPlaceholders, RELEASE_DEFINITION_FILE } from '../../infra/constructs/release-pipeline';
+import { RELEASE_EVENT_SOURCE, RELEASE_EVENT_TYPES } from '../../infra/release-event-schema';
 import { sdkActionsOf } from './support/sdk-calls';
 import { flattenIntrinsics, PROJECT_ROOT, synthesizeSampleApp } from './support/synth';
 
@@ -122,6 +123,38 @@ describe('the release state machine', () => {
     }));
     expect(invoke.Resource).toEqual(expect.arrayContaining(expected));
     expect(invoke.Resource).toHaveLength(expected.length);
+  });
+
+  it('may PutEvents on the default event bus only, and sends its step events there as ecs-release', () => {
+    const role = synth.release.pipeline.stateMachine.role;
+    const statements = resources(release, 'AWS::IAM::Policy')
+      .filter(([, p]) => (p.Properties.Roles as Array<{ Ref: string }>).some((r) => r.Ref === logicalId(role)))
+      .flatMap(([, p]) => p.Properties.PolicyDocument.Statement as Cfn[]);
+    const list = (value: unknown) => (Array.isArray(value) ? value : [value]);
+    const putEvents = statements.filter((s) => list(s.Action).some((a: string) => a.startsWith('events:')));
+    expect(putEvents).toHaveLength(1);
+    expect(putEvents[0]).toMatchObject({ Effect: 'Allow', Action: 'events:PutEvents' });
+    expect(putEvents[0].Condition).toBeUndefined();
+    expect(list(putEvents[0].Resource).map((r) => String(flattenIntrinsics(r)))).toEqual([
+      'arn:<Ref:AWS::Partition>:events:<Ref:AWS::Region>:<Ref:AWS::AccountId>:event-bus/default',
+    ]);
+
+    // The definition as CloudFormation substitutes it: every PutEvents entry names that bus and the source.
+    const [, machine] = resources(release, 'AWS::StepFunctions::StateMachine').find(([, r]) =>
+      String(r.Properties.StateMachineName).startsWith('ecs-release-'),
+    )!;
+    let text = machine.Properties.DefinitionString as string;
+    for (const [key, value] of Object.entries(machine.Properties.DefinitionSubstitutions)) {
+      text = text.split(`\${${key}}`).join(JSON.stringify(flattenIntrinsics(value)).slice(1, -1));
+    }
+    expect(text).not.toContain('${');
+    const entries = Object.values(JSON.parse(text).States as Record<string, Cfn>)
+      .filter((state) => state.Resource === 'arn:aws:states:::events:putEvents')
+      .flatMap((state) => state.Parameters.Entries as Cfn[]);
+    expect(entries.length).toBeGreaterThan(0);
+    for (const entry of entries) {
+      expect(entry).toMatchObject({ EventBusName: 'default', Source: RELEASE_EVENT_SOURCE, DetailType: RELEASE_EVENT_TYPES.stepPassed });
+    }
   });
 });
 
@@ -402,10 +435,14 @@ describe('alarms', () => {
       expect(stat.Metric.MetricName).toBe(ENVOY_METRICS.responsesByClass);
       expect(stat.Metric.Namespace).toBe('ECSRelease/Envoy');
       expect(stat.Period).toBe(10);
+      // Exactly the contract's dimensions (in any order): the colour's ingress listener, one response class.
+      expect(stat.Metric.Dimensions).toHaveLength(4);
       expect(stat.Metric.Dimensions).toEqual(
         expect.arrayContaining([
           { Name: ENVOY_METRICS.serviceDimension, Value: 'colorapp' },
           { Name: ENVOY_METRICS.colourDimension, Value: colour },
+          { Name: ENVOY_METRICS.listenerDimension, Value: 'ingress' },
+          { Name: ENVOY_METRICS.responseClassDimension, Value: expect.stringMatching(/^[2-5]$/) },
         ]),
       );
     }
@@ -419,8 +456,17 @@ describe('alarms', () => {
       Threshold: 1000,
       ComparisonOperator: 'GreaterThanThreshold',
       TreatMissingData: 'notBreaching',
-      Dimensions: Match.arrayWith([{ Name: ENVOY_METRICS.colourDimension, Value: colour }]),
     });
+    const [, alarm] = resources(release, 'AWS::CloudWatch::Alarm').find(([, a]) => a.Properties.AlarmName === `colorapp-${colour}-p99-latency`)!;
+    // Exactly the contract's dimensions (in any order): the colour's ingress listener.
+    expect(alarm.Properties.Dimensions).toHaveLength(3);
+    expect(alarm.Properties.Dimensions).toEqual(
+      expect.arrayContaining([
+        { Name: ENVOY_METRICS.serviceDimension, Value: 'colorapp' },
+        { Name: ENVOY_METRICS.colourDimension, Value: colour },
+        { Name: ENVOY_METRICS.listenerDimension, Value: 'ingress' },
+      ]),
+    );
   });
 });
 
@@ -487,6 +533,8 @@ describe('the sample service', () => {
     expect(env('app')).toEqual({ PORT: '8080', COLOR: colour });
     expect(env('envoy')).toMatchObject({ ENABLE_ENVOY_DOG_STATSD: '1', STATSD_PORT: '8125', ENVOY_STATS_CONFIG_FILE: '/etc/envoy-release/stats.yaml' });
     expect(env('envoy-stats-config')).toEqual({ SERVICE: 'colorapp', COLOR: colour });
+    // The release clone renames this node for the other colour (see cloneTaskDefinition).
+    expect(env('envoy').APPMESH_RESOURCE_ARN).toEqual({ Ref: logicalId(synth.service.virtualNodes[colour as 'blue']) });
     expect(containers.envoy.DependsOn).toEqual(
       expect.arrayContaining([{ ContainerName: 'envoy-stats-config', Condition: 'SUCCESS' }]),
     );
@@ -495,12 +543,17 @@ describe('the sample service', () => {
     expect(td.Properties.ProxyConfiguration).toMatchObject({ ContainerName: 'envoy', Type: 'APPMESH' });
     const agent = JSON.parse(env('cloudwatch-agent').CW_CONFIG_CONTENT);
     expect(agent.metrics.namespace).toBe('ECSRelease/Envoy');
-    expect(agent.metrics.aggregation_dimensions).toEqual(
-      expect.arrayContaining([
-        [ENVOY_METRICS.serviceDimension, ENVOY_METRICS.colourDimension],
-        [ENVOY_METRICS.serviceDimension, ENVOY_METRICS.colourDimension, ENVOY_METRICS.responseClassDimension],
-      ]),
-    );
+    // The agent publishes exactly the dimension sets the alarms and the health check read, each
+    // keeping the listener, and no set that would mix the admin listener's requests in.
+    expect(agent.metrics.aggregation_dimensions).toEqual([
+      [ENVOY_METRICS.serviceDimension, ENVOY_METRICS.colourDimension, 'envoy.http_conn_manager_prefix'],
+      [ENVOY_METRICS.serviceDimension, ENVOY_METRICS.colourDimension, 'envoy.http_conn_manager_prefix', ENVOY_METRICS.responseClassDimension],
+    ]);
+    expect(agent.metrics.metrics_collected.statsd).toEqual({
+      service_address: ':8125',
+      metrics_collection_interval: 10,
+      metrics_aggregation_interval: 10,
+    });
   });
 
   it('builds colorapp from colorapp/ as a container image asset', () => {

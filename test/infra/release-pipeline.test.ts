@@ -257,5 +257,7 @@ describe('the Envoy stats configuration script', () => {
     expect(written).toContain('  - tag_name: Color\n    fixed_value: "green"');
     expect(written).toContain("regex: '.*?\\.ingress\\.((\\w+?)\\.)[0-9]+?\\.(.+?)$'");
     expect(written.startsWith('stats_config:\n  stats_tags:\n')).toBe(true);
+    // Envoy's default tags carry the response class and the listener of the metric contract.
+    expect(written).toContain('\n  use_all_default_tags: true\n');
   });
 });

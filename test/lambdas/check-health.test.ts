@@ -86,6 +86,7 @@ function expectedQueries(colour: 'blue' | 'green') {
   const dims = [
     { Name: 'Service', Value: 'colorapp' },
     { Name: 'Color', Value: colour },
+    { Name: 'envoy.http_conn_manager_prefix', Value: 'ingress' },
   ];
   const responses = ['2', '3', '4', '5'].map((cls) => ({
     Id: `responses_${cls}xx`,

@@ -8,6 +8,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { handler } from '../../lambdas/register-task-definition';
 import {
+  appMeshTaskDefinition,
   COLOURS,
   FAMILY,
   IMAGE,
@@ -18,6 +19,7 @@ import {
   RELEASE_ID,
   serviceConfig,
   taskDefinitionArn,
+  virtualNodeArn,
 } from '../support/ecs-fixtures';
 
 const ecsMock = mockClient(ECSClient);
@@ -79,7 +81,8 @@ describe('register-task-definition', () => {
             { name: 'COLOR', value: 'green' },
           ],
         },
-        envoy,
+        // The live revision names blue's node in the short form; the clone names green's.
+        { ...envoy, environment: [{ name: 'APPMESH_RESOURCE_ARN', value: 'mesh/apps/virtualNode/colorapp-green' }] },
         xray,
       ],
       taskRoleArn: live.taskRoleArn,
@@ -105,6 +108,72 @@ describe('register-task-definition', () => {
       ],
     });
   });
+
+  it.each([
+    { live: 'blue', idle: 'green' },
+    { live: 'green', idle: 'blue' },
+  ] as const)(
+    "registers the colorapp App Mesh revision of $live as $idle: the app, Envoy's virtual node and the stats tags all name $idle",
+    async ({ live, idle }) => {
+      const source = appMeshTaskDefinition(live);
+      ecsMock
+        .on(DescribeTaskDefinitionCommand)
+        .resolvesOnce({ taskDefinition: source, tags: liveTags() })
+        .resolvesOnce({ taskDefinition: source, tags: liveTags() });
+
+      await handler({ release: plannedRelease(), colours: { live, idle, liveTaskDefinitionArn: LIVE_TASK_DEFINITION_ARN } });
+
+      const [statsConfig, agent, envoy, app] = source.containerDefinitions!;
+      const sent = ecsMock.commandCalls(RegisterTaskDefinitionCommand)[0].args[0].input;
+      expect(sent).toStrictEqual({
+        family: FAMILY,
+        containerDefinitions: [
+          {
+            ...statsConfig,
+            environment: [
+              { name: 'SERVICE', value: 'colorapp' },
+              { name: 'COLOR', value: idle },
+            ],
+          },
+          agent,
+          {
+            ...envoy,
+            environment: [
+              { name: 'APPMESH_RESOURCE_ARN', value: virtualNodeArn(`colorapp-${idle}`) },
+              { name: 'ENABLE_ENVOY_DOG_STATSD', value: '1' },
+              { name: 'STATSD_ADDRESS', value: '127.0.0.1' },
+              { name: 'STATSD_PORT', value: '8125' },
+              { name: 'ENVOY_STATS_CONFIG_FILE', value: '/etc/envoy-release/stats.yaml' },
+              { name: 'ENVOY_STATS_FLUSH_INTERVAL', value: '10s' },
+            ],
+          },
+          {
+            ...app,
+            image: IMAGE,
+            environment: [
+              { name: 'PORT', value: '8080' },
+              { name: 'COLOR', value: idle },
+            ],
+          },
+        ],
+        taskRoleArn: source.taskRoleArn,
+        executionRoleArn: source.executionRoleArn,
+        networkMode: 'awsvpc',
+        volumes: [{ name: 'envoy-release', host: {} }],
+        placementConstraints: [],
+        requiresCompatibilities: ['FARGATE'],
+        cpu: '512',
+        memory: '1024',
+        proxyConfiguration: source.proxyConfiguration,
+        tags: [
+          { key: 'team', value: 'payments' },
+          { key: 'ecs-release:release-id', value: RELEASE_ID },
+          { key: 'ecs-release:version', value: '1.4.0' },
+          { key: 'ecs-release:colour', value: idle },
+        ],
+      });
+    },
+  );
 
   it('registers into the configured family even when the live revision is in another one', async () => {
     givenTaskDefinitions('live');

@@ -1,18 +1,23 @@
 /**
  * Static checks of statemachines/release.asl.json: the contract between the definition, the
- * error catalogue and the handlers. A name the ASL routes on that no handler can throw, or a
- * placeholder with no handler behind it, would only show up in production.
+ * error catalogue, the handlers and the release event schema. A name the ASL routes on that no
+ * handler can throw, a placeholder with no handler behind it, or an event that cannot fail
+ * quietly would only show up in production.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
+import { RELEASE_EVENT_SUBSTITUTIONS, RELEASE_EVENT_TYPES } from '../../infra/release-event-schema';
 import { ERROR_CATALOGUE, SERVICE_ERROR_NAMES } from '../../lambdas/shared/errors';
+import { PUT_EVENTS_RESOURCE } from '../../local/asl/definition';
 import { ASL_PATH, handlerFileOf, placeholderOf } from '../support/release-harness';
 
-interface Rule { ErrorEquals: string[]; Next?: string }
+interface Rule { ErrorEquals: string[]; Next?: string; ResultPath?: string | null }
+interface Entry { EventBusName?: string; Source?: string; DetailType?: string; Detail?: Record<string, unknown> }
 interface State {
   Type: string;
   Resource?: string;
-  Parameters?: { FunctionName?: string };
+  Parameters?: { FunctionName?: string; Entries?: Entry[] };
+  ResultPath?: string | null;
   Retry?: Rule[];
   Catch?: Rule[];
   TimeoutSeconds?: number;
@@ -27,6 +32,17 @@ interface State {
 const definition = JSON.parse(readFileSync(ASL_PATH, 'utf8')) as { StartAt: string; States: Record<string, State> };
 const states = Object.entries(definition.States);
 const tasks = states.filter(([, s]) => s.Type === 'Task');
+/** The Task states that publish release events: the one integration besides Lambda. */
+const eventTasks = tasks.filter(([, s]) => s.Resource === PUT_EVENTS_RESOURCE);
+const lambdaTasks = tasks.filter(([, s]) => s.Resource !== PUT_EVENTS_RESOURCE);
+/** EventBridge errors worth retrying: throttling, its own faults, entries it could not take now. */
+const EVENTBRIDGE_RETRYABLE = [
+  'EventBridge.ThrottlingException',
+  'EventBridge.InternalException',
+  'EventBridge.AmazonEventBridgeException',
+  'EventBridge.SdkClientException',
+  'EventBridge.FailedEntry',
+];
 
 describe('release.asl.json', () => {
   it('routes only on error names that exist in the catalogue or are Step Functions\' own', () => {
@@ -36,12 +52,76 @@ describe('release.asl.json', () => {
     expect([...used, ...fixedFailNames].filter((name) => !known.has(name))).toEqual([]);
   });
 
-  it('names, for every Task, a function placeholder backed by a handler file', () => {
-    for (const [name, state] of tasks) {
+  it('names, for every Task but the PutEvents ones, a function placeholder backed by a handler file', () => {
+    expect(lambdaTasks.length + eventTasks.length).toBe(tasks.length);
+    for (const [name, state] of lambdaTasks) {
       const placeholder = placeholderOf(state);
       expect({ name, placeholder }).toEqual({ name, placeholder: expect.any(String) });
       const file = path.join(__dirname, '../../lambdas', `${handlerFileOf(placeholder!)}.ts`);
       expect({ name, exists: existsSync(file) }).toEqual({ name, exists: true });
+    }
+  });
+
+  it('allows exactly one other integration, events:putEvents, for the release events on the pipeline\'s bus', () => {
+    const resources = new Set(tasks.map(([, s]) => s.Resource!).filter((r) => r.startsWith('arn:aws:states:::')));
+    expect([...resources].sort()).toEqual(
+      ['arn:aws:states:::events:putEvents', 'arn:aws:states:::lambda:invoke.waitForTaskToken'].sort(),
+    );
+    expect(eventTasks.map(([name]) => name)).toEqual(['StepPassed', 'LastStepPassed']);
+    for (const [name, state] of eventTasks) {
+      const entries = state.Parameters?.Entries ?? [];
+      expect({ name, entries: entries.length }).toEqual({ name, entries: 1 });
+      // The bus and the source come from the pipeline's substitutions, never from the file.
+      expect({ name, bus: entries[0].EventBusName, source: entries[0].Source, detailType: entries[0].DetailType }).toEqual({
+        name,
+        bus: '${ReleaseEventBusName}',
+        source: '${ReleaseEventSource}',
+        detailType: RELEASE_EVENT_TYPES.stepPassed,
+      });
+    }
+    expect(Object.keys(RELEASE_EVENT_SUBSTITUTIONS).sort()).toEqual(['ReleaseEventBusName', 'ReleaseEventSource']);
+  });
+
+  it('publishes a step event exactly once per passed step: after HealthDecision chose shift or promote, and from nowhere else', () => {
+    const choices = definition.States.HealthDecision.Choices as Array<{ StringEquals?: string; Next: string }>;
+    const next = Object.fromEntries(choices.map((c) => [c.StringEquals, c.Next]));
+    expect(next).toMatchObject({ shift: 'StepPassed', promote: 'LastStepPassed', 'bake-again': 'Bake' });
+    expect(definition.States.StepPassed.Next).toBe('ShiftTraffic');
+    expect(definition.States.LastStepPassed.Next).toBe('ApprovalBeforePromote?');
+    const into = (target: string) =>
+      states.flatMap(([from, s]) =>
+        [s.Next, s.Default, ...(s.Choices ?? []).map((c) => c.Next), ...(s.Catch ?? []).map((c) => c.Next)]
+          .filter((n) => n === target && from !== target)
+          .map(() => from),
+      );
+    expect(into('StepPassed')).toEqual(['HealthDecision']);
+    expect(into('LastStepPassed')).toEqual(['HealthDecision']);
+  });
+
+  it('sends the same entry from both step event states, with the detail every release event has', () => {
+    const { StepPassed, LastStepPassed } = definition.States;
+    expect(LastStepPassed.Parameters).toEqual(StepPassed.Parameters);
+    expect(LastStepPassed.Retry).toEqual(StepPassed.Retry);
+    const detail = StepPassed.Parameters!.Entries![0].Detail!;
+    const fields = Object.keys(detail).map((key) => key.replace(/\.\$$/, ''));
+    expect(fields.sort()).toEqual(
+      ['schemaVersion', 'service', 'releaseId', 'executionArn', 'outcome', 'status', 'error', 'cause', 'step', 'stepCount', 'weight', 'verdict', 'at'].sort(),
+    );
+    expect(detail).toMatchObject({ schemaVersion: 1, outcome: 'step-passed', status: 'RUNNING', error: null, cause: null });
+    // Only what the handlers' schemas guarantee: a path that selects nothing is States.Runtime,
+    // which no Catch catches, and would fail the release half-way.
+    const paths = Object.entries(detail)
+      .filter(([key]) => key.endsWith('.$'))
+      .flatMap(([, value]) => String(value).match(/\$\$?[\w.]+/g) ?? []);
+    expect(paths.filter((p) => !/^\$\.(release|progress|shift)\.|^\$\$\.State\.EnteredTime$/.test(p))).toEqual([]);
+  });
+
+  it('never lets a step event fail or roll back a release: retried on throttling and EventBridge faults, then caught and carried on', () => {
+    for (const [name, state] of eventTasks) {
+      expect({ name, retried: (state.Retry ?? []).flatMap((r) => r.ErrorEquals).sort() }).toEqual({ name, retried: [...EVENTBRIDGE_RETRYABLE].sort() });
+      expect({ name, catch: state.Catch }).toEqual({ name, catch: [{ ErrorEquals: ['States.ALL'], Next: state.Next, ResultPath: '$.stepEvent' }] });
+      // Neither the result nor the error may land where the release keeps its own error.
+      expect({ name, resultPath: state.ResultPath }).toEqual({ name, resultPath: '$.stepEvent' });
     }
   });
 
@@ -55,7 +135,7 @@ describe('release.asl.json', () => {
   it('sends every catch after the lock is taken to Rollback or to a lock-releasing end', () => {
     const beforeLock = new Set(['Plan']);
     const allowed = new Set(['Rollback', 'MarkRollbackFailed', 'RollbackFailed', 'ReleaseLockAfterScaleDownFailure', 'LockReleaseFailed', 'CheckHealth', 'ApprovalTimedOut']);
-    for (const [name, state] of tasks) {
+    for (const [name, state] of lambdaTasks) {
       if (beforeLock.has(name)) continue;
       for (const c of state.Catch ?? []) {
         if (name === 'AcquireLock' && c.Next === 'Rejected') continue; // refused: the lock was never ours
@@ -65,9 +145,11 @@ describe('release.asl.json', () => {
   });
 
   it('retries the Lambda service exceptions on every Lambda task, and bounds every task in time', () => {
-    for (const [name, state] of tasks) {
+    for (const [name, state] of lambdaTasks) {
       const retried = (state.Retry ?? []).flatMap((r) => r.ErrorEquals);
       expect({ name, retriesLambda: retried.includes('Lambda.ServiceException') || retried.includes('States.ALL') }).toEqual({ name, retriesLambda: true });
+    }
+    for (const [name, state] of tasks) {
       expect({ name, bounded: Boolean(state.TimeoutSeconds ?? state.TimeoutSecondsPath) }).toEqual({ name, bounded: true });
     }
   });

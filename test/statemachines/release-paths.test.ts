@@ -2,7 +2,7 @@
  * Path tests: the real release.asl.json, run by aws-local-stepfunctions, every Task state
  * calling its real handler, AWS replaced by the stateful FakeAws world. Each test asserts what
  * an operator would check afterwards: route weights, the ECS services, the state and lock
- * documents, the path taken and the state transitions billed.
+ * documents, the release events sent, the path taken and the state transitions billed.
  */
 import { RegisterTaskDefinitionCommand, UpdateServiceCommand } from '@aws-sdk/client-ecs';
 import { UpdateRouteCommand } from '@aws-sdk/client-app-mesh';
@@ -15,8 +15,9 @@ import { handler as cleanup } from '../../lambdas/cleanup';
 import type { LockDocument, ReleaseState, ReleaseSummary } from '../../lambdas/shared/documents';
 import { parameterNames } from '../../lambdas/shared/documents';
 import { MAX_STATE_BYTES } from '../../lambdas/shared/release-state';
+import { RELEASE_EVENT_SOURCE, RELEASE_EVENT_TYPES } from '../../infra/release-event-schema';
 import { awsError, FakeAws } from '../support/fake-aws';
-import { colorappConfig, runRelease, seedColorapp, v2Request, type RunResult } from '../support/release-harness';
+import { colorappConfig, runRelease, seedColorapp, STATE_MACHINE_ARN, v2Request, virtualNodeArn, type RunResult } from '../support/release-harness';
 
 const names = parameterNames('colorapp');
 const V2 = '111122223333.dkr.ecr.eu-west-1.amazonaws.com/colorapp:v2';
@@ -66,11 +67,19 @@ describe('release state machine: promotion paths', () => {
     ]);
     const green = service('colorapp-green');
     expect(green.desiredCount).toBe(2);
-    expect(world.taskDefinitions.get(green.taskDefinition!)?.taskDefinition.containerDefinitions?.[0]).toMatchObject({
-      name: 'app',
-      image: V2,
-      environment: [{ name: 'COLOR', value: 'green' }],
-    });
+    // Green's revision is a clone of blue's, and must run as green throughout: the app's colour,
+    // the virtual node its Envoy registers as, and the colour its metrics are tagged with.
+    expect(world.taskDefinitions.get(green.taskDefinition!)?.taskDefinition.containerDefinitions).toMatchObject([
+      { name: 'app', image: V2, environment: [{ name: 'COLOR', value: 'green' }] },
+      {
+        name: 'envoy',
+        environment: [
+          { name: 'APPMESH_RESOURCE_ARN', value: virtualNodeArn('colorapp-mesh', 'colorapp-green-node') },
+          { name: 'ENABLE_ENVOY_DOG_STATSD', value: '1' },
+        ],
+      },
+      { name: 'envoy-stats-config', environment: [{ name: 'SERVICE', value: 'colorapp' }, { name: 'COLOR', value: 'green' }] },
+    ]);
     expect(service('colorapp-blue').desiredCount).toBe(0);
     expect(state()).toMatchObject({
       live: 'green',
@@ -88,18 +97,23 @@ describe('release state machine: promotion paths', () => {
     expect(result.path).toEqual([
       'Plan', 'AcquireLock', 'LoadState', 'Preflight', 'RegisterTaskDefinition', 'DeployIdle',
       'WaitForStability', 'CheckStability', 'IsStable', 'ApprovalBeforeTraffic?',
-      'ShiftTraffic', 'Bake', 'CheckHealth', 'HealthDecision',
-      'ShiftTraffic', 'Bake', 'CheckHealth', 'HealthDecision',
-      'ShiftTraffic', 'Bake', 'CheckHealth', 'HealthDecision',
+      'ShiftTraffic', 'Bake', 'CheckHealth', 'HealthDecision', 'StepPassed',
+      'ShiftTraffic', 'Bake', 'CheckHealth', 'HealthDecision', 'StepPassed',
+      'ShiftTraffic', 'Bake', 'CheckHealth', 'HealthDecision', 'LastStepPassed',
       'ApprovalBeforePromote?', 'Promote', 'KeepOldColourWarm?', 'WaitBeforeScaleDown', 'ScaleDownOldColour',
       'ReleaseLock', 'Released',
     ]);
   });
 
-  it('bills at most 40 state transitions for a 4-step canary', async () => {
+  it('bills at most 40 state transitions for a 4-step canary, one of them per step for its event', async () => {
     const result = await runRelease(world, v2Request({ strategy: { type: 'canary', steps: [5, 25, 50, 100] } }));
     expect(result.status).toBe('SUCCEEDED');
     expect(world.weightHistory.map((w) => w['colorapp-green-node'])).toEqual([5, 25, 50, 100]);
+    expect(result.path.filter((s) => s === 'StepPassed' || s === 'LastStepPassed')).toEqual([
+      'StepPassed', 'StepPassed', 'StepPassed', 'LastStepPassed',
+    ]);
+    // 33 before the step events, plus one PutEvents state per step.
+    expect(result.transitions).toBe(37);
     expect(result.transitions).toBeLessThanOrEqual(40);
   });
 
@@ -125,6 +139,14 @@ describe('release state machine: promotion paths', () => {
     expect(state()).toMatchObject({ live: 'blue', colours: { blue: { version: 'v3' }, green: { version: 'v2' } } });
     expect(state().history.map((r) => r.version)).toEqual(['v3', 'v2']);
     expect(route()).toEqual({ 'colorapp-blue-node': 100, 'colorapp-green-node': 0 });
+    // Cloned from green's clone of blue: back to blue's identity everywhere.
+    const blue = world.taskDefinitions.get(service('colorapp-blue').taskDefinition!)!.taskDefinition;
+    expect(blue.containerDefinitions!.map((c) => [c.name, c.environment])).toEqual([
+      ['app', [{ name: 'COLOR', value: 'blue' }]],
+      ['envoy', [{ name: 'APPMESH_RESOURCE_ARN', value: virtualNodeArn('colorapp-mesh', 'colorapp-blue-node') }, { name: 'ENABLE_ENVOY_DOG_STATSD', value: '1' }]],
+      ['envoy-stats-config', [{ name: 'SERVICE', value: 'colorapp' }, { name: 'COLOR', value: 'blue' }]],
+    ]);
+    expect(blue.containerDefinitions![0].image).toBe(V2.replace(':v2', ':v3'));
   });
 
   it('retries a throttled UpdateRoute and still promotes', async () => {
@@ -133,6 +155,119 @@ describe('release state machine: promotion paths', () => {
     expect(result.status).toBe('SUCCEEDED');
     expect(world.appmesh).toHaveReceivedCommandTimes(UpdateRouteCommand, 4);
     expect(world.weightHistory.map((w) => w['colorapp-green-node'])).toEqual([10, 50, 100]);
+  });
+});
+
+describe('release state machine: step events', () => {
+  it('sends one "Release Step Passed" event per healthy step of a canary 10/50/100, weights 10, 50 and 100', async () => {
+    const result = await runRelease(world, v2Request());
+
+    expect(result.status).toBe('SUCCEEDED');
+    expect(result.events.map((e) => [e.stateName, e.detail.step, e.detail.stepCount, e.detail.weight])).toEqual([
+      ['StepPassed', 1, 3, 10],
+      ['StepPassed', 2, 3, 50],
+      ['LastStepPassed', 3, 3, 100],
+    ]);
+    for (const event of result.events) {
+      expect(event).toMatchObject({
+        eventBusName: 'default',
+        source: RELEASE_EVENT_SOURCE,
+        'detail-type': RELEASE_EVENT_TYPES.stepPassed,
+        // Step Functions appends the execution and the state machine to every entry's resources.
+        resources: [result.executionArn, STATE_MACHINE_ARN],
+      });
+      // The fields every release event has, plus the step's own.
+      expect(Object.keys(event.detail).sort()).toEqual(
+        ['schemaVersion', 'service', 'releaseId', 'executionArn', 'outcome', 'status', 'error', 'cause', 'step', 'stepCount', 'weight', 'verdict', 'at'].sort(),
+      );
+      expect(event.detail).toMatchObject({
+        schemaVersion: 1,
+        service: 'colorapp',
+        releaseId: result.releaseId,
+        executionArn: result.executionArn,
+        outcome: 'step-passed',
+        status: 'RUNNING',
+        error: null,
+        cause: null,
+        verdict: {
+          status: 'healthy',
+          colour: 'green',
+          weight: event.detail.weight,
+          stepIndex: (event.detail.step as number) - 1,
+          evidence: { requests: expect.any(Number), errors5xx: 0, successRate: 1, p99LatencyMs: 40, alarmsInAlarm: [] },
+          thresholds: { minSuccessRate: 0.99, maxP99LatencyMs: 500, minRequests: 20 },
+          reasons: [expect.stringContaining('no alarm is in ALARM')],
+        },
+      });
+      expect(new Date(event.detail.at as string).toISOString()).toBe(event.detail.at);
+    }
+    // Each event carries the verdict that passed its step: the ones the execution output keeps.
+    expect(result.events.map((e) => e.detail.verdict)).toEqual((result.output as { progress: { verdicts: unknown[] } }).progress.verdicts);
+  });
+
+  it('announces only the steps that passed: unhealthy at 50% sends the 10% event and rolls back', async () => {
+    const result = await runRelease(world, v2Request(), {
+      onStateDone: (name) => {
+        if (name === 'StepPassed') world.traffic.set('green', { requests: 1000, errors5xx: 300, p99LatencyMs: 40 });
+      },
+    });
+    expectCleanRollback(result, 'UnhealthyReleaseError');
+    expect(result.events.map((e) => [e.detail.step, e.detail.weight])).toEqual([[1, 10]]);
+    expect(tail(result, 'StepPassed')).toEqual([
+      'StepPassed', 'ShiftTraffic', 'Bake', 'CheckHealth', 'HealthDecision', 'HealthFailed', 'Rollback', 'WasItPromoted?', 'RolledBack',
+    ]);
+  });
+
+  it('sends one event for a step baked twice: inconclusive, then healthy', async () => {
+    world.traffic.set('green', { requests: 3, errors5xx: 0, p99LatencyMs: 40 });
+    const result = await runRelease(world, v2Request({ strategy: { type: 'blue-green' } }), {
+      onStateDone: (name) => {
+        if (name === 'CheckHealth') world.traffic.set('green', { requests: 1000, errors5xx: 0, p99LatencyMs: 40 });
+      },
+    });
+    expect(result.status).toBe('SUCCEEDED');
+    expect(tail(result, 'ShiftTraffic')).toEqual([
+      'ShiftTraffic', 'Bake', 'CheckHealth', 'HealthDecision', 'Bake', 'CheckHealth', 'HealthDecision', 'LastStepPassed',
+      'ApprovalBeforePromote?', 'Promote', 'KeepOldColourWarm?', 'WaitBeforeScaleDown', 'ScaleDownOldColour', 'ReleaseLock', 'Released',
+    ]);
+    expect(result.events).toHaveLength(1);
+    expect(result.events[0].detail).toMatchObject({ step: 1, stepCount: 1, weight: 100, verdict: { status: 'healthy', attempt: 1 } });
+  });
+
+  it('retries a throttled PutEvents and still sends every event', async () => {
+    let calls = 0;
+    const result = await runRelease(world, v2Request(), {
+      onPutEvents: () => {
+        if (++calls === 1) throw awsError('EventBridge.ThrottlingException', 'Rate exceeded');
+      },
+    });
+    expect(result.status).toBe('SUCCEEDED');
+    expect(calls).toBe(4);
+    expect(result.events.map((e) => e.detail.weight)).toEqual([10, 50, 100]);
+  });
+
+  it('promotes all the same when no event can be sent: the error is kept at $.stepEvent, traffic and state as usual', async () => {
+    let calls = 0;
+    const result = await runRelease(world, v2Request(), {
+      onPutEvents: () => {
+        calls++;
+        throw awsError('EventBridge.AmazonEventBridgeException', 'User is not authorized to perform: events:PutEvents');
+      },
+    });
+
+    expect(result.status).toBe('SUCCEEDED');
+    expect(result.events).toEqual([]);
+    // Three steps, each tried once and retried three times, then given up on.
+    expect(calls).toBe(12);
+    expect(world.weightHistory.map((w) => w['colorapp-green-node'])).toEqual([10, 50, 100]);
+    expect(state()).toMatchObject({ live: 'green', lastRelease: { id: result.releaseId, outcome: 'promoted', failure: null } });
+    expect(lock()).toBeUndefined();
+    expect(result.output).toMatchObject({
+      stepEvent: { Error: 'EventBridge.AmazonEventBridgeException', Cause: expect.stringContaining('events:PutEvents') },
+    });
+    expect(result.output).not.toHaveProperty('error');
+    expect(result.path).not.toContain('Rollback');
+    expect(result.path.filter((s) => s.endsWith('StepPassed'))).toHaveLength(3);
   });
 });
 
@@ -294,6 +429,7 @@ describe('release state machine: rollback paths', () => {
     expectCleanRollback(result, 'UnhealthyReleaseError');
     expect(tail(result, 'CheckHealth')).toEqual(['CheckHealth', 'HealthDecision', 'HealthFailed', 'Rollback', 'WasItPromoted?', 'RolledBack']);
     expect(state().lastRelease?.verdicts).toMatchObject([{ status: 'unhealthy', weight: 10, evidence: { successRate: 0.7 } }]);
+    expect(result.events).toEqual([]);
   });
 
   it('bakes again when there is too little traffic to judge, then rolls back: no data is never healthy', async () => {

@@ -172,3 +172,117 @@ export function ecsService(serviceName: string, overrides: Partial<Service> = {}
     ...overrides,
   };
 }
+
+/** The ARN of a virtual node of the fixtures' mesh (`apps`), as `APPMESH_RESOURCE_ARN` takes it. */
+export function virtualNodeArn(node: string): string {
+  return `arn:aws:appmesh:${REGION}:${ACCOUNT}:mesh/apps/virtualNode/${node}`;
+}
+
+/**
+ * A colour's revision as the CDK app's colorapp stack registers it and DescribeTaskDefinition
+ * returns it: the stats init container (Service and Color tags from its environment), the
+ * CloudWatch agent, the Envoy sidecar registered as the colour's virtual node, and the app.
+ */
+export function appMeshTaskDefinition(colour: 'blue' | 'green', revision = 7): TaskDefinition {
+  const logging = (prefix: string) => ({
+    logDriver: 'awslogs' as const,
+    options: { 'awslogs-group': 'ColorappService-ContainerLogs', 'awslogs-stream-prefix': `${colour}-${prefix}`, 'awslogs-region': REGION },
+  });
+  return {
+    taskDefinitionArn: taskDefinitionArn(revision),
+    family: FAMILY,
+    revision,
+    status: 'ACTIVE',
+    requiresAttributes: [{ name: 'com.amazonaws.ecs.capability.task-iam-role' }],
+    compatibilities: ['EC2', 'FARGATE'],
+    registeredAt: new Date('2024-12-01T10:00:00Z'),
+    registeredBy: `arn:aws:iam::${ACCOUNT}:role/cdk-deploy`,
+    containerDefinitions: [
+      {
+        name: 'envoy-stats-config',
+        image: 'public.ecr.aws/appmesh/aws-appmesh-envoy:v1.29.12.1-prod',
+        essential: false,
+        user: '0',
+        entryPoint: ['sh', '-c'],
+        command: ['set -eu\ncat > /etc/envoy-release/stats.yaml <<EOF\nstats_config:\n  stats_tags: []\nEOF'],
+        environment: [
+          { name: 'SERVICE', value: 'colorapp' },
+          { name: 'COLOR', value: colour },
+        ],
+        mountPoints: [{ sourceVolume: 'envoy-release', containerPath: '/etc/envoy-release', readOnly: false }],
+        memoryReservation: 32,
+        logConfiguration: logging('envoy-stats-config'),
+      },
+      {
+        name: 'cloudwatch-agent',
+        image: 'public.ecr.aws/cloudwatch-agent/cloudwatch-agent:1.300049.1b929',
+        essential: false,
+        environment: [{ name: 'CW_CONFIG_CONTENT', value: '{"agent":{"omit_hostname":true},"metrics":{"namespace":"ECSRelease/Envoy"}}' }],
+        memoryReservation: 64,
+        logConfiguration: logging('cloudwatch-agent'),
+      },
+      {
+        name: 'envoy',
+        image: 'public.ecr.aws/appmesh/aws-appmesh-envoy:v1.29.12.1-prod',
+        essential: true,
+        user: '1337',
+        environment: [
+          { name: 'APPMESH_RESOURCE_ARN', value: virtualNodeArn(`colorapp-${colour}`) },
+          { name: 'ENABLE_ENVOY_DOG_STATSD', value: '1' },
+          { name: 'STATSD_ADDRESS', value: '127.0.0.1' },
+          { name: 'STATSD_PORT', value: '8125' },
+          { name: 'ENVOY_STATS_CONFIG_FILE', value: '/etc/envoy-release/stats.yaml' },
+          { name: 'ENVOY_STATS_FLUSH_INTERVAL', value: '10s' },
+        ],
+        mountPoints: [{ sourceVolume: 'envoy-release', containerPath: '/etc/envoy-release', readOnly: true }],
+        dependsOn: [
+          { containerName: 'envoy-stats-config', condition: 'SUCCESS' },
+          { containerName: 'cloudwatch-agent', condition: 'START' },
+        ],
+        healthCheck: {
+          command: ['CMD-SHELL', 'curl -s http://localhost:9901/server_info | grep state | grep -q LIVE'],
+          interval: 5,
+          timeout: 2,
+          retries: 3,
+          startPeriod: 10,
+        },
+        ulimits: [{ name: 'nofile', softLimit: 15000, hardLimit: 15000 }],
+        memoryReservation: 128,
+        logConfiguration: logging('envoy'),
+      },
+      {
+        name: 'app',
+        image: `${ACCOUNT}.dkr.ecr.${REGION}.amazonaws.com/colorapp:1.3.0`,
+        essential: true,
+        portMappings: [{ containerPort: 8080, hostPort: 8080, protocol: 'tcp' }],
+        environment: [
+          { name: 'PORT', value: '8080' },
+          { name: 'COLOR', value: colour },
+        ],
+        dependsOn: [{ containerName: 'envoy', condition: 'HEALTHY' }],
+        healthCheck: { command: ['CMD', 'node', '/app/healthcheck.js'], interval: 10, timeout: 3, retries: 3, startPeriod: 10 },
+        memoryReservation: 256,
+        logConfiguration: logging('app'),
+      },
+    ],
+    taskRoleArn: `arn:aws:iam::${ACCOUNT}:role/ColorappService-TaskRole`,
+    executionRoleArn: `arn:aws:iam::${ACCOUNT}:role/ColorappService-ExecutionRole`,
+    networkMode: 'awsvpc',
+    volumes: [{ name: 'envoy-release', host: {} }],
+    placementConstraints: [],
+    requiresCompatibilities: ['FARGATE'],
+    cpu: '512',
+    memory: '1024',
+    proxyConfiguration: {
+      type: 'APPMESH',
+      containerName: 'envoy',
+      properties: [
+        { name: 'AppPorts', value: '8080' },
+        { name: 'ProxyIngressPort', value: '15000' },
+        { name: 'ProxyEgressPort', value: '15001' },
+        { name: 'IgnoredUID', value: '1337' },
+        { name: 'EgressIgnoredIPs', value: '169.254.170.2,169.254.169.254' },
+      ],
+    },
+  };
+}

@@ -53,7 +53,7 @@ export function awsError(name: string, message = name): Error {
 /** How the fake ECS rolls out a new deployment of a service. */
 export type RolloutBehaviour = 'completes' | 'fails' | 'never-stabilises';
 
-/** Traffic the fake CloudWatch reports for one colour, over any window. */
+/** Traffic the fake CloudWatch reports for one colour's ingress listener, over any window. */
 export interface ColourTraffic {
   requests: number;
   errors5xx: number;
@@ -353,7 +353,14 @@ export class FakeAws {
   private metricResult(query: MetricDataQuery) {
     const stat = query.MetricStat;
     const dims = Object.fromEntries((stat?.Metric?.Dimensions ?? []).map((d) => [d.Name, d.Value]));
-    const traffic = this.traffic.get(dims[ENVOY_METRICS.colourDimension] ?? '') ?? { requests: 0, errors5xx: 0, p99LatencyMs: null };
+    // The traffic is the colour's ingress listener's, the only listener the CloudWatch agent
+    // publishes: a query that does not pin it finds no metric, as in AWS.
+    const ingress = dims[ENVOY_METRICS.listenerDimension] === ENVOY_METRICS.ingressListener;
+    const traffic = (ingress ? this.traffic.get(dims[ENVOY_METRICS.colourDimension] ?? '') : undefined) ?? {
+      requests: 0,
+      errors5xx: 0,
+      p99LatencyMs: null,
+    };
     let values: number[] = [];
     if (stat?.Metric?.MetricName === ENVOY_METRICS.responsesByClass) {
       const klass = dims[ENVOY_METRICS.responseClassDimension];

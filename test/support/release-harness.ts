@@ -3,12 +3,16 @@
  * state mapped to the real handler its placeholder names, against the {@link FakeAws} world.
  * `.waitForTaskToken` tasks get a real token from the world; they finish when something calls
  * SendTaskSuccess/SendTaskFailure (the alarm-watcher, the approve/reject API) or time out.
+ * `events:putEvents` tasks are judged by EventBridge's rules (local/asl/put-events) and the
+ * events they send are recorded in the run's result.
  */
 import './polyfills';
+import { randomUUID } from 'node:crypto';
 import { StateMachine } from 'aws-local-stepfunctions';
 import { parameterNames } from '../../lambdas/shared/documents';
 import type { ServiceConfigInput } from '../../lambdas/shared/config';
 import { handlerFileOf, loadDefinition, RELEASE_ASL_PATH } from '../../local/asl/definition';
+import { failedEntryError, putEventsOutcomes, putEventsResponse, type AcceptedEvent } from '../../local/asl/put-events';
 import { FakeAws } from './fake-aws';
 
 export { handlerFileOf, placeholderOf } from '../../local/asl/definition';
@@ -63,10 +67,20 @@ export function colorappConfig(overrides: Partial<ServiceConfigInput> = {}): Ser
   };
 }
 
-/** Seeds colorapp: blue v1 live at 100% with 2 tasks, green idle at 0 on an older revision. */
+/** The ARN of a virtual node of the seeded mesh, as the Envoy sidecar's `APPMESH_RESOURCE_ARN` names it. */
+export function virtualNodeArn(meshName: string, node: string): string {
+  return `arn:aws:appmesh:${REGION}:${ACCOUNT}:mesh/${meshName}/virtualNode/${node}`;
+}
+
+/**
+ * Seeds colorapp: blue v1 live at 100% with 2 tasks, green idle at 0 on an older revision. Each
+ * revision is colour-specific as the CDK app builds it: the app's colour variable, the Envoy
+ * sidecar registered as the colour's virtual node, and the stats init container's colour tag.
+ */
 export function seedColorapp(world: FakeAws, config: ServiceConfigInput = colorappConfig()): { blueTd: string; greenTd: string } {
   world.putJson(parameterNames('colorapp').config, config);
-  const definition = (colour: string, image: string) => ({
+  const { meshName, virtualNodes } = config.traffic;
+  const definition = (colour: 'blue' | 'green', image: string) => ({
     family: 'colorapp',
     networkMode: 'awsvpc' as const,
     requiresCompatibilities: ['FARGATE' as const],
@@ -81,7 +95,25 @@ export function seedColorapp(world: FakeAws, config: ServiceConfigInput = colora
     },
     containerDefinitions: [
       { name: 'app', image, essential: true, environment: [{ name: 'COLOR', value: colour }], portMappings: [{ containerPort: 8080 }] },
-      { name: 'envoy', image: 'public.ecr.aws/appmesh/aws-appmesh-envoy:v1.29.12.1-prod', essential: true, user: '1337' },
+      {
+        name: 'envoy',
+        image: 'public.ecr.aws/appmesh/aws-appmesh-envoy:v1.29.12.1-prod',
+        essential: true,
+        user: '1337',
+        environment: [
+          { name: 'APPMESH_RESOURCE_ARN', value: virtualNodeArn(meshName, virtualNodes[colour]) },
+          { name: 'ENABLE_ENVOY_DOG_STATSD', value: '1' },
+        ],
+      },
+      {
+        name: 'envoy-stats-config',
+        image: 'public.ecr.aws/appmesh/aws-appmesh-envoy:v1.29.12.1-prod',
+        essential: false,
+        environment: [
+          { name: 'SERVICE', value: 'colorapp' },
+          { name: 'COLOR', value: colour },
+        ],
+      },
     ],
   });
   const greenTd = world.seedTaskDefinition(definition('green', '111122223333.dkr.ecr.eu-west-1.amazonaws.com/colorapp:v0'));
@@ -103,6 +135,18 @@ export interface RunHooks {
   onApprovalRequested?: (info: { token: string; gate: string; abort: () => void }) => void | Promise<void>;
   /** A state finished (after its handler ran): inject failures, abort, ... */
   onStateDone?: (name: string, output: unknown, abort: () => void) => void | Promise<void>;
+  /**
+   * A PutEvents task is about to send these events (each attempt, retries included): throw an
+   * error named as Step Functions names it (`EventBridge.ThrottlingException`, ...) to fail
+   * the call; nothing is recorded then.
+   */
+  onPutEvents?: (stateName: string, events: readonly AcceptedEvent[]) => void | Promise<void>;
+}
+
+/** An event a PutEvents task sent, with the state that sent it. */
+export interface SentEvent extends AcceptedEvent {
+  readonly stateName: string;
+  readonly eventBusName: string;
 }
 
 /** The outcome of one run. */
@@ -114,6 +158,8 @@ export interface RunResult {
   readonly path: string[];
   /** State transitions, as Step Functions bills them (states entered). */
   readonly transitions: number;
+  /** Every event the execution's PutEvents tasks sent, in order. */
+  readonly events: SentEvent[];
   readonly executionArn: string;
   readonly releaseId: string;
   readonly input: Record<string, unknown>;
@@ -137,6 +183,28 @@ export async function runRelease(world: FakeAws, input: Record<string, unknown>,
       aborted(Object.assign(new Error('Execution aborted'), { name: 'States.Aborted' }));
     });
   const overrides: Record<string, (input: unknown) => Promise<unknown>> = {};
+  const events: SentEvent[] = [];
+  // `$$.State.EnteredTime` resolves to this in Parameters; the override puts the time in.
+  const enteredTime = `entered-time-${randomUUID()}`;
+  for (const { stateName: name } of loaded.putEventsTasks) {
+    overrides[name] = async (taskInput: unknown) => {
+      const parameters = withValue(taskInput, enteredTime, new Date().toISOString()) as { Entries: Array<{ EventBusName?: string }> };
+      const outcomes = putEventsOutcomes(parameters, { executionArn, stateMachineArn: STATE_MACHINE_ARN, region: REGION, account: ACCOUNT });
+      const accepted = outcomes.flatMap((outcome) => (outcome.accepted ? [outcome.event] : []));
+      await hooks.onPutEvents?.(name, accepted);
+      const busNames = parameters.Entries.map((entry) => entry.EventBusName ?? 'default');
+      const ids = outcomes.map((outcome, index) => {
+        if (!outcome.accepted) return undefined;
+        events.push({ stateName: name, eventBusName: busNames[index], ...outcome.event });
+        return randomUUID();
+      });
+      const response = putEventsResponse(outcomes, ids);
+      const failure = failedEntryError(response);
+      if (failure) throw failure;
+      await hooks.onStateDone?.(name, response, abortLater);
+      return response;
+    };
+  }
   for (const { stateName: name, placeholder, integration } of loaded.tasks) {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const handler = require(`../../lambdas/${handlerFileOf(placeholder)}`).handler as Handler;
@@ -163,12 +231,19 @@ export async function runRelease(world: FakeAws, input: Record<string, unknown>,
     overrides: {
       taskResourceLocalHandlers: overrides as never,
       waitTimeOverrides: { WaitForStability: 10, WaitBeforeScaleDown: 0 },
-      retryIntervalOverrides: { Rollback: 0, MarkRollbackFailed: 0, ScaleDownOldColour: 0, ReleaseLock: 0 },
+      retryIntervalOverrides: {
+        Rollback: 0,
+        MarkRollbackFailed: 0,
+        ScaleDownOldColour: 0,
+        ReleaseLock: 0,
+        ...Object.fromEntries(loaded.putEventsTasks.map((task) => [task.stateName, 0])),
+      },
     },
     noThrowOnAbort: true,
     context: {
       Execution: { Id: executionArn, Name: releaseId, StartTime: new Date().toISOString(), Input: input as never },
       Task: { Token: 'replaced-per-task' },
+      State: { EnteredTime: enteredTime },
     },
   });
   abort = execution.abort;
@@ -191,7 +266,12 @@ export async function runRelease(world: FakeAws, input: Record<string, unknown>,
   }
   await Promise.race([collecting, new Promise((r) => setTimeout(r, 200))]);
   world.executions.set(executionArn, status);
-  return { status, output, error, path, transitions: path.length, executionArn, releaseId, input };
+  return { status, output, error, path, transitions: path.length, events, executionArn, releaseId, input };
+}
+
+/** A JSON copy of `value` with every string equal to `placeholder` replaced by `actual`. */
+function withValue(value: unknown, placeholder: string, actual: string): unknown {
+  return JSON.parse(JSON.stringify(value), (_key, item: unknown) => (item === placeholder ? actual : item));
 }
 
 /** The standard start request for colorapp v2. */

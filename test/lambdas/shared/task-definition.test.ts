@@ -136,25 +136,185 @@ describe('cloneTaskDefinition', () => {
       expect(containerOf(input, 'app')!.environment).toStrictEqual(liveTaskDefinition().containerDefinitions![0].environment);
     });
 
-    it('is set only in the named container, not in sidecars', () => {
+    it.each([
+      {
+        when: 'a sidecar defines it (the stats init container): the sidecar gets the colour too',
+        sidecar: [{ name: 'SERVICE', value: 'colorapp' }, { name: 'COLOR', value: 'blue' }],
+        expected: [{ name: 'SERVICE', value: 'colorapp' }, { name: 'COLOR', value: 'green' }],
+      },
+      {
+        when: 'a sidecar defines it twice: both copies get the colour',
+        sidecar: [{ name: 'COLOR', value: 'blue' }, { name: 'COLOR', value: 'blue' }],
+        expected: [{ name: 'COLOR', value: 'green' }, { name: 'COLOR', value: 'green' }],
+      },
+      {
+        when: 'a sidecar does not define it: it is not added there',
+        sidecar: [{ name: 'SERVICE', value: 'colorapp' }],
+        expected: [{ name: 'SERVICE', value: 'colorapp' }],
+      },
+      {
+        when: 'a sidecar has no environment: none is created',
+        sidecar: undefined,
+        expected: undefined,
+      },
+      {
+        when: 'a sidecar has a variable whose name only contains it: that one is left alone',
+        sidecar: [{ name: 'COLOR_SCHEME', value: 'blue' }],
+        expected: [{ name: 'COLOR_SCHEME', value: 'blue' }],
+      },
+    ])('in other containers, when $when', ({ sidecar, expected }) => {
       const source: TaskDefinition = {
         containerDefinitions: [
-          { name: 'app', image: 'old:1' },
-          { name: 'envoy', image: 'envoy:1', environment: [{ name: 'COLOR', value: 'blue' }] },
+          { name: 'app', image: 'old:1', environment: [{ name: 'COLOR', value: 'blue' }] },
+          { name: 'envoy-stats-config', image: 'envoy:1', environment: sidecar },
         ],
       };
-      expect(containerOf(cloneTaskDefinition(source, [], OPTIONS), 'envoy')!.environment).toStrictEqual([
-        { name: 'COLOR', value: 'blue' },
+      const input = cloneTaskDefinition(source, [], OPTIONS);
+      expect(containerOf(input, 'envoy-stats-config')!.environment).toStrictEqual(expected);
+      expect(containerOf(input, 'app')!.environment).toStrictEqual([{ name: 'COLOR', value: 'green' }]);
+    });
+
+    it('is not touched in any container when no variable is configured', () => {
+      const source: TaskDefinition = {
+        containerDefinitions: [
+          { name: 'app', image: 'old:1', environment: [{ name: 'COLOR', value: 'blue' }] },
+          { name: 'envoy-stats-config', image: 'envoy:1', environment: [{ name: 'COLOR', value: 'blue' }] },
+        ],
+      };
+      const input = cloneTaskDefinition(source, [], { ...OPTIONS, colourEnvironmentVariable: undefined });
+      expect(input.containerDefinitions!.map((c) => c.environment)).toStrictEqual([
+        [{ name: 'COLOR', value: 'blue' }],
+        [{ name: 'COLOR', value: 'blue' }],
       ]);
     });
 
-    it('rejects a variable that the container also takes from a secret', () => {
+    it.each([
+      { when: 'the named container', container: 'app' },
+      { when: 'a sidecar, which would keep the live colour', container: 'envoy-stats-config' },
+    ])('rejects a variable that $when takes from a secret', ({ container }) => {
       const source: TaskDefinition = {
-        containerDefinitions: [{ name: 'app', image: 'old:1', secrets: [{ name: 'COLOR', valueFrom: 'arn:secret' }] }],
+        containerDefinitions: [
+          { name: 'app', image: 'old:1' },
+          { name: 'envoy-stats-config', image: 'envoy:1' },
+        ].map((c) => (c.name === container ? { ...c, secrets: [{ name: 'COLOR', valueFrom: 'arn:secret' }] } : c)),
       };
       expect(() => cloneTaskDefinition(source, [], OPTIONS)).toThrow(
-        expect.objectContaining({ name: 'ValidationError', message: expect.stringContaining("defines 'COLOR' as a secret") }),
+        expect.objectContaining({
+          name: 'ValidationError',
+          message: expect.stringContaining(`Container '${container}' in (unknown family):? defines 'COLOR' as a secret`),
+        }),
       );
+    });
+  });
+
+  describe('mesh identity (virtual node)', () => {
+    const BLUE_ARN = 'arn:aws:appmesh:eu-west-1:111122223333:mesh/apps/virtualNode/colorapp-blue';
+    const GREEN_ARN = 'arn:aws:appmesh:eu-west-1:111122223333:mesh/apps/virtualNode/colorapp-green';
+    const RENAME = { from: 'colorapp-blue', to: 'colorapp-green' };
+
+    it.each([
+      { when: "the live node's ARN: renamed to the idle node", value: BLUE_ARN, expected: GREEN_ARN },
+      {
+        when: 'the ARN of a shared mesh in another partition and account: only the node changes',
+        value: 'arn:aws-cn:appmesh:cn-north-1:444455556666:mesh/shared/virtualNode/colorapp-blue',
+        expected: 'arn:aws-cn:appmesh:cn-north-1:444455556666:mesh/shared/virtualNode/colorapp-green',
+      },
+      {
+        when: 'the mesh/<mesh>/virtualNode/<node> short form: renamed too',
+        value: 'mesh/apps/virtualNode/colorapp-blue',
+        expected: 'mesh/apps/virtualNode/colorapp-green',
+      },
+      { when: "the idle node's ARN already: kept", value: GREEN_ARN, expected: GREEN_ARN },
+      {
+        when: 'a node whose name only starts with the live one: kept',
+        value: `${BLUE_ARN}-canary`,
+        expected: `${BLUE_ARN}-canary`,
+      },
+      {
+        when: 'a node whose name only ends with the live one: kept',
+        value: 'arn:aws:appmesh:eu-west-1:111122223333:mesh/apps/virtualNode/old-colorapp-blue',
+        expected: 'arn:aws:appmesh:eu-west-1:111122223333:mesh/apps/virtualNode/old-colorapp-blue',
+      },
+      {
+        when: 'a virtual gateway of the same name: kept',
+        value: 'arn:aws:appmesh:eu-west-1:111122223333:mesh/apps/virtualGateway/colorapp-blue',
+        expected: 'arn:aws:appmesh:eu-west-1:111122223333:mesh/apps/virtualGateway/colorapp-blue',
+      },
+      {
+        when: 'an ARN of another service that ends like a node: kept',
+        value: 'arn:aws:ssm:eu-west-1:111122223333:parameter/mesh/apps/virtualNode/colorapp-blue',
+        expected: 'arn:aws:ssm:eu-west-1:111122223333:parameter/mesh/apps/virtualNode/colorapp-blue',
+      },
+      { when: 'the bare node name: kept (not a node reference)', value: 'colorapp-blue', expected: 'colorapp-blue' },
+      { when: 'an unrelated value: kept', value: '127.0.0.1', expected: '127.0.0.1' },
+    ])('an environment value that is $when', ({ value, expected }) => {
+      const source: TaskDefinition = {
+        containerDefinitions: [
+          { name: 'app', image: 'old:1' },
+          { name: 'envoy', image: 'envoy:1', environment: [{ name: 'APPMESH_RESOURCE_ARN', value }, { name: 'STATSD_PORT', value: '8125' }] },
+        ],
+      };
+      const input = cloneTaskDefinition(source, [], { ...OPTIONS, meshIdentity: RENAME });
+      expect(containerOf(input, 'envoy')!.environment).toStrictEqual([
+        { name: 'APPMESH_RESOURCE_ARN', value: expected },
+        { name: 'STATSD_PORT', value: '8125' },
+      ]);
+    });
+
+    it('renames the node in every container, whatever the variable is called', () => {
+      const source: TaskDefinition = {
+        containerDefinitions: [
+          { name: 'app', image: 'old:1', environment: [{ name: 'MESH_NODE', value: BLUE_ARN }] },
+          { name: 'envoy', image: 'envoy:1', environment: [{ name: 'APPMESH_RESOURCE_ARN', value: BLUE_ARN }] },
+          { name: 'legacy-envoy', image: 'envoy:1', environment: [{ name: 'APPMESH_VIRTUAL_NODE_NAME', value: 'mesh/apps/virtualNode/colorapp-blue' }] },
+        ],
+      };
+      const input = cloneTaskDefinition(source, [], { ...OPTIONS, colourEnvironmentVariable: undefined, meshIdentity: RENAME });
+      expect(input.containerDefinitions!.map((c) => c.environment)).toStrictEqual([
+        [{ name: 'MESH_NODE', value: GREEN_ARN }],
+        [{ name: 'APPMESH_RESOURCE_ARN', value: GREEN_ARN }],
+        [{ name: 'APPMESH_VIRTUAL_NODE_NAME', value: 'mesh/apps/virtualNode/colorapp-green' }],
+      ]);
+    });
+
+    it('renames a node named in the proxy configuration properties and keeps the others', () => {
+      const source: TaskDefinition = {
+        containerDefinitions: [{ name: 'app', image: 'old:1' }],
+        proxyConfiguration: {
+          type: 'APPMESH',
+          containerName: 'envoy',
+          properties: [
+            { name: 'AppPorts', value: '8080' },
+            { name: 'VirtualNode', value: BLUE_ARN },
+            { name: 'EgressIgnoredIPs', value: '169.254.170.2,169.254.169.254' },
+          ],
+        },
+      };
+      expect(cloneTaskDefinition(source, [], { ...OPTIONS, meshIdentity: RENAME }).proxyConfiguration).toStrictEqual({
+        type: 'APPMESH',
+        containerName: 'envoy',
+        properties: [
+          { name: 'AppPorts', value: '8080' },
+          { name: 'VirtualNode', value: GREEN_ARN },
+          { name: 'EgressIgnoredIPs', value: '169.254.170.2,169.254.169.254' },
+        ],
+      });
+    });
+
+    it("leaves every node alone without a rewrite (a backend that does not name the colour)", () => {
+      const source = liveTaskDefinition();
+      const input = cloneTaskDefinition(source, [], OPTIONS);
+      expect(containerOf(input, 'envoy')).toStrictEqual(source.containerDefinitions![1]);
+    });
+
+    it('keeps environment entries without a value as they are', () => {
+      const source: TaskDefinition = {
+        containerDefinitions: [{ name: 'app', image: 'old:1', environment: [{ name: 'EMPTY' }] }],
+        proxyConfiguration: { type: 'APPMESH', containerName: 'envoy', properties: [{ name: 'AppPorts' }] },
+      };
+      const input = cloneTaskDefinition(source, [], { ...OPTIONS, colourEnvironmentVariable: undefined, meshIdentity: RENAME });
+      expect(input.containerDefinitions![0].environment).toStrictEqual([{ name: 'EMPTY' }]);
+      expect(input.proxyConfiguration!.properties).toStrictEqual([{ name: 'AppPorts' }]);
     });
   });
 
@@ -219,7 +379,10 @@ describe('cloneTaskDefinition', () => {
   it('never mutates the source definition or tags, and shares no objects with them', () => {
     const source = liveTaskDefinition();
     const tags = liveTags();
-    const input = cloneTaskDefinition(source, tags, OPTIONS);
+    const input = cloneTaskDefinition(source, tags, { ...OPTIONS, meshIdentity: { from: 'colorapp-blue', to: 'colorapp-green' } });
+    expect(input.containerDefinitions![1].environment).toStrictEqual([
+      { name: 'APPMESH_RESOURCE_ARN', value: 'mesh/apps/virtualNode/colorapp-green' },
+    ]);
 
     expect(source).toStrictEqual(liveTaskDefinition());
     expect(tags).toStrictEqual(liveTags());

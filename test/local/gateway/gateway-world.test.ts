@@ -89,6 +89,7 @@ describe('gateway in the local world', () => {
           Dimensions: [
             { Name: 'Service', Value: 'colorapp' },
             { Name: 'Color', Value: colour },
+            { Name: 'envoy.http_conn_manager_prefix', Value: 'ingress' },
             { Name: ENVOY_METRICS.responseClassDimension, Value: responseClass },
           ],
         },

@@ -119,7 +119,7 @@ afterEach(async () => {
 });
 
 describe('local gateway', () => {
-  it('splits 100 requests about 80/20 by the route weights and records Envoy statistics per colour', async () => {
+  it("splits 100 requests about 80/20 by the route weights and records Envoy's ingress statistics per colour", async () => {
     endpoints = { [SERVICES.blue]: [(await standIn('blue', 'b1')).endpoint], [SERVICES.green]: [(await standIn('green', 'g1')).endpoint] };
     weights = { [NODES.blue]: 80, [NODES.green]: 20 };
     const { url, stats } = await start();
@@ -142,11 +142,20 @@ describe('local gateway', () => {
     expect(classSamples[0]).toEqual({
       namespace: 'ECSRelease/Envoy',
       metricName: 'envoy.http.downstream_rq_xx',
-      dimensions: { Service: 'colorapp', Color: expect.stringMatching(/^(blue|green)$/), 'envoy.response_code_class': '2' },
+      dimensions: {
+        Service: 'colorapp',
+        Color: expect.stringMatching(/^(blue|green)$/),
+        'envoy.http_conn_manager_prefix': 'ingress',
+        'envoy.response_code_class': '2',
+      },
       value: 1,
       timestamp: expect.any(Date),
     });
-    expect(Object.keys(timeSamples[0].dimensions).sort()).toEqual(['Color', 'Service']);
+    expect(timeSamples[0].dimensions).toEqual({
+      Service: 'colorapp',
+      Color: expect.stringMatching(/^(blue|green)$/),
+      'envoy.http_conn_manager_prefix': 'ingress',
+    });
     expect(timeSamples.every((s) => s.value >= 0 && s.value < 1000)).toBe(true);
   });
 

@@ -23,9 +23,9 @@ afterAll(async () => {
   await endpoint?.close();
 });
 
-/** Responses of green during the last few seconds: `ok` 2xx and `errors` 5xx, 20 ms each. */
+/** Responses of green's ingress listener during the last few seconds: `ok` 2xx and `errors` 5xx, 20 ms each. */
 function traffic(now: number, ok: number, errors: number): void {
-  const dimensions = { Service: 'colorapp', Color: 'green' };
+  const dimensions = { Service: 'colorapp', Color: 'green', 'envoy.http_conn_manager_prefix': 'ingress' };
   for (let i = 0; i < ok + errors; i += 1) {
     const timestamp = new Date(now - 3000 + (i % 2000));
     const responseClass = i < ok ? '2' : '5';
@@ -57,6 +57,7 @@ describe('local CloudWatch through the SDK', () => {
                 Dimensions: [
                   { Name: 'Service', Value: 'colorapp' },
                   { Name: 'Color', Value: 'green' },
+                  { Name: 'envoy.http_conn_manager_prefix', Value: 'ingress' },
                   { Name: ENVOY_METRICS.responseClassDimension, Value: '2' },
                 ],
               },

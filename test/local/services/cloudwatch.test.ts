@@ -32,14 +32,22 @@ beforeEach(() => {
 });
 afterEach(() => cloudwatch.close());
 
-/** `ok` 2xx and `errors` 5xx responses of `colour` during second `second` after T0. */
-function responses(colour: string, second: number, ok: number, errors = 0): void {
+/** The listener dimension of the contract: the colour's ingress listener. */
+const INGRESS = { 'envoy.http_conn_manager_prefix': 'ingress' };
+
+/** `ok` 2xx and `errors` 5xx responses of `colour` during second `second` after T0, on `listener`. */
+function responses(colour: string, second: number, ok: number, errors = 0, listener = 'ingress'): void {
   for (const [cls, count] of [['2', ok], ['5', errors]] as const) {
     for (let i = 0; i < count; i += 1) {
       cloudwatch.record({
         namespace: NAMESPACE,
         metricName: ENVOY_METRICS.responsesByClass,
-        dimensions: { Service: 'colorapp', Color: colour, [ENVOY_METRICS.responseClassDimension]: cls },
+        dimensions: {
+          Service: 'colorapp',
+          Color: colour,
+          'envoy.http_conn_manager_prefix': listener,
+          [ENVOY_METRICS.responseClassDimension]: cls,
+        },
         value: 1,
         timestamp: new Date(T0 + second * 1000 + 100 + i),
       });
@@ -52,7 +60,7 @@ function latencies(colour: string, second: number, values: number[]): void {
     cloudwatch.record({
       namespace: NAMESPACE,
       metricName: ENVOY_METRICS.requestTime,
-      dimensions: { Service: 'colorapp', Color: colour },
+      dimensions: { Service: 'colorapp', Color: colour, ...INGRESS },
       value,
       timestamp: new Date(T0 + second * 1000 + 500),
     });
@@ -70,8 +78,8 @@ function stat(id: string, metricName: string, dimensions: Record<string, string>
   };
 }
 
-const GREEN_2XX = { Service: 'colorapp', Color: 'green', [ENVOY_METRICS.responseClassDimension]: '2' };
-const GREEN = { Service: 'colorapp', Color: 'green' };
+const GREEN_2XX = { Service: 'colorapp', Color: 'green', ...INGRESS, [ENVOY_METRICS.responseClassDimension]: '2' };
+const GREEN = { Service: 'colorapp', Color: 'green', ...INGRESS };
 
 async function getMetricData(input: Record<string, unknown>) {
   return (await cloudwatch.operations.GetMetricData(input)) as {
@@ -324,6 +332,15 @@ describe('alarms', () => {
     expect(configuration.metrics[0].expression).toContain('FILL(r5xx, 0)');
   });
 
+  it("counts the colour's ingress listener only: 5xx on Envoy's admin listener never set the alarm", () => {
+    cloudwatch.defineAlarms([alarm({ evaluationPeriods: 1, datapointsToAlarm: 1 })]);
+    responses('green', 0, 100, 0);
+    responses('green', 0, 0, 100, 'admin');
+    evaluateAfter(0);
+
+    expect(cloudwatch.alarmState('colorapp-green-success-rate')?.value).toBe('OK');
+  });
+
   it('treats missing data as each alarm says', () => {
     cloudwatch.defineAlarms([
       alarm({ alarmName: 'missing', treatMissingData: 'missing' }),
@@ -403,7 +420,7 @@ describe('PutMetricData', () => {
     await cloudwatch.operations.PutMetricData({
       Namespace: NAMESPACE,
       MetricData: [
-        { MetricName: ENVOY_METRICS.requestTime, Dimensions: [{ Name: 'Service', Value: 'colorapp' }, { Name: 'Color', Value: 'green' }], Timestamp: T0 / 1000, Values: [10, 20], Counts: [1, 3] },
+        { MetricName: ENVOY_METRICS.requestTime, Dimensions: [{ Name: 'Service', Value: 'colorapp' }, { Name: 'Color', Value: 'green' }, { Name: 'envoy.http_conn_manager_prefix', Value: 'ingress' }], Timestamp: T0 / 1000, Values: [10, 20], Counts: [1, 3] },
       ],
     });
 

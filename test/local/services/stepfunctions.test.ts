@@ -2,9 +2,10 @@
  * The local Step Functions service runs the real release.asl.json with tiny stub handlers
  * (the real ones need the whole local world) and answers the Step Functions API the way AWS
  * does: start, describe, list, history, task-token callbacks with real waiting, StopExecution
- * that ends a waiting task at once, the state machine timeout, and a status-change event on the
- * bus for every transition of the execution's status. Reached through a real SFNClient on the
- * local endpoint where the wire matters.
+ * that ends a waiting task at once, the state machine timeout, a status-change event on the
+ * bus for every transition of the execution's status, and the release events the definition's
+ * PutEvents tasks send. Reached through a real SFNClient on the local endpoint where the wire
+ * matters.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,6 +23,7 @@ import {
   StopExecutionCommand,
   TaskTimedOut,
 } from '@aws-sdk/client-sfn';
+import { RELEASE_EVENT_SOURCE, RELEASE_EVENT_TYPES } from '../../../infra/release-event-schema';
 import type { BusEvent } from '../../../local/contracts';
 import { AwsServiceError } from '../../../local/contracts';
 import { RELEASE_ASL_PATH } from '../../../local/asl/definition';
@@ -39,7 +41,9 @@ function planned(options: { beforeTraffic?: boolean; beforePromote?: boolean; ba
   return async (event: Record<string, unknown>) => ({
     release: {
       id: event.releaseId,
+      executionArn: event.executionArn,
       service: 'colorapp',
+      schedule: [100],
       bakeSeconds: options.bakeSeconds ?? 1,
       approvals: { beforeTraffic: options.beforeTraffic ?? false, beforePromote: options.beforePromote ?? false },
       config: {
@@ -52,16 +56,30 @@ function planned(options: { beforeTraffic?: boolean; beforePromote?: boolean; ba
   });
 }
 
+/** The healthy verdict the CheckHealth stub passes the only step with. */
+const HEALTHY = {
+  status: 'healthy',
+  reasons: ['Success rate 100% (0 5xx in 400 requests) is at or above the minimum 99%.'],
+  colour: 'green',
+  stepIndex: 0,
+  weight: 100,
+  attempt: 0,
+  window: { start: '2026-11-22T10:00:00.000Z', end: '2026-11-22T10:01:00.000Z' },
+  evidence: { requests: 400, errors5xx: 0, successRate: 1, p99LatencyMs: 80, alarmsInAlarm: [] },
+  thresholds: { minSuccessRate: 0.99, maxP99LatencyMs: 1000, minRequests: 50 },
+};
+
 /** Stubs for a release that promotes at once; the bake is answered by the "alarm watcher" right away. */
 function promotingStubs(sfn: () => LocalStepFunctions): Record<string, Stub> {
   return {
     PlanRelease: planned(),
     CheckStability: async () => ({ stable: true }),
+    ShiftTraffic: async () => ({ stepIndex: 0, weight: 100, weights: { live: 0, idle: 100 }, changed: true, shiftedAt: new Date().toISOString() }),
     StartBake: async (event) => {
       setImmediate(() => void sfn().operations.SendTaskSuccess({ taskToken: event.taskToken, output: '{"baked":true}' }));
       return { waiting: true };
     },
-    CheckHealth: async () => ({ decision: 'promote', stepIndex: 0 }),
+    CheckHealth: async () => ({ decision: 'promote', stepIndex: 0, attempt: 0, verdicts: [HEALTHY], failure: null }),
     RollbackRelease: async () => ({ outcome: 'rolled-back' }),
   };
 }
@@ -86,7 +104,9 @@ describe('LocalStepFunctions running release.asl.json', () => {
   const bus = new LocalEventBus({ region: REGION, retryDelaysMs: [1, 1], logger: { warn: jest.fn(), error: jest.fn() } });
   const statusEvents: BusEvent[] = [];
   const cleanupEvents: BusEvent[] = [];
+  const stepEvents: BusEvent[] = [];
   bus.subscribe({ source: 'aws.states', detailType: EXECUTION_STATUS_CHANGE }, async (event) => void statusEvents.push(event));
+  bus.subscribe({ source: RELEASE_EVENT_SOURCE, detailType: RELEASE_EVENT_TYPES.stepPassed }, async (event) => void stepEvents.push(event));
   // The cleanup rule's pattern, as infra/constructs/release-pipeline.ts writes it.
   bus.subscribe(
     { source: 'aws.states', detailType: EXECUTION_STATUS_CHANGE, detail: { status: ['ABORTED', 'TIMED_OUT'] } },
@@ -204,7 +224,53 @@ describe('LocalStepFunctions running release.asl.json', () => {
     });
     const bake = calls.find((call) => call.placeholder === 'StartBake')!.event;
     expect(bake.taskToken).toEqual(expect.stringMatching(/^AQlocal/));
-    expect(bake).toMatchObject({ release: expect.any(Object), progress: { stepIndex: 0 }, shift: { done: 'ShiftTraffic' } });
+    expect(bake).toMatchObject({ release: expect.any(Object), progress: { stepIndex: 0 }, shift: { stepIndex: 0, weight: 100 } });
+  });
+
+  it('runs the PutEvents task: "Release Step Passed" on the bus, PutEvents\' response as its result, Task events in the history', async () => {
+    const executionArn = await start();
+    const ended = await sfn.settled(executionArn);
+    await bus.drain();
+
+    expect(ended.status).toBe('SUCCEEDED');
+    const mine = stepEvents.filter((event) => event.detail.executionArn === executionArn);
+    expect(mine).toHaveLength(1);
+    const [event] = mine;
+    expect(event).toMatchObject({
+      version: '0',
+      source: 'ecs-release',
+      'detail-type': 'Release Step Passed',
+      account: ACCOUNT,
+      region: REGION,
+      // What the optimized integration appends to every entry.
+      resources: [executionArn, sfn.stateMachineArn],
+      detail: {
+        schemaVersion: 1,
+        service: 'colorapp',
+        releaseId: executionArn.split(':').at(-1),
+        executionArn,
+        outcome: 'step-passed',
+        status: 'RUNNING',
+        error: null,
+        cause: null,
+        step: 1,
+        stepCount: 1,
+        weight: 100,
+        verdict: HEALTHY,
+      },
+    });
+    // `$$.State.EnteredTime` is when the state was entered, as its history event says.
+    const events = sfn.executionEvents(executionArn);
+    const entered = events.findIndex((e) => e.stateEnteredEventDetails?.name === 'LastStepPassed');
+    expect(event.detail.at).toBe(events[entered].timestamp!.toISOString());
+    expect(JSON.parse(ended.output!).stepEvent).toEqual({ Entries: [{ EventId: event.id }], FailedEntryCount: 0 });
+    expect(events.slice(entered, entered + 5).map((e) => e.type)).toEqual([
+      'TaskStateEntered', 'TaskScheduled', 'TaskStarted', 'TaskSucceeded', 'TaskStateExited',
+    ]);
+    expect(events[entered + 1].taskScheduledEventDetails).toMatchObject({ resourceType: 'events', resource: 'putEvents', region: REGION });
+    expect(JSON.parse(events[entered + 1].taskScheduledEventDetails!.parameters!)).toMatchObject({
+      Entries: [{ EventBusName: 'default', Source: 'ecs-release', DetailType: 'Release Step Passed' }],
+    });
   });
 
   it('times Wait states from their SecondsPath through waitTimeScale', async () => {
@@ -431,6 +497,87 @@ describe('LocalStepFunctions running release.asl.json', () => {
           account: ACCOUNT,
         }),
     ).toThrow(/No handler for \$\{ShiftTrafficFunctionArn\}: unknown function/);
+  });
+});
+
+describe('LocalStepFunctions running PutEvents tasks of other definitions', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'local-sfn-events-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const write = (name: string, definition: unknown) => {
+    const file = path.join(dir, name);
+    writeFileSync(file, JSON.stringify(definition));
+    return file;
+  };
+  const machine = (definitionPath: string, bus: LocalEventBus) =>
+    new LocalStepFunctions({ definitionPath, stateMachineName: 'events', handlers: () => async () => ({}), bus, region: REGION, account: ACCOUNT });
+
+  it('publishes what EventBridge accepts, then fails the task with EventBridge.FailedEntry for what it refuses', async () => {
+    const definitionPath = write('announce.asl.json', {
+      StartAt: 'Announce',
+      States: {
+        Announce: {
+          Type: 'Task',
+          Resource: 'arn:aws:states:::events:putEvents',
+          Parameters: {
+            Entries: [
+              // A Detail string is parsed, as EventBridge parses PutEvents' Detail.
+              { EventBusName: '${ReleaseEventBusName}', Source: '${ReleaseEventSource}', DetailType: 'Said', 'Detail.$': 'States.JsonToString($.payload)', Resources: ['arn:aws:ecs:eu-west-1:000000000000:service/c/s'] },
+              { EventBusName: 'elsewhere', Source: 'ecs-release', DetailType: 'Lost', Detail: {} },
+            ],
+          },
+          Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.announceError', Next: 'Done' }],
+          Next: 'Done',
+        },
+        Done: { Type: 'Succeed' },
+      },
+    });
+    const bus = new LocalEventBus({ region: REGION, account: ACCOUNT });
+    const said: BusEvent[] = [];
+    bus.subscribe({ source: 'ecs-release', detailType: 'Said' }, async (event) => void said.push(event));
+    const sfn = machine(definitionPath, bus);
+
+    const { executionArn } = (await sfn.operations.StartExecution({
+      stateMachineArn: sfn.stateMachineArn,
+      name: 'announce',
+      input: '{"payload":{"said":"hello"}}',
+    })) as { executionArn: string };
+    const ended = await sfn.settled(executionArn);
+    await bus.drain();
+
+    expect(said.map((event) => [event.detail, event.resources])).toEqual([
+      [{ said: 'hello' }, ['arn:aws:ecs:eu-west-1:000000000000:service/c/s', executionArn, sfn.stateMachineArn]],
+    ]);
+    expect(ended.status).toBe('SUCCEEDED');
+    const caught = JSON.parse(ended.output!).announceError as { Error: string; Cause: string };
+    expect(caught.Error).toBe('EventBridge.FailedEntry');
+    expect(caught.Cause).toMatch(/refused 1 of 2 entries: entry 2: ResourceNotFoundException \(Event bus elsewhere does not exist/);
+    expect(sfn.executionEvents(executionArn).find((event) => event.type === 'TaskFailed')?.taskFailedEventDetails).toMatchObject({
+      resourceType: 'events',
+      resource: 'putEvents',
+      error: 'EventBridge.FailedEntry',
+    });
+    await sfn.close();
+  });
+
+  it('refuses to load a definition it cannot run, or one with a placeholder nobody fills', () => {
+    const bus = new LocalEventBus({ region: REGION });
+    const sns = write('sns.asl.json', {
+      StartAt: 'Notify',
+      States: { Notify: { Type: 'Task', Resource: 'arn:aws:states:::sns:publish', Parameters: { Message: 'hi' }, End: true } },
+    });
+    expect(() => machine(sns, bus)).toThrow(/Task Notify uses resource arn:aws:states:::sns:publish, which the local runner cannot run/);
+    const unknown = write('unknown.asl.json', {
+      StartAt: 'Announce',
+      States: {
+        Announce: {
+          Type: 'Task',
+          Resource: 'arn:aws:states:::events:putEvents',
+          Parameters: { Entries: [{ EventBusName: '${SomeOtherBus}', Source: 's', DetailType: 'd', Detail: {} }] },
+          End: true,
+        },
+      },
+    });
+    expect(() => machine(unknown, bus)).toThrow(/uses \$\{SomeOtherBus\}, which has no substitution/);
   });
 });
 

@@ -35,9 +35,11 @@ const query: HealthQuery = {
   windowEnd: new Date('2025-01-01T12:01:07.500Z'),
 };
 
+// The colour's ingress listener only: Envoy's admin listener (health-check polls) must not count.
 const serviceDims = [
   { Name: 'Service', Value: 'colorapp' },
   { Name: 'Color', Value: 'green' },
+  { Name: 'envoy.http_conn_manager_prefix', Value: 'ingress' },
 ];
 function responsesQuery(cls: string) {
   return {
@@ -83,7 +85,7 @@ beforeEach(() => {
 });
 
 describe('CloudWatchHealthCheck', () => {
-  it('queries each response class and p99 latency of the colour over the window aligned to the period', async () => {
+  it("queries each response class and p99 latency of the colour's ingress listener over the window aligned to the period", async () => {
     cw.on(DescribeAlarmsCommand).resolves(alarmsOk('colorapp-common', 'colorapp-green-5xx'));
     cw.on(GetMetricDataCommand).resolves({
       MetricDataResults: [
