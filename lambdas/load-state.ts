@@ -7,7 +7,7 @@ import { describeService } from './shared/ecs';
 import { RouteDriftError, StateConflictError } from './shared/errors';
 import { createLogger, withReleaseKeys } from './shared/logger';
 import { PlannedReleaseSchema, versionOf, type ColourAssignment, type PlannedRelease } from './shared/release';
-import { bootstrapState } from './shared/release-state';
+import { bootstrapState, confirmSeed } from './shared/release-state';
 import { withThrottlingRetry } from './shared/retry';
 import { SsmDocuments } from './shared/ssm-documents';
 import { createTrafficRouter } from './shared/traffic/create-traffic-router';
@@ -24,6 +24,11 @@ const InputSchema = z.object({ release: PlannedReleaseSchema });
  * LoadState step: reads `/ecs-release/<service>/state` and says which colour is live and which
  * one this release deploys to. The first release of a service has no state: it is bootstrapped
  * from what runs (the colour the route sends all traffic to is live) and written once.
+ *
+ * A state the CDK app seeded (`seededBy`) holds what was known at synth time: a slot may be
+ * empty, and a stack update since may have changed what runs. Before the first release relies on
+ * it, it is checked the same way: bootstrapped from what runs and written over the seed (the lock
+ * is held, so nobody else writes it), keeping any release it recorded meanwhile.
  */
 export async function handler(event: unknown): Promise<ColourAssignment> {
   const { release } = parseOrThrow(InputSchema, event, 'LoadState input');
@@ -36,6 +41,16 @@ export async function handler(event: unknown): Promise<ColourAssignment> {
       if (!created) state = await docs.get(name, ReleaseStateSchema);
       if (!state) throw new StateConflictError(`State ${name} appeared and vanished while bootstrapping; try again`);
       logger.info('Bootstrapped release state from what runs', { live: state.live });
+    } else if (state.seededBy) {
+      const seed = state;
+      const observed = await bootstrap(release);
+      state = confirmSeed(seed, observed, new Date());
+      await docs.put(name, state, { overwrite: true, description: `Release state of ${release.service}` });
+      logger.info('Checked the seeded release state against what runs and replaced the seed', {
+        seeded: { live: seed.live, colours: seed.colours },
+        observed: { live: state.live, colours: state.colours },
+        changed: seed.live !== state.live || JSON.stringify(seed.colours) !== JSON.stringify(state.colours),
+      });
     }
     const liveTaskDefinitionArn = state.colours[state.live].taskDefinitionArn;
     if (!liveTaskDefinitionArn) {

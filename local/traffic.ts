@@ -95,7 +95,10 @@ export function startTraffic(url: string, options: { requestsPerSecond: number; 
     async stop() {
       stopped = true;
       clearInterval(timer);
-      await Promise.race([Promise.all([...inFlight]), new Promise((r) => setTimeout(r, 5000))]);
+      // Bounded: a request stuck on a hung task must not hold shutdown for more than 5 s.
+      let bound: NodeJS.Timeout | undefined;
+      await Promise.race([Promise.all([...inFlight]), new Promise((r) => (bound = setTimeout(r, 5000)))]);
+      clearTimeout(bound);
       agent.destroy();
       return summary();
     },

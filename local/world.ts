@@ -245,7 +245,7 @@ async function start(options: LocalWorldOptions, endpointPort: number): Promise<
     },
     async close() {
       try {
-        stepFunctions.close();
+        await stepFunctions.close();
         await bus.drain().catch(() => undefined);
         cloudWatch.close();
         await gateway.close();

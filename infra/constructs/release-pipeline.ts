@@ -7,7 +7,7 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as codepipeline from 'aws-cdk-lib/aws-codepipeline';
 import * as actions from 'aws-cdk-lib/aws-codepipeline-actions';
 import type * as ecr from 'aws-cdk-lib/aws-ecr';
-import type * as ecs from 'aws-cdk-lib/aws-ecs';
+import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -20,10 +20,13 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
-import { COLOURS, type Colour } from '../../lambdas/shared/colours';
+import { COLOURS, ColourSchema, type Colour } from '../../lambdas/shared/colours';
 import { ServiceConfigSchema, type ServiceConfigInput } from '../../lambdas/shared/config';
-import { parameterNames } from '../../lambdas/shared/documents';
+import { type ColourSlot, parameterNames, type ReleaseState } from '../../lambdas/shared/documents';
+import { versionOf } from '../../lambdas/shared/release';
+import { seedState } from '../../lambdas/shared/release-state';
 import { ColourAlarms } from './colour-alarms';
 import {
   API_HANDLERS,
@@ -81,6 +84,14 @@ export interface ReleasePipelineProps {
   readonly taskRoles: readonly iam.IRole[];
   /** The traffic layer the release shifts weights in. */
   readonly traffic: ReleaseTraffic;
+  /**
+   * The colour the initial release state says is live: the one the route sends all traffic to
+   * when the stack is first deployed. The first release checks it against the route (and what
+   * each service runs) before relying on it, so a wrong value cannot misdirect a release; it only
+   * makes the state shown before the first release wrong.
+   * @default 'blue'
+   */
+  readonly initialLiveColour?: Colour;
   /**
    * How traffic moves when a release request does not say.
    * @default - ReleaseStrategy.canary([10, 50, 100])
@@ -196,8 +207,9 @@ export interface ReleasePipelineProps {
 
 /**
  * A blue/green and canary release pipeline for one ECS service: the release state machine and
- * its handlers, the service configuration in SSM, the colour alarms, and every way in (REST API
- * with IAM auth, EventBridge rules, CodePipeline) and out (release events, SNS).
+ * its handlers, the service configuration and the initial release state in SSM, the colour
+ * alarms, and every way in (REST API with IAM auth, EventBridge rules, CodePipeline) and out
+ * (release events, SNS).
  *
  * One construct per service. Everything it may touch is named by its props, and every handler
  * gets exactly the actions its code calls on exactly those resources.
@@ -308,6 +320,7 @@ export class ReleasePipeline extends Construct {
       description: `Release configuration of ${props.serviceName} (ServiceConfigSchema), written by the CDK app`,
       stringValue: Lazy.string({ produce: () => Stack.of(this).toJsonString(this.serviceConfig()) }),
     });
+    this.createInitialState(props.initialLiveColour ?? 'blue');
 
     // --- Handlers and the state machine -------------------------------------------------------
     const definition = readFileSync(RELEASE_DEFINITION_FILE, 'utf8');
@@ -535,6 +548,107 @@ export class ReleasePipeline extends Construct {
         keepOldColourWarm: p.keepOldColourWarm ?? false,
       },
       historyLength: p.historyLength ?? 20,
+    };
+  }
+
+  /**
+   * Creates `/ecs-release/<service>/state` once, with a custom resource whose only call is a
+   * create-if-absent PutParameter (`Overwrite: false`, `ParameterAlreadyExists` ignored). The
+   * releases own that document: CloudFormation never does, so a redeploy or a stack update cannot
+   * overwrite what releases wrote (no onUpdate), and deleting the stack keeps the release history
+   * (no onDelete). The same resource, once created, never calls SSM again.
+   */
+  private createInitialState(live: Colour): void {
+    const stack = Stack.of(this);
+    const name = this.names.state;
+    new cr.AwsCustomResource(this, 'InitialState', {
+      resourceType: 'Custom::EcsReleaseInitialState',
+      onCreate: {
+        service: 'SSM',
+        action: 'PutParameter',
+        parameters: {
+          Name: name,
+          // Lazy: the slots read the task definitions, whose containers may be added after this construct.
+          Value: Lazy.string({ produce: () => stack.toJsonString(this.initialState(live)) }),
+          Type: 'String',
+          Overwrite: false,
+          // As the handlers write it: Standard (free) while it fits in 4 KB, Advanced once the history outgrows that.
+          Tier: 'Intelligent-Tiering',
+          Description: `Release state of ${this.serviceName}`,
+        },
+        physicalResourceId: cr.PhysicalResourceId.of(name),
+        // Already there: a state the releases wrote (a redeployed or re-created stack). It stays as it is.
+        ignoreErrorCodesMatching: 'ParameterAlreadyExists',
+      },
+      policy: cr.AwsCustomResourcePolicy.fromStatements([
+        new iam.PolicyStatement({ actions: ['ssm:PutParameter'], resources: [this.parameterArn(name)] }),
+      ]),
+      // The Lambda runtime's SDK has PutParameter: nothing is downloaded at deploy time.
+      installLatestAwsSdk: false,
+      ...this.initialStateProvider(),
+    });
+    this.node.addValidation({
+      validate: () =>
+        COLOURS.flatMap((colour) => {
+          const taskDefinition = this.knownTaskDefinition(colour);
+          return taskDefinition && !taskDefinition.findContainer(this.props.containerName)
+            ? [
+                `ReleasePipeline ${this.node.path}: the ${colour} service's task definition ${taskDefinition.node.path} has no ` +
+                  `container '${this.props.containerName}' (containerName), so a release would have no image to replace.`,
+              ]
+            : [];
+        }),
+    });
+  }
+
+  /**
+   * A role and a log group for the stack's custom resource provider function, like the handlers
+   * have: logs to its own group only, instead of the managed basic-execution policy on `*`. The
+   * provider is one function per stack, shared by every `AwsCustomResource` in it, so only the
+   * construct that creates it gives it these; every later one adds its own statements to that role.
+   */
+  private initialStateProvider(): Pick<cr.AwsCustomResourceProps, 'role' | 'logGroup'> {
+    const providerId = `AWS${cr.AwsCustomResource.PROVIDER_FUNCTION_UUID.replace(/-/g, '')}`;
+    if (Stack.of(this).node.tryFindChild(providerId)) return {};
+    const logGroup = new logs.LogGroup(this, 'InitialStateProviderLogs', {
+      retention: this.logRetention,
+      removalPolicy: this.removalPolicy,
+    });
+    const role = new iam.Role(this, 'InitialStateProviderRole', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `Custom resource provider of this stack (creates the initial release state of ${this.serviceName} once)`,
+    });
+    logGroup.grantWrite(role);
+    return { role, logGroup };
+  }
+
+  /** The initial release state: what the app knows at synth time, deploy-time values included. */
+  private initialState(live: Colour): ReleaseState {
+    return seedState(this.serviceName, live, { blue: this.slotAtSynth('blue'), green: this.slotAtSynth('green') });
+  }
+
+  /** The task definition a colour's service was created with, when it is a service of this app. */
+  private knownTaskDefinition(colour: Colour): ecs.TaskDefinition | undefined {
+    const service = colour === 'blue' ? this.props.blueService : this.props.greenService;
+    // An imported service (fromServiceArnWithCluster and friends) does not say what it runs.
+    return service instanceof ecs.BaseService ? service.taskDefinition : undefined;
+  }
+
+  /**
+   * What a colour runs as far as the app knows: its task definition's ARN (a deploy-time value;
+   * across stacks a weak reference, so a new revision never blocks the service stack's deploy) and
+   * the image of `containerName`, with its version when the tag or digest is written in the app.
+   * An imported service gives an empty slot, which the schema allows; LoadState fills it from
+   * what runs before the first release.
+   */
+  private slotAtSynth(colour: Colour): ColourSlot {
+    const taskDefinition = this.knownTaskDefinition(colour);
+    if (!taskDefinition) return { taskDefinitionArn: null, image: null, version: null };
+    const image = taskDefinition.findContainer(this.props.containerName)?.imageName ?? null;
+    return {
+      taskDefinitionArn: taskDefinition.taskDefinitionArn,
+      image,
+      version: image === null ? null : versionAtSynth(image, Stack.of(this)),
     };
   }
 
@@ -976,6 +1090,9 @@ function validateProps(props: ReleasePipelineProps): void {
   if (period !== undefined && ![10, 30].includes(period) && period % 60 !== 0) {
     throw new Error(`ReleasePipeline metricPeriod must be 10 or 30 seconds or a multiple of 60 seconds, got ${period} s`);
   }
+  if (props.initialLiveColour !== undefined && !ColourSchema.safeParse(props.initialLiveColour).success) {
+    throw new Error(`ReleasePipeline initialLiveColour must be 'blue' or 'green', got '${String(props.initialLiveColour)}'`);
+  }
   if (props.pipelineImageTag !== undefined && !props.repository) {
     throw new Error('ReleasePipeline pipelineImageTag needs repository: the pipeline watches a tag of that repository');
   }
@@ -1012,4 +1129,32 @@ function validateProps(props: ReleasePipelineProps): void {
     const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(document)'}: ${issue.message}`);
     throw new Error(`ReleasePipeline props make an invalid service configuration: ${problems.join('; ')}`);
   }
+}
+
+/**
+ * The version of `image` as the handlers would label it ({@link versionOf}), when the app spells
+ * it out: a literal image, or one whose deploy-time parts (account, region, repository) come
+ * before a literal tag or digest, as in a container image asset's URI. `null` when the tag itself
+ * is only known at deploy time.
+ */
+export function versionAtSynth(image: string, stack: Stack): string | null {
+  if (!Token.isUnresolved(image)) return versionOf(image);
+  const tail = literalTail(stack.resolve(image));
+  const version = /(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|@sha256:[a-f0-9]{64})$/.exec(tail);
+  return version ? versionOf(version[0]) : null;
+}
+
+/** The literal text a resolved CloudFormation string value ends with ('' when it ends in an intrinsic). */
+function literalTail(value: unknown): string {
+  if (typeof value === 'string') return value;
+  if (value && typeof value === 'object' && !Array.isArray(value)) {
+    const [[fn, arg]] = Object.entries(value as Record<string, unknown>);
+    if (fn === 'Fn::Join' && Array.isArray(arg) && Array.isArray(arg[1]) && arg[1].length > 0) {
+      return literalTail(arg[1][arg[1].length - 1]);
+    }
+    const template = fn === 'Fn::Sub' ? (Array.isArray(arg) ? arg[0] : arg) : undefined;
+    // Fn::Sub: what follows the last ${...} is literal.
+    if (typeof template === 'string') return template.slice(template.lastIndexOf('}') + 1);
+  }
+  return '';
 }

@@ -136,6 +136,13 @@ export const ReleaseStateSchema = z.object({
    */
   history: z.array(ReleaseSummarySchema),
   updatedAt: z.string(),
+  /**
+   * Only on the initial document the CDK app creates (`ReleasePipeline`): its `live` and slots
+   * are what the app knew at synth time, not what was seen running, and a stack update since may
+   * have changed what runs. LoadState checks them against the route and the services before a
+   * release relies on them, and drops this field.
+   */
+  seededBy: z.literal('cdk').optional(),
 });
 /** The release state document. */
 export type ReleaseState = z.infer<typeof ReleaseStateSchema>;

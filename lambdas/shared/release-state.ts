@@ -33,6 +33,36 @@ export function bootstrapState(
   };
 }
 
+/**
+ * `updatedAt` of a seeded state. Fixed, so the CDK template that carries the seed is the same on
+ * every synth; a time this old also says plainly that no release has written the document yet.
+ */
+export const SEED_UPDATED_AT = '1970-01-01T00:00:00.000Z';
+
+/**
+ * The initial state the CDK app creates at deploy time (see `ReleasePipeline`): what it knew at
+ * synth time, marked `seededBy` so LoadState checks it against what runs before relying on it.
+ * A slot the app could not know is all nulls.
+ */
+export function seedState(service: string, live: Colour, colours: Record<Colour, ColourSlot>): ReleaseState {
+  return { ...bootstrapState(service, live, colours, new Date(SEED_UPDATED_AT)), seededBy: 'cdk' };
+}
+
+/**
+ * A seeded state once checked against what runs: `live` and the slots become what was observed
+ * (as a bootstrap would have recorded them) and the seed mark goes. Releases it recorded in the
+ * meantime (one that failed before its LoadState finished) stay in its history.
+ */
+export function confirmSeed(
+  seed: ReleaseState,
+  observed: { live: Colour; colours: Record<Colour, ColourSlot> },
+  now: Date,
+): ReleaseState {
+  const confirmed: ReleaseState = { ...seed, live: observed.live, colours: observed.colours, updatedAt: now.toISOString() };
+  delete confirmed.seededBy;
+  return confirmed;
+}
+
 /** True when `state` already records release `releaseId` (a re-run must not record it twice). */
 export function hasRecorded(state: ReleaseState, releaseId: string): boolean {
   return state.lastRelease?.id === releaseId || state.history.some((r) => r.id === releaseId);

@@ -4,6 +4,8 @@ import { Stack, Validations } from 'aws-cdk-lib';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import type { IConstruct } from 'constructs';
 import { ServiceConfigSchema } from '../../lambdas/shared/config';
+import { parameterNames, ReleaseStateSchema } from '../../lambdas/shared/documents';
+import { SEED_UPDATED_AT } from '../../lambdas/shared/release-state';
 import { ENVOY_METRICS } from '../../lambdas/shared/envoy-metrics';
 import { ReleaseRequestSchema } from '../../lambdas/shared/release';
 import {
@@ -193,8 +195,11 @@ describe('handlers', () => {
 
   it('bundle each handler under 300 KB (the runtime provides the SDK)', () => {
     const manifest = JSON.parse(readFileSync(path.join(synth.assembly.directory, 'ColorappRelease.assets.json'), 'utf8'));
-    const sizes = Object.values(manifest.files as Record<string, { source: { path: string } }>)
-      .map((f) => path.join(synth.assembly.directory, f.source.path, 'index.js'))
+    // The handlers' code, not CDK's own custom resource provider (the initial release state's).
+    const handlerAssets = new Set(functions().map(([, f]) => String(f.Properties.Code?.S3Key).replace(/\.zip$/, '')));
+    const sizes = Object.entries(manifest.files as Record<string, { source: { path: string } }>)
+      .filter(([hash]) => handlerAssets.has(hash))
+      .map(([, f]) => path.join(synth.assembly.directory, f.source.path, 'index.js'))
       .filter((file) => {
         try {
           return statSync(file).isFile();
@@ -278,7 +283,8 @@ describe('IAM', () => {
         .map((r) => JSON.stringify(flattenIntrinsics(r)));
     for (const action of ['ssm:PutParameter', 'ssm:DeleteParameter']) {
       for (const resource of resourcesFor(action)) {
-        expect(resource).toMatch(/:parameter\/ecs-release\/colorapp\/\*"$/);
+        // The handlers' documents, or the one the initial-state custom resource creates.
+        expect(resource).toMatch(/:parameter\/ecs-release\/colorapp\/(\*|state)"$/);
       }
     }
     // Cross-stack references read the service stack's outputs (weak references, cdk.json).
@@ -417,6 +423,103 @@ describe('service configuration', () => {
         .sort();
     expect([...config.health.alarms.blue].sort()).toEqual(names('blue'));
     expect([...config.health.alarms.green].sort()).toEqual(names('green'));
+  });
+});
+
+describe('initial release state', () => {
+  const STATE = parameterNames('colorapp').state;
+  const initialState = () => synth.release.pipeline.node.findChild('InitialState');
+  const customResource = (): [string, Resource] => {
+    const found = resources(release, 'Custom::EcsReleaseInitialState');
+    expect(found).toHaveLength(1);
+    return found[0];
+  };
+  /** The SDK call the custom resource makes on create, as CloudFormation hands it to the provider. */
+  const createCall = () => JSON.parse(String(flattenIntrinsics(customResource()[1].Properties.Create)));
+  /** Parts of the Create call CloudFormation fills in at deploy time. */
+  const deployTimeParts = (): Cfn[] => (customResource()[1].Properties.Create['Fn::Join'][1] as Cfn[]).filter((p) => typeof p !== 'string');
+
+  it('is created once by a custom resource that only creates: create-if-absent, never updated, never deleted', () => {
+    const [, resource] = customResource();
+    expect(Object.keys(resource.Properties).sort()).toEqual(['Create', 'InstallLatestAwsSdk', 'ServiceToken']);
+    expect(resource.Properties.InstallLatestAwsSdk).toBe(false);
+    const call = createCall();
+    expect(call).toMatchObject({
+      service: 'SSM',
+      action: 'PutParameter',
+      parameters: { Name: STATE, Type: 'String', Overwrite: false, Tier: 'Intelligent-Tiering' },
+      physicalResourceId: { id: STATE },
+      ignoreErrorCodesMatching: 'ParameterAlreadyExists',
+    });
+  });
+
+  it('is not a CloudFormation parameter: no AWS::SSM::Parameter in either stack manages the state', () => {
+    for (const template of [release, service]) {
+      const names = resources(template, 'AWS::SSM::Parameter').map(([, p]) => JSON.stringify(p.Properties.Name));
+      expect(names.filter((name) => name.includes('/state'))).toEqual([]);
+    }
+  });
+
+  it('is a valid release state: blue live, each slot what its service was deployed with, no history, a fixed time', () => {
+    const state = ReleaseStateSchema.parse(JSON.parse(createCall().parameters.Value));
+    const taskDefinitionOutput = (colour: 'blue' | 'green') =>
+      `<Output:ColorappService.PublishOutputRef${logicalId(synth.service.taskDefinitions[colour])}`;
+    const assetTag = /:([a-f0-9]{64})"?$/.exec(JSON.stringify(deployTimeParts().find((p) => p['Fn::Sub'])['Fn::Sub']))![1];
+    expect(state).toStrictEqual({
+      schemaVersion: 1,
+      service: 'colorapp',
+      live: 'blue',
+      colours: {
+        blue: { taskDefinitionArn: expect.stringContaining(taskDefinitionOutput('blue')), image: '<Fn::Sub>', version: assetTag },
+        green: { taskDefinitionArn: expect.stringContaining(taskDefinitionOutput('green')), image: '<Fn::Sub>', version: assetTag },
+      },
+      lastRelease: null,
+      history: [],
+      updatedAt: SEED_UPDATED_AT,
+      seededBy: 'cdk',
+    });
+  });
+
+  it('takes each image from the app container of its colour\'s task definition in the service stack', () => {
+    for (const colour of ['blue', 'green'] as const) {
+      const [, td] = resources(service, 'AWS::ECS::TaskDefinition').find(([id]) => id === logicalId(synth.service.taskDefinitions[colour]))!;
+      const app = (td.Properties.ContainerDefinitions as Cfn[]).find((c) => c.Name === 'app');
+      expect(deployTimeParts()).toContainEqual(app.Image);
+    }
+  });
+
+  it('may be written by the provider with ssm:PutParameter on exactly that parameter, and nothing else', () => {
+    const policy = initialState().node.findChild('CustomResourcePolicy');
+    const [, document] = resources(release, 'AWS::IAM::Policy').find(([id]) => id === logicalId(policy))!;
+    expect(document.Properties.PolicyDocument.Statement).toHaveLength(1);
+    const [statement] = document.Properties.PolicyDocument.Statement as Cfn[];
+    expect(statement).toMatchObject({ Effect: 'Allow', Action: 'ssm:PutParameter' });
+    expect(statement.Condition).toBeUndefined();
+    expect(flattenIntrinsics(statement.Resource)).toBe(
+      'arn:<Ref:AWS::Partition>:ssm:<Ref:AWS::Region>:<Ref:AWS::AccountId>:parameter/ecs-release/colorapp/state',
+    );
+    // The write waits for the permission.
+    expect(customResource()[1].DependsOn).toContain(logicalId(policy));
+  });
+
+  it('runs its provider with its own role, which otherwise may only write to its own log group', () => {
+    const role = synth.release.pipeline.node.findChild('InitialStateProviderRole');
+    const logGroup = synth.release.pipeline.node.findChild('InitialStateProviderLogs');
+    const [, provider] = resources(release, 'AWS::Lambda::Function').find(([id]) => id.startsWith('AWS679f53fac002430cb0da5b7982bd2287'))!;
+    expect(provider.Properties.Role).toEqual({ 'Fn::GetAtt': [logicalId(role), 'Arn'] });
+    expect(provider.Properties.LoggingConfig.LogGroup).toEqual({ Ref: logicalId(logGroup) });
+    const [, roleResource] = resources(release, 'AWS::IAM::Role').find(([id]) => id === logicalId(role))!;
+    expect(roleResource.Properties.ManagedPolicyArns).toBeUndefined();
+    const statements = resources(release, 'AWS::IAM::Policy')
+      .filter(([, p]) => (p.Properties.Roles as Array<{ Ref: string }>).some((r) => r.Ref === logicalId(role)))
+      .flatMap(([, p]) => p.Properties.PolicyDocument.Statement as Cfn[]);
+    expect(statements.map((s) => [s.Action, flattenIntrinsics(s.Resource)])).toEqual(
+      expect.arrayContaining([
+        [['logs:CreateLogStream', 'logs:PutLogEvents'], `<GetAtt:${logicalId(logGroup)}.Arn>`],
+        ['ssm:PutParameter', expect.stringMatching(/:parameter\/ecs-release\/colorapp\/state$/)],
+      ]),
+    );
+    expect(statements).toHaveLength(2);
   });
 });
 

@@ -2,14 +2,21 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { Duration, Stack } from 'aws-cdk-lib';
+import { Duration, Fn, Stack } from 'aws-cdk-lib';
 import * as appmesh from 'aws-cdk-lib/aws-appmesh';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { ServiceConfigSchema } from '../../lambdas/shared/config';
+import { ReleaseStateSchema } from '../../lambdas/shared/documents';
 import { ReleaseStrategy, ReleaseTraffic } from '../../infra/constructs/release-options';
-import { definitionPlaceholders, ReleasePipeline, type ReleasePipelineProps } from '../../infra/constructs/release-pipeline';
+import {
+  definitionPlaceholders,
+  ReleasePipeline,
+  type ReleasePipelineProps,
+  versionAtSynth,
+} from '../../infra/constructs/release-pipeline';
 import { ColorappServiceStack, envoyStatsConfigScript } from '../../infra/stacks/colorapp-service-stack';
 import { flattenIntrinsics, newApp } from './support/synth';
 
@@ -56,12 +63,15 @@ function pipelineStack(overrides: Partial<ReleasePipelineProps> = {}) {
   return { stack, pipeline };
 }
 
-/** A pipeline in an app of its own, for tests that must synthesize after the shared app did. */
-function pipelineInOwnApp(overrides: Partial<ReleasePipelineProps>) {
+/**
+ * A release stack in an app of its own, for tests that must synthesize after the shared app did:
+ * `build` gets the stack and props pointing at that app's own sample service.
+ */
+function inOwnApp<T>(build: (stack: Stack, ownProps: ReleasePipelineProps) => T) {
   const ownApp = newApp({ bundle: false });
   const ownService = new ColorappServiceStack(ownApp, 'Service');
   const stack = new Stack(ownApp, 'Release');
-  const pipeline = new ReleasePipeline(stack, 'Pipeline', {
+  const built = build(stack, {
     ...props(),
     cluster: ownService.cluster,
     blueService: ownService.services.blue,
@@ -72,8 +82,13 @@ function pipelineInOwnApp(overrides: Partial<ReleasePipelineProps>) {
       blueVirtualNode: ownService.virtualNodes.blue,
       greenVirtualNode: ownService.virtualNodes.green,
     }),
-    ...overrides,
   });
+  return { app: ownApp, stack, built };
+}
+
+/** A pipeline in an app of its own, for tests that must synthesize after the shared app did. */
+function pipelineInOwnApp(overrides: Partial<ReleasePipelineProps>) {
+  const { app: ownApp, stack, built: pipeline } = inOwnApp((s, ownProps) => new ReleasePipeline(s, 'Pipeline', { ...ownProps, ...overrides }));
   return { app: ownApp, stack, pipeline };
 }
 
@@ -81,6 +96,17 @@ function configOf(template: Template) {
   const parameters = template.findResources('AWS::SSM::Parameter', { Properties: { Name: '/ecs-release/colorapp/config' } });
   const [parameter] = Object.values(parameters) as Array<{ Properties: { Value: unknown } }>;
   return ServiceConfigSchema.parse(JSON.parse(String(flattenIntrinsics(parameter.Properties.Value))));
+}
+
+/** The Create call of the initial-state custom resource, as the provider receives it. */
+function initialStateCall(template: Template) {
+  const [resource] = Object.values(template.findResources('Custom::EcsReleaseInitialState')) as Array<{ Properties: { Create: unknown } }>;
+  return JSON.parse(String(flattenIntrinsics(resource.Properties.Create)));
+}
+
+/** The initial release state the custom resource writes, checked against the handlers' schema. */
+function initialStateOf(template: Template) {
+  return ReleaseStateSchema.parse(JSON.parse(initialStateCall(template).parameters.Value));
 }
 
 describe('ReleaseStrategy', () => {
@@ -118,6 +144,7 @@ describe('ReleasePipeline refuses props that make no sense, naming the prop', ()
     ['a pipeline tag without a repository', { pipelineImageTag: 'release' }, /pipelineImageTag needs repository/],
     ['a history of zero releases', { historyLength: 0 }, /invalid service configuration: historyLength/],
     ['a bake of zero seconds', { bakeTime: Duration.seconds(0) }, /invalid service configuration: bakeSeconds/],
+    ['an initial live colour that is no colour', { initialLiveColour: 'red' as never }, /initialLiveColour must be 'blue' or 'green', got 'red'/],
   ])('%s', (_name, overrides, message) => {
     expect(() => pipelineStack(overrides)).toThrow(message);
   });
@@ -239,6 +266,82 @@ describe('ReleasePipeline with no alarm at all', () => {
     const { app: ownApp } = pipelineInOwnApp({ createColourAlarms: false });
     expect(() => ownApp.synth()).toThrow(/watches no alarm: keep createColourAlarms, or call addAlarm\(\)/);
   }, 120_000);
+});
+
+describe('the initial release state', () => {
+  it('says the initial live colour is live, as the initialLiveColour prop says', () => {
+    const { stack } = pipelineInOwnApp({ initialLiveColour: 'green' });
+    expect(initialStateOf(Template.fromStack(stack)).live).toBe('green');
+  }, 120_000);
+
+  it('has empty slots, which the schema allows, for imported services: LoadState fills them from what runs', () => {
+    const { stack } = inOwnApp((s, ownProps) => {
+      const imported = (colour: string) =>
+        ecs.FargateService.fromFargateServiceAttributes(s, `${colour}Service`, { cluster: ownProps.cluster, serviceName: `colorapp-${colour}` });
+      return new ReleasePipeline(s, 'Pipeline', { ...ownProps, blueService: imported('blue'), greenService: imported('green') });
+    });
+    const empty = { taskDefinitionArn: null, image: null, version: null };
+    expect(initialStateOf(Template.fromStack(stack))).toMatchObject({ live: 'blue', colours: { blue: empty, green: empty }, seededBy: 'cdk' });
+  }, 120_000);
+
+  it('is the same on every synth (no time or random part), so a redeploy changes nothing', () => {
+    const first = initialStateCall(Template.fromStack(pipelineInOwnApp({}).stack));
+    const second = initialStateCall(Template.fromStack(pipelineInOwnApp({}).stack));
+    expect(second).toStrictEqual(first);
+  }, 120_000);
+
+  it('shares the stack\'s one provider function between two pipelines: one role, each statement on its own parameter', () => {
+    const { stack } = inOwnApp((s, ownProps) => {
+      new ReleasePipeline(s, 'First', ownProps);
+      return new ReleasePipeline(s, 'Second', { ...ownProps, serviceName: 'colorapp-two' });
+    });
+    const template = Template.fromStack(stack);
+    template.resourceCountIs('Custom::EcsReleaseInitialState', 2);
+    const providers = Object.keys(template.findResources('AWS::Lambda::Function')).filter((id) => id.startsWith('AWS679f53fac002430cb0da5b7982bd2287'));
+    expect(providers).toHaveLength(1);
+    const roles = Object.keys(template.findResources('AWS::IAM::Role')).filter((id) => id.includes('InitialStateProviderRole'));
+    expect(roles).toEqual([expect.stringMatching(/^FirstInitialStateProviderRole/)]);
+    for (const service of ['colorapp', 'colorapp-two']) {
+      template.hasResourceProperties('AWS::IAM::Policy', {
+        Roles: [{ Ref: roles[0] }],
+        PolicyDocument: {
+          Statement: [
+            Match.objectLike({
+              Action: 'ssm:PutParameter',
+              Resource: { 'Fn::Join': ['', Match.arrayWith([`:parameter/ecs-release/${service}/state`])] },
+            }),
+          ],
+        },
+      });
+    }
+  }, 120_000);
+
+  it('fails synthesis, naming the prop, when a colour\'s task definition has no container called containerName', () => {
+    const { app: ownApp } = pipelineInOwnApp({ containerName: 'web' });
+    expect(() => ownApp.synth()).toThrow(/the blue service's task definition .* has no container 'web' \(containerName\)/);
+  }, 120_000);
+});
+
+describe('versionAtSynth', () => {
+  const stack = new Stack();
+
+  it.each([
+    ['a literal tag', 'public.ecr.aws/org/colorapp:1.3.0', '1.3.0'],
+    ['a literal digest', `colorapp@sha256:${'ab'.repeat(32)}`, 'ab'.repeat(6)],
+    ['no tag at all (Docker\'s latest)', 'colorapp', 'latest'],
+  ])('reads %s', (_name, image, version) => {
+    expect(versionAtSynth(image, stack)).toBe(version);
+  });
+
+  it('reads a literal tag after deploy-time parts (account, region, repository)', () => {
+    expect(versionAtSynth(`${stack.account}.dkr.ecr.${stack.region}.${stack.urlSuffix}/colorapp:v7`, stack)).toBe('v7');
+    expect(versionAtSynth(Fn.sub('${AWS::AccountId}.dkr.ecr.${AWS::Region}.amazonaws.com/colorapp:v8'), stack)).toBe('v8');
+  });
+
+  it('is null when the tag itself is only known at deploy time', () => {
+    expect(versionAtSynth(`colorapp:${Fn.importValue('ImageTag')}`, stack)).toBeNull();
+    expect(versionAtSynth(`${stack.account}.dkr.ecr.${stack.region}.amazonaws.com/colorapp`, stack)).toBeNull();
+  });
 });
 
 describe('definitionPlaceholders', () => {

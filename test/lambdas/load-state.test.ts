@@ -5,6 +5,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { handler } from '../../lambdas/load-state';
 import type { ReleaseState } from '../../lambdas/shared/documents';
+import { seedState } from '../../lambdas/shared/release-state';
 import { ResourceNotFoundError, RouteDriftError, StateConflictError, ValidationError } from '../../lambdas/shared/errors';
 import { CLUSTER, ecsService, LIVE_TASK_DEFINITION_ARN, liveTaskDefinition } from '../support/ecs-fixtures';
 import {
@@ -14,9 +15,11 @@ import {
   parameter,
   parameterAlreadyExists,
   parameterNotFound,
+  previousRecord,
   release,
   releaseState,
   sentPuts,
+  summaryOf,
   targets,
   timeline,
 } from '../support/release-documents';
@@ -235,6 +238,91 @@ describe('load-state handler: the first release bootstraps the state', () => {
     });
 
     await expect(handler({ release: release() })).rejects.toThrow(ResourceNotFoundError);
+    expectNothingWritten();
+  });
+});
+
+describe('load-state handler: a state the CDK app seeded is checked against what runs first', () => {
+  /** What `ReleasePipeline` writes: synth-time knowledge, marked as a seed. */
+  function seed(overrides: Partial<ReleaseState> = {}): ReleaseState {
+    const seeded = seedState('colorapp', 'blue', {
+      blue: { taskDefinitionArn: LIVE_TASK_DEFINITION_ARN, image: IMAGE_1_3, version: '1.3.0' },
+      green: { taskDefinitionArn: null, image: null, version: null },
+    });
+    return { ...seeded, ...overrides };
+  }
+
+  function givenSeed(state: ReleaseState) {
+    ssm.on(GetParameterCommand).resolves(parameter(NAMES.state, state));
+    ssm.on(PutParameterCommand).resolves({ Version: 2, $metadata: {} });
+  }
+
+  it('replaces the seed with what runs (as a bootstrap would), overwriting it once, so no slot stays empty', async () => {
+    givenSeed(seed());
+    givenRoute(100, 0);
+    givenServices();
+
+    await expect(handler({ release: release() })).resolves.toStrictEqual({ live: 'blue', idle: 'green', liveTaskDefinitionArn: LIVE_TASK_DEFINITION_ARN });
+
+    // No seed mark any more: later releases trust the document, as they trust a bootstrapped one.
+    expect(sentPuts(ssm)).toStrictEqual([
+      { Name: NAMES.state, Value: bootstrapped('blue'), Type: 'String', Overwrite: true, Tier: 'Intelligent-Tiering', Description: 'Release state of colorapp' },
+    ]);
+    expect(timeline(ssm, ecs, appmesh)).toEqual([
+      `GetParameter ${NAMES.state}`,
+      'DescribeRoute colorapp-route',
+      'DescribeServices colorapp-blue',
+      `DescribeTaskDefinition ${LIVE_TASK_DEFINITION_ARN}`,
+      'DescribeServices colorapp-green',
+      `DescribeTaskDefinition ${IDLE_TASK_DEFINITION_ARN}`,
+      `PutParameter ${NAMES.state}`,
+    ]);
+  });
+
+  it('follows the route and the running revisions when the seed is out of date (a stack update since, another live colour)', async () => {
+    const stale = 'arn:aws:ecs:eu-west-1:111122223333:task-definition/colorapp:1';
+    givenSeed(seed({ colours: { blue: { taskDefinitionArn: stale, image: null, version: null }, green: { taskDefinitionArn: stale, image: null, version: null } } }));
+    givenRoute(0, 100);
+    givenServices();
+
+    await expect(handler({ release: release() })).resolves.toStrictEqual({ live: 'green', idle: 'blue', liveTaskDefinitionArn: IDLE_TASK_DEFINITION_ARN });
+    expect(sentPuts(ssm, NAMES.state)[0].Value).toStrictEqual(bootstrapped('green'));
+  });
+
+  it('uses what runs even when the seed has no revision for the live colour (an imported service)', async () => {
+    givenSeed(seed({ colours: { blue: { taskDefinitionArn: null, image: null, version: null }, green: { taskDefinitionArn: null, image: null, version: null } } }));
+    givenRoute(100, 0);
+    givenServices();
+
+    await expect(handler({ release: release() })).resolves.toStrictEqual({ live: 'blue', idle: 'green', liveTaskDefinitionArn: LIVE_TASK_DEFINITION_ARN });
+  });
+
+  it('keeps a release the seed recorded before it was checked (one that failed in its own LoadState)', async () => {
+    const failed = previousRecord({ outcome: 'failed', failure: { error: 'RouteDriftError', cause: 'split route' } });
+    givenSeed(seed({ lastRelease: failed, history: [summaryOf(failed)], updatedAt: '2025-01-01T11:00:00.000Z' }));
+    givenRoute(100, 0);
+    givenServices();
+
+    await handler({ release: release() });
+
+    expect(sentPuts(ssm, NAMES.state)[0].Value).toStrictEqual({ ...bootstrapped('blue'), lastRelease: failed, history: [summaryOf(failed)] });
+  });
+
+  it('refuses a split route with a RouteDriftError and leaves the seed as it is', async () => {
+    givenSeed(seed());
+    givenRoute(50, 50);
+    givenServices();
+
+    await expect(handler({ release: release() })).rejects.toThrow(RouteDriftError);
+    expectNothingWritten();
+  });
+
+  it('leaves the seed as it is when the live service reports no revision', async () => {
+    givenSeed(seed());
+    givenRoute(100, 0);
+    givenServices({ taskDefinition: undefined });
+
+    await expect(handler({ release: release() })).rejects.toThrow(/the live service colorapp-blue \(blue\) reports no task definition/);
     expectNothingWritten();
   });
 });

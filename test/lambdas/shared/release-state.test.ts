@@ -9,12 +9,15 @@ import {
 } from '../../../lambdas/shared/documents';
 import {
   bootstrapState,
+  confirmSeed,
   fitToParameter,
   hasRecorded,
   MAX_STATE_BYTES,
   promote,
   recordedOutcome,
   recordRelease,
+  SEED_UPDATED_AT,
+  seedState,
   stateSize,
 } from '../../../lambdas/shared/release-state';
 import { previousRecord, releaseState, summaryOf, verdict, verdictSummary } from '../../support/release-documents';
@@ -56,6 +59,47 @@ describe('bootstrapState', () => {
       history: [],
       updatedAt: '2025-01-01T12:30:00.000Z',
     });
+  });
+});
+
+describe('seedState', () => {
+  it('is a valid state with no history, a fixed time (a stable template) and the seed mark', () => {
+    const empty: ColourSlot = { taskDefinitionArn: null, image: null, version: null };
+    const seed = seedState('colorapp', 'blue', { blue: NEW_SLOT, green: empty });
+
+    expect(ReleaseStateSchema.parse(seed)).toStrictEqual(seed);
+    expect(seed).toStrictEqual({
+      schemaVersion: 1,
+      service: 'colorapp',
+      live: 'blue',
+      colours: { blue: NEW_SLOT, green: empty },
+      lastRelease: null,
+      history: [],
+      updatedAt: SEED_UPDATED_AT,
+      seededBy: 'cdk',
+    });
+    expect(seedState('colorapp', 'blue', { blue: NEW_SLOT, green: empty })).toStrictEqual(seed);
+  });
+});
+
+describe('confirmSeed', () => {
+  it('takes live and the slots from what was observed, keeps recorded releases and drops the seed mark', () => {
+    const failed = record('rel-failed', { outcome: 'failed' });
+    const seed = frozen({ ...seedState('colorapp', 'green', { blue: NEW_SLOT, green: NEW_SLOT }), lastRelease: failed, history: [summaryOf(failed)] });
+    const observed = releaseState().colours;
+
+    const confirmed = confirmSeed(seed, { live: 'blue', colours: observed }, NOW);
+
+    expect(confirmed).toStrictEqual({
+      schemaVersion: 1,
+      service: 'colorapp',
+      live: 'blue',
+      colours: observed,
+      lastRelease: failed,
+      history: [summaryOf(failed)],
+      updatedAt: NOW.toISOString(),
+    });
+    expect('seededBy' in confirmed).toBe(false);
   });
 });
 
