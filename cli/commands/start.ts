@@ -1,3 +1,4 @@
+import { DescribeExecutionCommand, GetExecutionHistoryCommand } from '@aws-sdk/client-sfn';
 import { newReleaseId } from '../../lambdas/api/executions';
 import { isExecutionAlreadyExists, lockRefusal, preCheckStart, startReleaseExecution } from '../../lambdas/api/release-start';
 import { ReleaseInProgressError, ResourceNotFoundError, StaleLockError } from '../../lambdas/shared/errors';
@@ -68,9 +69,14 @@ export async function start(ctx: CommandContext, options: StartOptions): Promise
   }
 
   const strategy = request.strategy ?? config.defaultStrategy;
-  if (ctx.output === 'json' && !options.wait) {
-    ctx.io.out(jsonText({ service, releaseId, executionArn, stateMachineArn, image: request.image, strategy }));
-    return EXIT.ok;
+  if (!options.wait) {
+    // Without --wait, still wait for the lock step's answer: a start that loses the lock to a
+    // concurrent one must not print a release id and exit 0.
+    const admitted = await awaitLock(ctx, service, executionArn);
+    if (ctx.output === 'json') {
+      ctx.io.out(jsonText({ service, releaseId, executionArn, stateMachineArn, image: request.image, strategy, lock: admitted }));
+      return EXIT.ok;
+    }
   }
   if (ctx.output === 'text') ctx.io.out(releaseId);
   ctx.io.err(
@@ -96,12 +102,50 @@ export async function start(ctx: CommandContext, options: StartOptions): Promise
   return exitCodeOf(result);
 }
 
+/** How long `start` (without --wait) waits for the lock step to answer. */
+const LOCK_ANSWER_TIMEOUT_MS = 20_000;
+
+/**
+ * Follows a new execution until its AcquireLock step has answered: `acquired` once it moved past
+ * it, a refusal thrown as exit 3 when the lock step refused, `unconfirmed` when it has not
+ * answered within {@link LOCK_ANSWER_TIMEOUT_MS} (the release may still run; status tells).
+ */
+async function awaitLock(ctx: CommandContext, service: string, executionArn: string): Promise<'acquired' | 'unconfirmed'> {
+  const deadline = ctx.now().getTime() + LOCK_ANSWER_TIMEOUT_MS;
+  for (;;) {
+    const execution = await ctx.clients.sfn.send(new DescribeExecutionCommand({ executionArn }));
+    if (execution.status !== 'RUNNING') {
+      const refusal = lockRefusalOf({
+        service,
+        record: null,
+        executionStatus: execution.status ?? 'UNKNOWN',
+        error: execution.error ?? null,
+        cause: execution.cause ?? null,
+      });
+      if (refusal) throw refusal;
+      return 'acquired';
+    }
+    const history = await ctx.clients.sfn.send(new GetExecutionHistoryCommand({ executionArn, reverseOrder: true, maxResults: 50 }));
+    const pastLock = (history.events ?? []).some(
+      (e) => e.stateExitedEventDetails?.name === 'AcquireLock' || e.stateEnteredEventDetails?.name === 'LoadState',
+    );
+    if (pastLock) return 'acquired';
+    if (ctx.now().getTime() >= deadline) {
+      ctx.io.err('The lock step has not answered yet; check with ecs-release status.');
+      return 'unconfirmed';
+    }
+    await ctx.sleep(Math.min(ctx.pollIntervalMs, 500), ctx.signal);
+  }
+}
+
 /**
  * The pre-check is only courtesy: two starts can both pass it, and then the state machine's own
  * lock step refuses the second one before touching anything. Reported like the pre-check's
  * refusal (exit 3), not as a failed release.
  */
-function lockRefusalOf(result: WatchResult): ReleaseInProgressError | StaleLockError | null {
+function lockRefusalOf(
+  result: Pick<WatchResult, 'service' | 'record' | 'executionStatus' | 'error' | 'cause'>,
+): ReleaseInProgressError | StaleLockError | null {
   if (result.record || result.executionStatus !== 'FAILED') return null;
   if (result.error === 'ReleaseInProgressError') {
     const holder = result.cause?.match(/already being released by (\S+) \(execution (\S+)\)/);

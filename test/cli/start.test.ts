@@ -60,6 +60,9 @@ beforeEach(() => {
     startedName = input.name;
     return { executionArn: executionArnOf(input.name), startDate: NOW };
   });
+  // The new execution has taken the lock (without --wait, start waits for that answer).
+  sfnMock.on(DescribeExecutionCommand).callsFake((input: { executionArn: string }) => ({ executionArn: input.executionArn, status: 'RUNNING', startDate: NOW }));
+  sfnMock.on(GetExecutionHistoryCommand).resolves({ events: [exited('AcquireLock', '{}')] });
 });
 
 describe('ecs-release start', () => {
@@ -97,7 +100,38 @@ describe('ecs-release start', () => {
         reason: 'new colours',
       }),
     });
-    expect(sfnMock).not.toHaveReceivedCommand(DescribeExecutionCommand);
+    expect(sfnMock).toHaveReceivedCommandWith(DescribeExecutionCommand, { executionArn: executionArnOf(startedName!) });
+  });
+
+  it('without --wait still reports a start the lock step refused (a concurrent start won): exit 3, not a release id', async () => {
+    sfnMock.on(DescribeExecutionCommand).callsFake((input: { executionArn: string }) => ({
+      executionArn: input.executionArn,
+      status: 'FAILED',
+      startDate: NOW,
+      stopDate: NOW,
+      error: 'ReleaseInProgressError',
+      cause: JSON.stringify({
+        errorType: 'ReleaseInProgressError',
+        errorMessage: `Service 'colorapp' is already being released by ${RELEASE_ID} (execution ${EXECUTION_ARN}). Wait for it to finish, or abort it, then start again.`,
+      }),
+    }));
+
+    const result = await runCli(START);
+
+    expect(result.code).toBe(3);
+    expect(result.stderr).toContain(`release in progress: ${RELEASE_ID} (execution ${EXECUTION_ARN})`);
+    expect(result.stdout).toBe('');
+  });
+
+  it('without --wait waits for the lock step while it has not answered, then prints the release id', async () => {
+    let polls = 0;
+    sfnMock.on(GetExecutionHistoryCommand).callsFake(() => ({ events: ++polls < 3 ? [entered('AcquireLock', '{}')] : [entered('LoadState', '{}')] }));
+
+    const result = await runCli(START);
+
+    expect(result.code).toBe(0);
+    expect(polls).toBe(3);
+    expect(result.io.stdout).toEqual([expect.stringMatching(RELEASE_ID_PATTERN)]);
   });
 
   it('sends only what was asked for, so the service defaults apply, and keeps an explicit --requested-by', async () => {
@@ -138,6 +172,7 @@ describe('ecs-release start', () => {
       stateMachineArn: STATE_MACHINE_ARN,
       image: IMAGE,
       strategy: { type: 'canary', steps: [10, 50, 100] },
+      lock: 'acquired',
     });
   });
 
