@@ -1,4 +1,5 @@
 import { App, RemovalPolicy } from 'aws-cdk-lib';
+import { COLORAPP } from './colorapp-settings';
 import { addNagChecks } from './nag';
 import { ColorappReleaseStack } from './stacks/colorapp-release-stack';
 import { ColorappServiceStack } from './stacks/colorapp-service-stack';
@@ -13,6 +14,8 @@ export function buildApp(app: App): { service: ColorappServiceStack; release: Co
   const removalPolicy = RemovalPolicy.DESTROY;
   const service = new ColorappServiceStack(app, 'ColorappService', {
     description: 'colorapp: a blue/green sample service on ECS Fargate behind App Mesh',
+    // The one source of names and release settings; the local environment runs with the same.
+    settings: COLORAPP,
     removalPolicy,
   });
   const release = new ColorappReleaseStack(app, 'ColorappRelease', {

@@ -39,7 +39,13 @@ export interface ReleaseSettings {
   readonly promotion: { readonly scaleDownDelaySeconds: number; readonly keepOldColourWarm: boolean };
 }
 
-/** colorapp, the sample service, as the CDK app deploys it. */
+/**
+ * colorapp, the sample service, as the CDK app deploys it: `ColorappServiceStack` names its
+ * cluster, ECS services, task definition family, container, mesh, virtual router, weighted route
+ * and virtual nodes from here, and `ColorappReleaseStack` builds its `ReleasePipeline` from the
+ * rest (bake, thresholds, strategy, alarms, timeouts). A test checks that the synthesized
+ * `/ecs-release/colorapp/config` equals {@link serviceConfigOf}(COLORAPP).
+ */
 export const COLORAPP: ReleaseSettings = {
   serviceName: 'colorapp',
   clusterName: 'colorapp',
@@ -50,7 +56,8 @@ export const COLORAPP: ReleaseSettings = {
   appMesh: {
     meshName: 'colorapp-mesh',
     virtualRouterName: 'colorapp-router',
-    routeName: 'colorapp-route',
+    // The release route; the header routes beside it in the router are `blue-by-header` and `green-by-header`.
+    routeName: 'weighted',
     virtualNodes: { blue: 'colorapp-blue', green: 'colorapp-green' },
   },
   strategy: { type: 'canary', steps: [10, 50, 100] },

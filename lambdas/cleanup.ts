@@ -2,17 +2,16 @@ import { ECSClient } from '@aws-sdk/client-ecs';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import * as z from 'zod';
-import { ReleaseStateSchema, parameterNames } from './shared/documents';
-import { RollbackFailedError } from './shared/errors';
+import type { ServiceConfig } from './shared/config';
+import type { LockDocument } from './shared/documents';
+import { RollbackFailedError, describeError } from './shared/errors';
 import { ReleaseLock } from './shared/lock';
 import { createLogger, withReleaseKeys } from './shared/logger';
-import { markRollbackFailed, performRollback, type RollbackRequest } from './shared/rollback';
+import { causeMessage, markRollbackFailed, performRollback, type FailedRollbackRequest } from './shared/rollback';
 import { loadServiceConfig } from './shared/service-config';
-import { SsmDocuments } from './shared/ssm-documents';
 import { parseOrThrow } from './shared/validation';
 
 const clients = { ssm: new SSMClient({}), ecs: new ECSClient({}), sfn: new SFNClient({}) };
-const docs = new SsmDocuments(clients.ssm);
 const lock = new ReleaseLock(clients.ssm, clients.sfn);
 const logger = createLogger('cleanup');
 
@@ -23,8 +22,12 @@ const EventSchema = z.object({
     name: z.string().optional(),
     status: z.string(),
     input: z.string().nullable().optional(),
+    /** The error and cause a FAILED execution ended with. */
+    error: z.string().nullable().optional(),
+    cause: z.string().nullable().optional(),
   }),
 });
+type StatusChange = z.infer<typeof EventSchema>['detail'];
 
 /** What cleanup did. */
 export interface CleanupResult {
@@ -32,57 +35,141 @@ export interface CleanupResult {
   readonly reason: string;
 }
 
+/** Statuses after which no Catch of the state machine ran, so the lock may still be held. */
+const ACTED_ON = new Set(['ABORTED', 'TIMED_OUT', 'FAILED']);
+
 /**
- * Cleanup for executions stopped from outside. An aborted (StopExecution) or timed-out
- * execution runs no Catch, so this handler, triggered by the execution status-change event,
- * performs the same rollback the state machine would have, using the lock's undo plan and the
- * state document. A release already promoted only has its lock released. If the rollback
- * fails, the state records `rollback-failed`, the lock stays, and this throws so the event is
- * retried and lands in the dead-letter queue: loud, never silent.
+ * Cleanup for executions that ended without their own rollback. An aborted (StopExecution) or
+ * timed-out execution runs no Catch, and neither does one that failed with an error no Catch can
+ * catch (`States.Runtime`, e.g. a path that selected nothing, in the middle of a traffic split).
+ * Triggered by the execution status-change event, this performs the same rollback the state
+ * machine would have, from the lock's undo plan and the state document. A FAILED execution is
+ * acted on only while it still holds the lock: one that rolled back (lock released), was refused
+ * (never held it) or ended in its own `RollbackFailedError` (lock `rollback-failed`, kept for an
+ * operator) is left alone. A release the state already records as promoted only has its
+ * lock released. Any failure marks the release `rollback-failed` (when the lock is this
+ * execution's), keeps the lock, and throws {@link RollbackFailedError} so the event is retried and
+ * lands in the dead-letter queue: loud, never silent.
  */
 export async function handler(event: unknown): Promise<CleanupResult> {
   const { detail } = parseOrThrow(EventSchema, event, 'execution status-change event');
-  if (detail.status !== 'ABORTED' && detail.status !== 'TIMED_OUT') {
+  if (!ACTED_ON.has(detail.status)) {
     return { action: 'ignored', reason: `status ${detail.status} is handled by the state machine itself` };
   }
   const service = serviceOf(detail.input);
   if (!service) return { action: 'ignored', reason: 'execution input names no service' };
+  const releaseId = detail.name ?? detail.executionArn.split(':').pop()!;
+  const failure = failureOf(detail);
 
-  return withReleaseKeys(logger, { releaseId: detail.name, service }, async () => {
-    const held = await lock.read(service);
-    if (!held || held.executionArn !== detail.executionArn) {
-      logger.info('Stopped execution holds no lock; nothing to clean up', { holder: held?.executionArn ?? null });
-      return { action: 'nothing-to-undo', reason: 'the execution does not hold the lock' };
-    }
-    const state = await docs.get(parameterNames(service).state, ReleaseStateSchema);
-    if (state?.lastRelease?.id === held.releaseId && state.lastRelease.outcome === 'promoted') {
-      // Stopped after the promotion write: traffic and state agree on the new colour. Undoing
-      // a promoted release is a new release, not a cleanup. The old colour stays warm.
-      await lock.release(service, detail.executionArn);
-      logger.warn('Execution stopped after promotion; lock released, old colour left running', { status: detail.status });
-      return { action: 'unlocked-promoted', reason: 'the release was already promoted' };
-    }
-    const failure =
-      detail.status === 'ABORTED'
-        ? { error: 'ExecutionAbortedError', cause: `Execution ${detail.executionArn} was stopped from outside` }
-        : { error: 'ExecutionTimedOutError', cause: `Execution ${detail.executionArn} hit the state machine timeout` };
-    const request: RollbackRequest = {
-      service,
-      releaseId: held.releaseId,
-      executionArn: held.executionArn,
-      config: await loadServiceConfig(clients.ssm, service),
-      failure,
-      verdicts: [],
-    };
+  return withReleaseKeys(logger, { releaseId, service }, async () => {
+    let held: LockDocument | null = null;
+    let config: ServiceConfig | null = null;
     try {
-      const report = await performRollback(clients, request, logger);
-      return { action: 'rolled-back', reason: `${failure.error}: ${report.actions.join('; ')}` };
+      held = await lock.read(service);
+      const skip = reasonToLeave(held, detail);
+      if (skip) {
+        logger.info('Nothing of this execution to clean up', {
+          status: detail.status,
+          holder: held?.executionArn ?? null,
+          lockStatus: held?.status ?? null,
+          decision: skip.action,
+        });
+        return skip;
+      }
+      config = await loadServiceConfig(clients.ssm, service);
+      const report = await performRollback(clients, { ...requestOf(held!, failure), config }, logger);
+      logger.info('Cleanup done', { status: detail.status, outcome: report.outcome, actions: report.actions });
+      switch (report.outcome) {
+        case 'already-promoted':
+          // Undoing a promoted release is a new release, not a cleanup. The old colour stays warm.
+          return { action: 'unlocked-promoted', reason: 'the release was already promoted' };
+        case 'not-ours':
+        case 'already-recorded':
+          return { action: 'nothing-to-undo', reason: 'the execution does not hold the lock' };
+        case 'rolled-back':
+        case 'failed':
+          return { action: 'rolled-back', reason: `${failure.error}: ${report.actions.join('; ')}` };
+      }
     } catch (error) {
-      const message = (error as Error).message;
-      await markRollbackFailed(clients, request, message, logger);
-      throw error instanceof RollbackFailedError ? error : new RollbackFailedError(message, { cause: error });
+      throw await failLoudly(error, { service, releaseId, executionArn: detail.executionArn, held, config, failure });
     }
   });
+}
+
+/** Why cleanup leaves this execution's end alone (with what it returns), or `null` to roll back. */
+function reasonToLeave(held: LockDocument | null, detail: StatusChange): CleanupResult | null {
+  if (!held || held.executionArn !== detail.executionArn) {
+    return detail.status === 'FAILED'
+      ? { action: 'ignored', reason: 'the failed execution does not hold the lock: it released it (rolled back, or promoted) or never had it' }
+      : { action: 'nothing-to-undo', reason: 'the execution does not hold the lock' };
+  }
+  if (detail.status === 'FAILED' && held.status === 'rollback-failed' && detail.error === 'RollbackFailedError') {
+    // The state machine's own rollback failed and said so: that is for an operator, not a retry.
+    // (A rollback-failed lock of an execution that failed otherwise was left by an earlier attempt
+    // of this cleanup, and the event's retry tries again, as for a stopped execution.)
+    return { action: 'ignored', reason: 'the failed execution left its lock as rollback-failed for an operator' };
+  }
+  return null;
+}
+
+/** The failure to record: how the execution ended, in the catalogue's words or its own. */
+function failureOf(detail: StatusChange): { error: string; cause: string } {
+  switch (detail.status) {
+    case 'ABORTED':
+      return { error: 'ExecutionAbortedError', cause: `Execution ${detail.executionArn} was stopped from outside` };
+    case 'TIMED_OUT':
+      return { error: 'ExecutionTimedOutError', cause: `Execution ${detail.executionArn} hit the state machine timeout` };
+    default:
+      return {
+        error: detail.error || 'UnknownError',
+        cause: causeMessage(detail.cause ?? undefined) || `Execution ${detail.executionArn} failed without a rollback and reported no cause`,
+      };
+  }
+}
+
+function requestOf(held: LockDocument, failure: { error: string; cause: string }): Omit<FailedRollbackRequest, 'config'> {
+  return { service: held.service, releaseId: held.releaseId, executionArn: held.executionArn, failure, verdicts: [] };
+}
+
+/**
+ * Turns any failure of cleanup into a {@link RollbackFailedError}, after recording it: the lock
+ * (if it is still this execution's) becomes `rollback-failed` with the reason, and the state says
+ * so. If even that fails, the error says both.
+ */
+async function failLoudly(
+  error: unknown,
+  context: {
+    service: string;
+    releaseId: string;
+    executionArn: string;
+    held: LockDocument | null;
+    config: ServiceConfig | null;
+    failure: { error: string; cause: string };
+  },
+): Promise<RollbackFailedError> {
+  const { service, releaseId, executionArn, held, config, failure } = context;
+  const message =
+    error instanceof RollbackFailedError
+      ? error.message
+      : `Cleanup of release ${releaseId} of '${service}' failed before it could roll back; nothing was undone. ` +
+        `Cause: ${describeError(error).Error}: ${describeError(error).Cause}`;
+  const request: FailedRollbackRequest = held
+    ? { ...requestOf(held, failure), config }
+    : { service, releaseId, executionArn, failure, verdicts: [], config };
+  try {
+    await markRollbackFailed(clients, request, message, logger);
+  } catch (markError) {
+    logger.error('ROLLBACK FAILED and could not be recorded: operator action needed', {
+      rollbackError: message,
+      markError: describeError(markError),
+    });
+    return new RollbackFailedError(
+      `${message}. Recording the failure also failed (${describeError(markError).Error}: ${describeError(markError).Cause}): ` +
+        `check the route, the idle service and /ecs-release/${service}/lock by hand.`,
+      { cause: error },
+    );
+  }
+  return error instanceof RollbackFailedError ? error : new RollbackFailedError(message, { cause: error });
 }
 
 function serviceOf(input: string | null | undefined): string | null {

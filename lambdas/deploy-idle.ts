@@ -1,10 +1,13 @@
 import { ECSClient, UpdateServiceCommand } from '@aws-sdk/client-ecs';
+import { SSMClient } from '@aws-sdk/client-ssm';
 import * as z from 'zod';
-import { StateConflictError, ValidationError } from './shared/errors';
-import { describeService, primaryDeployment } from './shared/ecs';
+import { LockDocumentSchema, parameterNames, type LockDocument } from './shared/documents';
+import { ExecutionAbortedError, StateConflictError, ValidationError, describeError } from './shared/errors';
+import { describeService, primaryDeployment, restoreService, type ServiceSnapshot } from './shared/ecs';
 import { createLogger, withReleaseKeys } from './shared/logger';
-import { ColourAssignmentSchema, PlannedReleaseSchema } from './shared/release';
+import { ColourAssignmentSchema, PlannedReleaseSchema, type PlannedRelease } from './shared/release';
 import { withThrottlingRetry } from './shared/retry';
+import { SsmDocuments } from './shared/ssm-documents';
 import { parseOrThrow } from './shared/validation';
 
 /**
@@ -14,6 +17,7 @@ import { parseOrThrow } from './shared/validation';
  */
 
 const ecs = new ECSClient({});
+const documents = new SsmDocuments(new SSMClient({}));
 const logger = createLogger('deploy-idle');
 
 /** Input of the Deploy step. */
@@ -34,9 +38,15 @@ export interface IdleDeployment {
 }
 
 /**
- * Deploys the release's task definition to the idle colour's service.
+ * Deploys the release's task definition to the idle colour's service. Like ShiftTraffic, it
+ * refuses unless this execution holds the lock as `held`, and looks at the lock again after
+ * UpdateService: if a rollback or cleanup took it while the call was in flight (it may already
+ * have reverted the idle service, before our update landed), the idle service is put back to the
+ * lock's undo plan, or to what it was before the call, and the step aborts.
  *
  * @throws ValidationError for invalid input, or a configuration that gives both colours one service.
+ * @throws ExecutionAbortedError when the lock is missing, another execution's, or not `held`,
+ *   before the update (nothing touched) or after it (the update undone).
  * @throws ResourceNotFoundError when the live or idle service does not exist.
  * @throws StateConflictError when ECS reports no PRIMARY deployment running the release's revision.
  */
@@ -54,6 +64,22 @@ export async function handler(event: unknown): Promise<IdleDeployment> {
           'Give each colour its own service.',
       );
     }
+    const lockName = parameterNames(release.service).lock;
+    const before = await documents.get(lockName, LockDocumentSchema);
+    const refusal = lockProblem(before, release);
+    logger.info('Checked lock before deploying', {
+      lock: lockName,
+      lockExecutionArn: before?.executionArn ?? null,
+      lockStatus: before?.status ?? null,
+      decision: refusal === null ? 'deploy' : 'abort',
+    });
+    if (refusal !== null) {
+      throw new ExecutionAbortedError(
+        `Not deploying ${taskDefinitionArn} to ${config.cluster}/${idleName} for release ${release.id}: ${refusal}. ` +
+          'The release was aborted or is being rolled back; the service was not touched.',
+      );
+    }
+
     const live = await describeService(ecs, config.cluster, liveName);
     const idle = await describeService(ecs, config.cluster, idleName);
 
@@ -87,6 +113,19 @@ export async function handler(event: unknown): Promise<IdleDeployment> {
     const out = await withThrottlingRetry(`UpdateService ${config.cluster}/${idleName}`, () =>
       ecs.send(new UpdateServiceCommand({ cluster: config.cluster, service: idleName, taskDefinition: taskDefinitionArn, desiredCount })),
     );
+
+    // A rollback or cleanup may have taken the lock while UpdateService was in flight and already
+    // reverted the idle service; our late update would then leave the new revision running. Look again.
+    const after = await documents.get(lockName, LockDocumentSchema);
+    const lost = lockProblem(after, release);
+    if (lost !== null) {
+      const previousArn = idle.taskDefinition ?? current?.taskDefinition;
+      const previous: ServiceSnapshot | null = previousArn
+        ? { serviceName: idleName, taskDefinitionArn: previousArn, desiredCount: idle.desiredCount ?? current?.desiredCount ?? 0 }
+        : null;
+      await undoLateDeploy(release, config.cluster, idleName, after, previous, lost);
+    }
+
     const deployment = out.service ? primaryDeployment(out.service) : undefined;
     if (!deployment?.id || deployment.taskDefinition !== taskDefinitionArn) {
       throw new StateConflictError(
@@ -106,4 +145,67 @@ export async function handler(event: unknown): Promise<IdleDeployment> {
     });
     return { serviceName: idleName, taskDefinitionArn, desiredCount, deploymentId: deployment.id, startedAt };
   });
+}
+
+/** Why this execution may not change the idle service, or `null` when it holds the lock. */
+function lockProblem(lock: LockDocument | null, release: PlannedRelease): string | null {
+  if (lock === null) return `lock ${parameterNames(release.service).lock} does not exist`;
+  if (lock.executionArn !== release.executionArn) {
+    return `the lock belongs to execution ${lock.executionArn} (release ${lock.releaseId})`;
+  }
+  if (lock.status !== 'held') return `the lock's status is '${lock.status}'`;
+  return null;
+}
+
+/**
+ * Puts the idle service back after the lock was lost mid-deploy, then aborts. The target is this
+ * release's undo plan when the lock is still ours (being rolled back), else what the service ran
+ * before the call. A lock another release has taken since is left alone, and so is the service:
+ * that release may already be deploying to it.
+ */
+async function undoLateDeploy(
+  release: PlannedRelease,
+  cluster: string,
+  serviceName: string,
+  lock: LockDocument | null,
+  previous: ServiceSnapshot | null,
+  reason: string,
+): Promise<never> {
+  const service = `${cluster}/${serviceName}`;
+  const byHand = previous ? ` set ${service} back to ${previous.taskDefinitionArn} x${previous.desiredCount} by hand` : ` set ${service} back by hand`;
+  if (lock !== null && lock.executionArn !== release.executionArn) {
+    logger.error('Lock taken by another release while deploying; leaving the idle service to it', { service, reason });
+    throw new ExecutionAbortedError(
+      `Release ${release.id} lost its lock during its deployment to ${service} (${reason}); that release now owns the ` +
+        `service, so it was not reverted. If that release is not deploying there,${byHand}.`,
+    );
+  }
+  const planned = lock?.undo?.idleService;
+  const target = planned && planned.serviceName === serviceName ? planned : previous;
+  if (!target) {
+    throw new ExecutionAbortedError(
+      `Release ${release.id} lost its lock during its deployment to ${service} (${reason}), and neither an undo plan nor ` +
+        'the revision before the call is known. Set the service back to its previous revision and size by hand.',
+    );
+  }
+  logger.warn('Lock lost while deploying; reverting the idle service', {
+    service,
+    reason,
+    revertTo: target,
+    source: target === planned ? 'undo plan' : 'before the call',
+  });
+  try {
+    await restoreService(ecs, cluster, target);
+  } catch (error) {
+    logger.error('Could not revert the idle service after losing the lock', { service, error: describeError(error) });
+    throw new ExecutionAbortedError(
+      `Release ${release.id} lost its lock during its deployment to ${service} (${reason}) and reverting it to ` +
+        `${target.taskDefinitionArn} x${target.desiredCount} failed. Set the service back by hand.`,
+      { cause: error },
+    );
+  }
+  throw new ExecutionAbortedError(
+    `Release ${release.id} lost its lock during its deployment to ${service} (${reason}); the service was set back to ` +
+      `${target.taskDefinitionArn} x${target.desiredCount}.`,
+  );
 }

@@ -29,6 +29,8 @@ async function main(): Promise<void> {
     logLevel: process.env.POWERTOOLS_LOG_LEVEL ?? 'INFO',
   });
   const e = world.endpoint.url;
+  const { traffic, cluster, ecsServices } = world.config;
+  const route = `--mesh-name ${traffic.meshName} --virtual-router-name ${traffic.virtualRouterName} --route-name ${traffic.routeName}`;
   console.log(`
 Local world running. Blue (colorapp:v1) is live at 100%.
 
@@ -40,8 +42,8 @@ Try:
   npx ecs-release --endpoint-url ${e} start --service colorapp --image colorapp:v2 --wait
   npx ecs-release --endpoint-url ${e} status --service colorapp
   AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local aws --region ${world.region} --endpoint-url ${e} ssm get-parameter --name /ecs-release/colorapp/state
-  AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local aws --region ${world.region} --endpoint-url ${e} appmesh describe-route --mesh-name colorapp-mesh --virtual-router-name colorapp-router --route-name colorapp-route
-  AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local aws --region ${world.region} --endpoint-url ${e} ecs describe-services --cluster colorapp --services colorapp-blue colorapp-green
+  AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local aws --region ${world.region} --endpoint-url ${e} appmesh describe-route ${route}
+  AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local aws --region ${world.region} --endpoint-url ${e} ecs describe-services --cluster ${cluster} --services ${ecsServices.blue} ${ecsServices.green}
 
 Images: colorapp:v2 (healthy), colorapp:v2-faulty, colorapp:v2-slow, colorapp:v2-crash. Ctrl-C stops everything.
 `);

@@ -10,6 +10,7 @@
 import * as path from 'node:path';
 import type { ServiceConfig } from '../lambdas/shared/config';
 import { parameterNames } from '../lambdas/shared/documents';
+import { CLEANUP_EXECUTION_STATUSES } from '../infra/release-rules';
 import type { LambdaHandler } from './asl/lambda';
 import { RELEASE_ASL_PATH, handlerFileOf } from './asl/definition';
 import { LocalEventBus } from './bus';
@@ -144,7 +145,7 @@ async function start(options: LocalWorldOptions, endpointPort: number): Promise<
   const stateMachineArn = stepFunctions.stateMachineArn;
 
   // The EventBridge rules of the CDK app: release alarms → alarm-watcher (fast rollback),
-  // execution ABORTED / TIMED_OUT → cleanup.
+  // execution ABORTED / TIMED_OUT / FAILED → cleanup (which acts only while that execution holds the lock).
   const alarmWatcher = loadHandler('alarm-watcher');
   bus.subscribe(
     {
@@ -160,7 +161,7 @@ async function start(options: LocalWorldOptions, endpointPort: number): Promise<
     {
       source: 'aws.states',
       detailType: EXECUTION_STATUS_CHANGE,
-      detail: { status: ['ABORTED', 'TIMED_OUT'], stateMachineArn: [stateMachineArn] },
+      detail: { status: [...CLEANUP_EXECUTION_STATUSES], stateMachineArn: [stateMachineArn] },
     },
     (event) => cleanup(event),
     { name: 'cleanup' },

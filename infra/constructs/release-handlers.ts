@@ -5,8 +5,12 @@ import { Duration } from 'aws-cdk-lib';
  * short list of IAM actions on named resources in `ReleasePipeline` (see `grantHandlerPermission`).
  */
 export type HandlerPermission =
-  /** ssm:GetParameter/PutParameter/DeleteParameter under `/ecs-release/<service>/`. */
-  | 'documents'
+  /** ssm:GetParameter under `/ecs-release/<service>/`: read the release documents. */
+  | 'readDocuments'
+  /** ssm:PutParameter under `/ecs-release/<service>/`: create or overwrite a release document. */
+  | 'writeDocuments'
+  /** ssm:DeleteParameter under `/ecs-release/<service>/`: delete a release document (lock, bake, approval). */
+  | 'deleteDocuments'
   /** appmesh:DescribeRoute on the release route. */
   | 'readRoute'
   /** appmesh:DescribeRoute and UpdateRoute on the release route. */
@@ -45,7 +49,11 @@ export interface ReleaseHandlerSpec {
    * so Step Functions sees the function's own timeout error rather than abandoning a run.
    */
   readonly timeout: Duration;
-  /** Everything it may do; nothing else is granted. */
+  /**
+   * Everything it may do; nothing else is granted. `test/infra/app.test.ts` checks these against
+   * the AWS calls the handler's code can reach, so a permission the code stops using, or a call
+   * (a write in a handler that only reads, say) without one, fails the build.
+   */
   readonly permissions: readonly HandlerPermission[];
 }
 
@@ -58,25 +66,25 @@ export const STEP_HANDLERS: Readonly<Record<string, ReleaseHandlerSpec>> = {
     entry: 'plan-release.ts',
     description: 'Plan: validate the request and the service config, compute the step schedule',
     timeout: Duration.seconds(50),
-    permissions: ['documents'],
+    permissions: ['readDocuments'],
   },
   AcquireLock: {
     entry: 'acquire-lock.ts',
     description: 'Lock: one release per service at a time',
     timeout: Duration.seconds(50),
-    permissions: ['documents', 'describeExecutions'],
+    permissions: ['readDocuments', 'writeDocuments', 'describeExecutions'],
   },
   LoadState: {
     entry: 'load-state.ts',
     description: 'Load state: which colour is live (bootstrapped from what runs on the first release)',
     timeout: Duration.seconds(100),
-    permissions: ['documents', 'readRoute', 'readServices', 'readTaskDefinitions'],
+    permissions: ['readDocuments', 'writeDocuments', 'readRoute', 'readServices', 'readTaskDefinitions'],
   },
   Preflight: {
     entry: 'preflight.ts',
     description: 'Preflight: the route is 100/0 to the live colour and the live service is steady',
     timeout: Duration.seconds(100),
-    permissions: ['documents', 'readRoute', 'readServices', 'describeExecutions'],
+    permissions: ['readDocuments', 'writeDocuments', 'readRoute', 'readServices'],
   },
   RegisterTaskDefinition: {
     entry: 'register-task-definition.ts',
@@ -88,7 +96,8 @@ export const STEP_HANDLERS: Readonly<Record<string, ReleaseHandlerSpec>> = {
     entry: 'deploy-idle.ts',
     description: 'Deploy: update the idle service to the new revision',
     timeout: Duration.seconds(100),
-    permissions: ['readServices', 'writeServices'],
+    // readDocuments: it re-reads the lock, so an aborted release never starts a deployment.
+    permissions: ['readDocuments', 'readServices', 'writeServices'],
   },
   CheckStability: {
     entry: 'check-stability.ts',
@@ -100,19 +109,19 @@ export const STEP_HANDLERS: Readonly<Record<string, ReleaseHandlerSpec>> = {
     entry: 'request-approval.ts',
     description: 'Approval gate: publish the task token where the API finds it',
     timeout: Duration.seconds(50),
-    permissions: ['documents'],
+    permissions: ['writeDocuments'],
   },
   ShiftTraffic: {
     entry: 'shift-traffic.ts',
     description: 'Shift: set the route weights for this step',
     timeout: Duration.seconds(100),
-    permissions: ['documents', 'writeRoute'],
+    permissions: ['readDocuments', 'writeRoute'],
   },
   StartBake: {
     entry: 'start-bake.ts',
     description: 'Bake: publish the task token so an alarm can end the bake early',
     timeout: Duration.seconds(50),
-    permissions: ['documents', 'readAlarms'],
+    permissions: ['writeDocuments', 'readAlarms'],
   },
   CheckHealth: {
     entry: 'check-health.ts',
@@ -124,31 +133,32 @@ export const STEP_HANDLERS: Readonly<Record<string, ReleaseHandlerSpec>> = {
     entry: 'promote-release.ts',
     description: 'Promote: the idle colour becomes live in the release state',
     timeout: Duration.seconds(100),
-    permissions: ['documents', 'describeExecutions'],
+    // readAlarms: it re-checks the idle colour's alarms just before the state write.
+    permissions: ['readDocuments', 'writeDocuments', 'readAlarms'],
   },
   ScaleDownOldColour: {
     entry: 'scale-down-old-colour.ts',
     description: 'Scale the old colour to zero after promotion',
     timeout: Duration.seconds(100),
-    permissions: ['documents', 'readServices', 'writeServices'],
+    permissions: ['readDocuments', 'readServices', 'writeServices'],
   },
   ReleaseLock: {
     entry: 'release-lock.ts',
     description: 'Unlock: delete the lock of a finished release',
     timeout: Duration.seconds(100),
-    permissions: ['documents', 'describeExecutions'],
+    permissions: ['readDocuments', 'deleteDocuments'],
   },
   RollbackRelease: {
     entry: 'rollback-release.ts',
     description: 'Rollback: weights back to the live colour, idle service reverted, release recorded',
     timeout: Duration.seconds(280),
-    permissions: ['documents', 'writeRoute', 'readServices', 'writeServices', 'describeExecutions'],
+    permissions: ['readDocuments', 'writeDocuments', 'deleteDocuments', 'writeRoute', 'readServices', 'writeServices'],
   },
   MarkRollbackFailed: {
     entry: 'mark-rollback-failed.ts',
     description: 'Record a failed rollback: state says rollback-failed, the lock stays',
     timeout: Duration.seconds(50),
-    permissions: ['documents', 'describeExecutions'],
+    permissions: ['readDocuments', 'writeDocuments'],
   },
 };
 
@@ -158,19 +168,19 @@ export const EVENT_HANDLERS = {
     entry: 'alarm-watcher.ts',
     description: 'Fails the running bake the moment one of its alarms goes to ALARM',
     timeout: Duration.seconds(60),
-    permissions: ['documents', 'sendTaskFailure'],
+    permissions: ['readDocuments', 'sendTaskFailure'],
   },
   cleanup: {
     entry: 'cleanup.ts',
     description: 'Rolls back an execution that was aborted or timed out, and releases its lock',
     timeout: Duration.minutes(5),
-    permissions: ['documents', 'writeRoute', 'readServices', 'writeServices', 'describeExecutions'],
+    permissions: ['readDocuments', 'writeDocuments', 'deleteDocuments', 'writeRoute', 'readServices', 'writeServices'],
   },
   clearLock: {
     entry: 'clear-lock.ts',
     description: 'Admin, by hand: clears a stale lock after an operator has checked it',
     timeout: Duration.seconds(60),
-    permissions: ['documents', 'describeExecutions'],
+    permissions: ['readDocuments', 'deleteDocuments', 'describeExecutions'],
   },
 } as const satisfies Record<string, ReleaseHandlerSpec>;
 
@@ -180,31 +190,31 @@ export const API_HANDLERS = {
     entry: 'api/start-release.ts',
     description: 'POST /releases: validate a release request and start it',
     timeout: Duration.seconds(25),
-    permissions: ['documents', 'describeExecutions', 'readServices', 'startExecution'],
+    permissions: ['readDocuments', 'describeExecutions', 'readServices', 'startExecution'],
   },
   getRelease: {
     entry: 'api/get-release.ts',
     description: 'GET /releases/{service}[/{releaseId}]: release status',
     timeout: Duration.seconds(25),
-    permissions: ['documents', 'describeExecutions'],
+    permissions: ['readDocuments', 'describeExecutions'],
   },
   approveRelease: {
     entry: 'api/approve-release.ts',
     description: 'POST /releases/{service}/approve: let the waiting gate continue',
     timeout: Duration.seconds(25),
-    permissions: ['documents', 'sendTaskSuccess'],
+    permissions: ['readDocuments', 'deleteDocuments', 'sendTaskSuccess'],
   },
   rejectRelease: {
     entry: 'api/reject-release.ts',
     description: 'POST /releases/{service}/reject: fail the waiting gate, which rolls back',
     timeout: Duration.seconds(25),
-    permissions: ['documents', 'sendTaskFailure'],
+    permissions: ['readDocuments', 'deleteDocuments', 'sendTaskFailure'],
   },
   abortRelease: {
     entry: 'api/abort-release.ts',
     description: 'POST /releases/{service}/abort: stop the running release (cleanup rolls it back)',
     timeout: Duration.seconds(25),
-    permissions: ['documents', 'describeExecutions', 'stopExecution'],
+    permissions: ['readDocuments', 'describeExecutions', 'stopExecution'],
   },
 } as const satisfies Record<string, ReleaseHandlerSpec>;
 

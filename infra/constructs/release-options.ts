@@ -47,6 +47,26 @@ export class ReleaseStrategy {
     return new ReleaseStrategy({ type: 'blue-green' });
   }
 
+  /**
+   * The strategy a service configuration document spells (`defaultStrategy`), checked by the
+   * factory of its type.
+   */
+  static fromConfig(strategy: Strategy): ReleaseStrategy {
+    const type = strategy.type;
+    switch (type) {
+      case 'canary':
+        return ReleaseStrategy.canary(strategy.steps);
+      case 'linear':
+        return ReleaseStrategy.linear(strategy.stepPercent);
+      case 'blue-green':
+        return ReleaseStrategy.blueGreen();
+      default: {
+        const unknown: never = type;
+        throw new Error(`ReleaseStrategy.fromConfig: unknown strategy type '${String(unknown)}'; use canary, linear or blue-green`);
+      }
+    }
+  }
+
   private constructor(
     /** The strategy as the service configuration document spells it. */
     readonly config: Strategy,

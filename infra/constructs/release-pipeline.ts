@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { ArnFormat, type CfnElement, Duration, Lazy, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as codepipeline from 'aws-cdk-lib/aws-codepipeline';
 import * as actions from 'aws-cdk-lib/aws-codepipeline-actions';
 import type * as ecr from 'aws-cdk-lib/aws-ecr';
@@ -13,6 +14,7 @@ import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
@@ -37,6 +39,7 @@ import {
   STEP_HANDLERS,
 } from './release-handlers';
 import { RELEASE_EVENT_SUBSTITUTIONS } from '../release-event-schema';
+import { CLEANUP_EXECUTION_STATUSES } from '../release-rules';
 import { ReleaseEventPublisher } from './release-events';
 import { ReleaseStrategy, type ReleaseTraffic, type ReleaseTrafficBinding } from './release-options';
 
@@ -133,6 +136,23 @@ export interface ReleasePipelineProps {
    * @default Duration.seconds(10)
    */
   readonly metricPeriod?: Duration;
+  /**
+   * Period of the default colour alarms: 10 or 30 seconds (high resolution) or a multiple of 60
+   * seconds.
+   * @default - metricPeriod
+   */
+  readonly alarmPeriod?: Duration;
+  /**
+   * Periods each default colour alarm looks at when it evaluates.
+   * @default 6
+   */
+  readonly alarmEvaluationPeriods?: number;
+  /**
+   * Breaching periods, among `alarmEvaluationPeriods`, that set a default colour alarm to ALARM.
+   * The default, three of six, lets a blip pass and rolls back on a trend.
+   * @default 3
+   */
+  readonly alarmDatapointsToAlarm?: number;
   /**
    * Create a success-rate and a p99-latency alarm per colour from the Envoy metrics.
    * Turn off only if you add your own with {@link ReleasePipeline.addAlarm}.
@@ -239,8 +259,17 @@ export class ReleasePipeline extends Construct {
   readonly clearLockFunction: lambda.IFunction;
   /** The SSM parameter holding the service configuration. */
   readonly configParameter: ssm.StringParameter;
-  /** Events the triggers could not deliver. */
+  /**
+   * Events that were not handled: those the rules could not deliver to their targets, and those
+   * the cleanup and alarm-watcher functions failed on after their retries.
+   */
   readonly deadLetterQueue: sqs.Queue;
+  /**
+   * In ALARM while {@link deadLetterQueue} holds a message; notifies {@link notificationTopic}. A
+   * message there can mean an aborted, timed-out or failed release was not cleaned up (traffic may
+   * still be split, the lock still held), or that an alarm did not end a bake early.
+   */
+  readonly deadLetterAlarm: cloudwatch.Alarm;
   /** The default per-colour alarms (empty when `createColourAlarms` is false). */
   readonly colourAlarms: Readonly<Partial<Record<Colour, ColourAlarms>>>;
 
@@ -282,7 +311,9 @@ export class ReleasePipeline extends Construct {
     });
     Validations.of(this.deadLetterQueue).acknowledge({
       id: 'AwsSolutions-SQS3',
-      reason: 'This queue is itself the dead-letter queue of the EventBridge rule targets; a DLQ of a DLQ adds nothing.',
+      reason:
+        'This queue is itself the dead-letter queue of the EventBridge rule targets and the on-failure destination of the ' +
+        'event handlers; a DLQ of a DLQ adds nothing, and an alarm on its depth notifies the release topic.',
     });
 
     // --- Alarms and configuration -------------------------------------------------------------
@@ -295,10 +326,9 @@ export class ReleasePipeline extends Construct {
           namespace: props.metricNamespace ?? 'ECSRelease/Envoy',
           minSuccessRate: props.minSuccessRate ?? 0.99,
           maxP99Latency: props.maxP99Latency ?? Duration.seconds(1),
-          period: props.metricPeriod ?? Duration.seconds(10),
-          // Three bad periods within six: a blip does not roll a release back, a trend does.
-          evaluationPeriods: 6,
-          datapointsToAlarm: 3,
+          period: props.alarmPeriod ?? props.metricPeriod ?? Duration.seconds(10),
+          evaluationPeriods: props.alarmEvaluationPeriods ?? 6,
+          datapointsToAlarm: props.alarmDatapointsToAlarm ?? 3,
         });
         colourAlarms[colour] = alarms;
         alarms.alarms.forEach((alarm) => this.addAlarm(alarm, colour));
@@ -373,8 +403,17 @@ export class ReleasePipeline extends Construct {
     });
 
     // --- Event-driven and admin handlers ------------------------------------------------------
-    const alarmWatcher = this.createHandler('AlarmWatcher', EVENT_HANDLERS.alarmWatcher, { SERVICE_NAME: props.serviceName });
-    const cleanup = this.createHandler('Cleanup', EVENT_HANDLERS.cleanup, {});
+    // EventBridge invokes these asynchronously: its dead-letter queue only catches events it could
+    // not deliver. An event the function received but failed on, after Lambda's own retries, goes
+    // to the same queue through an on-failure destination, and the queue's alarm says so.
+    const eventHandlerInvoke = {
+      onFailure: new destinations.SqsDestination(this.deadLetterQueue),
+      // Both handlers are idempotent (they act only on what the documents still say), so a retry is safe.
+      retryAttempts: 2,
+      maxEventAge: Duration.hours(1),
+    };
+    const alarmWatcher = this.createHandler('AlarmWatcher', EVENT_HANDLERS.alarmWatcher, { SERVICE_NAME: props.serviceName }, eventHandlerInvoke);
+    const cleanup = this.createHandler('Cleanup', EVENT_HANDLERS.cleanup, {}, eventHandlerInvoke);
     this.clearLockFunction = this.createHandler('ClearLock', EVENT_HANDLERS.clearLock, {});
     const functionTarget = (fn: lambda.IFunction) =>
       new targets.LambdaFunction(fn, {
@@ -395,14 +434,17 @@ export class ReleasePipeline extends Construct {
       targets: [functionTarget(alarmWatcher)],
     });
     new events.Rule(this, 'ExecutionStoppedRule', {
-      description: `A release of ${props.serviceName} was aborted or timed out: roll it back and release the lock`,
+      description:
+        `A release of ${props.serviceName} was aborted, timed out or failed: if it still holds the lock, ` +
+        'roll it back and release the lock',
       eventPattern: {
         source: ['aws.states'],
         detailType: ['Step Functions Execution Status Change'],
-        detail: { status: ['ABORTED', 'TIMED_OUT'], stateMachineArn: [this.stateMachine.stateMachineArn] },
+        detail: { status: [...CLEANUP_EXECUTION_STATUSES], stateMachineArn: [this.stateMachine.stateMachineArn] },
       },
       targets: [functionTarget(cleanup)],
     });
+    this.deadLetterAlarm = this.createDeadLetterAlarm(notificationKey);
 
     // --- Ways in ------------------------------------------------------------------------------
     const stateMachineTarget = (input: events.RuleTargetInput) =>
@@ -467,6 +509,42 @@ export class ReleasePipeline extends Construct {
       logRetention: this.logRetention,
       removalPolicy: this.removalPolicy,
     });
+  }
+
+  /**
+   * An alarm on the dead-letter queue's depth that notifies the (KMS-encrypted) release topic:
+   * CloudWatch may publish to that topic only for this alarm, and use its key to do so.
+   */
+  private createDeadLetterAlarm(topicKey: kms.IKey): cloudwatch.Alarm {
+    const service = this.serviceName;
+    const alarm = new cloudwatch.Alarm(this, 'DeadLettersAlarm', {
+      alarmName: `ecs-release-${service}-dead-letters`,
+      alarmDescription:
+        `A release event of ${service} was not handled. If it is an execution status change, an aborted, timed-out or ` +
+        `failed release could not be cleaned up: traffic may be split and /ecs-release/${service}/lock still held. ` +
+        'Read the messages in the dead-letter queue, check the route and the idle service, then roll back or clear the lock by hand.',
+      metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
+        period: Duration.minutes(1),
+        statistic: cloudwatch.Stats.MAXIMUM,
+      }),
+      threshold: 0,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      // SQS publishes no data for an idle queue: nothing to report.
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    alarm.addAlarmAction(new cloudwatchActions.SnsAction(this.notificationTopic));
+    const cloudWatch = new iam.ServicePrincipal('cloudwatch.amazonaws.com');
+    this.notificationTopic.addToResourcePolicy(
+      new iam.PolicyStatement({
+        principals: [cloudWatch],
+        actions: ['sns:Publish'],
+        resources: [this.notificationTopic.topicArn],
+        conditions: { ArnEquals: { 'aws:SourceArn': alarm.alarmArn } },
+      }),
+    );
+    topicKey.grant(cloudWatch, 'kms:Decrypt', 'kms:GenerateDataKey*');
+    return alarm;
   }
 
   /**
@@ -548,6 +626,8 @@ export class ReleasePipeline extends Construct {
         keepOldColourWarm: p.keepOldColourWarm ?? false,
       },
       historyLength: p.historyLength ?? 20,
+      // The CLI starts and follows releases with it (`ecs-release start` needs it).
+      releaseStateMachineArn: this.stateMachineArnFromName(),
     };
   }
 
@@ -656,6 +736,20 @@ export class ReleasePipeline extends Construct {
     return [...this.alarms.common, ...this.alarms.blue, ...this.alarms.green];
   }
 
+  /**
+   * The release state machine's ARN, built from its fixed name rather than taken from the
+   * resource: the state machine depends on the handlers, so their grants cannot reference it
+   * (a dependency cycle), and the configuration document need not wait for it either.
+   */
+  private stateMachineArnFromName(): string {
+    return Stack.of(this).formatArn({
+      service: 'states',
+      resource: 'stateMachine',
+      resourceName: this.stateMachineName,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
+  }
+
   private parameterArn(name: string): string {
     return Stack.of(this).formatArn({
       service: 'ssm',
@@ -665,7 +759,12 @@ export class ReleasePipeline extends Construct {
     });
   }
 
-  private createHandler(id: string, spec: ReleaseHandlerSpec, environment: Record<string, string>): nodejs.NodejsFunction {
+  private createHandler(
+    id: string,
+    spec: ReleaseHandlerSpec,
+    environment: Record<string, string>,
+    asyncInvoke: Pick<lambda.FunctionOptions, 'onFailure' | 'retryAttempts' | 'maxEventAge'> = {},
+  ): nodejs.NodejsFunction {
     const name = kebabCase(id);
     const logGroup = new logs.LogGroup(this, `${id}Logs`, {
       retention: this.logRetention,
@@ -692,6 +791,7 @@ export class ReleasePipeline extends Construct {
         NODE_OPTIONS: '--enable-source-maps',
         ...environment,
       },
+      ...asyncInvoke,
     };
     let fn: lambda.Function;
     if (skipBundling) {
@@ -740,17 +840,14 @@ export class ReleasePipeline extends Construct {
       arnFormat: ArnFormat.COLON_RESOURCE_NAME,
     });
     // Written out, not taken from the state machine: the state machine depends on these functions.
-    const stateMachineArn = stack.formatArn({
-      service: 'states',
-      resource: 'stateMachine',
-      resourceName: this.stateMachineName,
-      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-    });
+    const stateMachineArn = this.stateMachineArnFromName();
     const acknowledge = (id: string, reason: string) => Validations.of(role).acknowledge({ id, reason });
     switch (permission) {
-      case 'documents': {
-        const prefix = `${this.parameterArn(this.names.prefix)}/*`;
-        allow(['ssm:GetParameter', 'ssm:PutParameter', 'ssm:DeleteParameter'], [prefix]);
+      case 'readDocuments':
+      case 'writeDocuments':
+      case 'deleteDocuments': {
+        const action = { readDocuments: 'ssm:GetParameter', writeDocuments: 'ssm:PutParameter', deleteDocuments: 'ssm:DeleteParameter' }[permission];
+        allow([action], [`${this.parameterArn(this.names.prefix)}/*`]);
         acknowledge(
           `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ssm:<AWS::Region>:<AWS::AccountId>:parameter/ecs-release/${this.serviceName}/*]`,
           `The release documents (state, lock, bake, approval) are created and deleted at run time under /ecs-release/${this.serviceName}/; ` +
@@ -1087,8 +1184,27 @@ function validateProps(props: ReleasePipelineProps): void {
     throw new Error(`ReleasePipeline minSuccessRate is a fraction in (0, 1], e.g. 0.99; got ${fraction}`);
   }
   const period = props.metricPeriod?.toSeconds();
-  if (period !== undefined && ![10, 30].includes(period) && period % 60 !== 0) {
-    throw new Error(`ReleasePipeline metricPeriod must be 10 or 30 seconds or a multiple of 60 seconds, got ${period} s`);
+  for (const [name, seconds] of [['metricPeriod', period], ['alarmPeriod', props.alarmPeriod?.toSeconds()]] as const) {
+    if (seconds !== undefined && ![10, 30].includes(seconds) && seconds % 60 !== 0) {
+      throw new Error(`ReleasePipeline ${name} must be 10 or 30 seconds or a multiple of 60 seconds, got ${seconds} s`);
+    }
+  }
+  const evaluationPeriods = props.alarmEvaluationPeriods ?? 6;
+  const datapointsToAlarm = props.alarmDatapointsToAlarm ?? 3;
+  if (!Number.isInteger(evaluationPeriods) || evaluationPeriods < 1) {
+    throw new Error(`ReleasePipeline alarmEvaluationPeriods must be a whole number of periods, at least 1; got ${evaluationPeriods}`);
+  }
+  if (!Number.isInteger(datapointsToAlarm) || datapointsToAlarm < 1 || datapointsToAlarm > evaluationPeriods) {
+    throw new Error(
+      `ReleasePipeline alarmDatapointsToAlarm must be a whole number from 1 to alarmEvaluationPeriods (${evaluationPeriods}); got ${datapointsToAlarm}`,
+    );
+  }
+  const alarmPeriod = props.alarmPeriod?.toSeconds() ?? period ?? 10;
+  if (evaluationPeriods * alarmPeriod > 86_400) {
+    throw new Error(
+      `ReleasePipeline alarmEvaluationPeriods × alarm period must be at most one day (CloudWatch's limit); ` +
+        `got ${evaluationPeriods} × ${alarmPeriod} s`,
+    );
   }
   if (props.initialLiveColour !== undefined && !ColourSchema.safeParse(props.initialLiveColour).success) {
     throw new Error(`ReleasePipeline initialLiveColour must be 'blue' or 'green', got '${String(props.initialLiveColour)}'`);

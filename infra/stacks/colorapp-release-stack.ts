@@ -1,4 +1,4 @@
-import { CfnOutput, type RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Duration, type RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { ReleasePipeline } from '../constructs/release-pipeline';
 import { ReleaseStrategy, ReleaseTraffic } from '../constructs/release-options';
@@ -17,8 +17,10 @@ export interface ColorappReleaseStackProps extends StackProps {
 
 /**
  * The release pipeline of colorapp, in its own stack so the pipeline can be changed (or torn
- * down) without touching the running service. Adding your own service is the same: one
- * `ReleasePipeline` pointed at your cluster, services, route and roles.
+ * down) without touching the running service. Everything it is told comes from the settings the
+ * service stack was built from (`infra/colorapp-settings.ts`), the same the local environment
+ * runs with. Adding your own service is the same: one `ReleasePipeline` pointed at your cluster,
+ * services, route and roles.
  */
 export class ColorappReleaseStack extends Stack {
   readonly pipeline: ReleasePipeline;
@@ -26,22 +28,37 @@ export class ColorappReleaseStack extends Stack {
   constructor(scope: Construct, id: string, props: ColorappReleaseStackProps) {
     super(scope, id, props);
     const { service } = props;
+    const { settings } = service;
     this.pipeline = new ReleasePipeline(this, 'Colorapp', {
-      serviceName: service.serviceName,
+      serviceName: settings.serviceName,
       cluster: service.cluster,
       blueService: service.services.blue,
       greenService: service.services.green,
-      taskDefinitionFamily: service.taskDefinitionFamily,
-      containerName: service.containerName,
-      colourEnvironmentVariable: service.colourEnvironmentVariable,
+      taskDefinitionFamily: settings.taskDefinitionFamily,
+      containerName: settings.containerName,
+      colourEnvironmentVariable: settings.colourEnvironmentVariable,
       taskRoles: [service.taskRole, service.executionRole],
       traffic: ReleaseTraffic.appMesh({
         route: service.weightedRoute,
         blueVirtualNode: service.virtualNodes.blue,
         greenVirtualNode: service.virtualNodes.green,
       }),
-      strategy: ReleaseStrategy.canary([10, 50, 100]),
-      metricNamespace: service.metricNamespace,
+      strategy: ReleaseStrategy.fromConfig(settings.strategy),
+      bakeTime: Duration.seconds(settings.bakeSeconds),
+      minSuccessRate: settings.health.minSuccessRate,
+      maxP99Latency: Duration.millis(settings.health.maxP99LatencyMs),
+      minRequestsPerStep: settings.health.minRequestsPerStep,
+      maxInconclusiveBakes: settings.health.maxInconclusiveBakes,
+      metricNamespace: settings.health.metricNamespace,
+      metricPeriod: Duration.seconds(settings.health.metricPeriodSeconds),
+      alarmPeriod: Duration.seconds(settings.alarms.periodSeconds),
+      alarmEvaluationPeriods: settings.alarms.evaluationPeriods,
+      alarmDatapointsToAlarm: settings.alarms.datapointsToAlarm,
+      approvalTimeout: Duration.seconds(settings.approvalTimeoutSeconds),
+      stabilizationPollInterval: Duration.seconds(settings.stabilization.pollSeconds),
+      stabilizationTimeout: Duration.seconds(settings.stabilization.timeoutSeconds),
+      scaleDownDelay: Duration.seconds(settings.promotion.scaleDownDelaySeconds),
+      keepOldColourWarm: settings.promotion.keepOldColourWarm,
       repository: service.repository,
       removalPolicy: props.removalPolicy,
     });
@@ -59,6 +76,10 @@ export class ColorappReleaseStack extends Stack {
     if (this.pipeline.pipeline) {
       new CfnOutput(this, 'PipelineName', { value: this.pipeline.pipeline.pipelineName });
     }
+    new CfnOutput(this, 'DeadLetterQueueUrl', {
+      value: this.pipeline.deadLetterQueue.queueUrl,
+      description: 'Release events that were not handled (the DeadLettersAlarm notifies the topic when one lands here)',
+    });
     new CfnOutput(this, 'RepositoryUri', { value: service.repository.repositoryUri, description: 'Push release images here' });
   }
 }

@@ -12,6 +12,7 @@ import * as servicediscovery from 'aws-cdk-lib/aws-servicediscovery';
 import type { Construct } from 'constructs';
 import { COLOURS, type Colour } from '../../lambdas/shared/colours';
 import { CONTRACT_DIMENSION_SETS, ENVOY_METRICS } from '../../lambdas/shared/envoy-metrics';
+import { COLORAPP, type ReleaseSettings } from '../colorapp-settings';
 
 /** Pinned sidecar images: a release must never pick up a new proxy or agent by accident. */
 export const DEFAULT_ENVOY_IMAGE = 'public.ecr.aws/appmesh/aws-appmesh-envoy:v1.29.12.1-prod';
@@ -46,10 +47,13 @@ export interface ColorappServiceStackProps extends StackProps {
    */
   readonly cloudWatchAgentImage?: string;
   /**
-   * Namespace the Envoy metrics are published to; the release pipeline must read the same.
-   * @default 'ECSRelease/Envoy'
+   * The names and release settings of the service: its cluster, ECS services, task definition
+   * family, container, App Mesh mesh, virtual router, route and virtual nodes, and the namespace
+   * its Envoy metrics are published to. The release stack and the local environment read the
+   * same settings, so what is deployed is what the release configuration names.
+   * @default COLORAPP
    */
-  readonly metricNamespace?: string;
+  readonly settings?: ReleaseSettings;
   /**
    * What happens to the image repository and log groups when the stack is deleted.
    * @default RemovalPolicy.RETAIN
@@ -73,14 +77,16 @@ export interface ColorappServiceStackProps extends StackProps {
  * release.
  */
 export class ColorappServiceStack extends Stack {
+  /** What the stack was built from; the release pipeline of this service reads the same. */
+  readonly settings: ReleaseSettings;
   /** The service's name everywhere: SSM prefix, metric dimension, ECS service prefix. */
-  readonly serviceName = 'colorapp';
+  readonly serviceName: string;
   /** Family of both colours' task definitions, and of every revision a release registers. */
-  readonly taskDefinitionFamily = 'colorapp';
+  readonly taskDefinitionFamily: string;
   /** The container a release replaces the image of. */
-  readonly containerName = 'app';
+  readonly containerName: string;
   /** Set to the colour in each revision (colorapp answers it on `GET /`). */
-  readonly colourEnvironmentVariable = 'COLOR';
+  readonly colourEnvironmentVariable: string;
   readonly metricNamespace: string;
 
   readonly vpc: ec2.Vpc;
@@ -107,10 +113,22 @@ export class ColorappServiceStack extends Stack {
         'App Mesh reaches end of support on 2026-09-30. This sample uses it on purpose, as the first implementation of ' +
         'the TrafficRouter seam; the README explains the end of support and what to use instead.',
     });
+    const settings = props.settings ?? COLORAPP;
+    if (!settings.colourEnvironmentVariable) {
+      throw new Error(
+        `ColorappServiceStack settings for '${settings.serviceName}' have no colourEnvironmentVariable: colorapp tells its ` +
+          'colour by that variable, so set it (COLORAPP uses COLOR).',
+      );
+    }
+    this.settings = settings;
+    this.serviceName = settings.serviceName;
+    this.taskDefinitionFamily = settings.taskDefinitionFamily;
+    this.containerName = settings.containerName;
+    this.colourEnvironmentVariable = settings.colourEnvironmentVariable;
+    this.metricNamespace = settings.health.metricNamespace;
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
     const envoyImage = ecs.ContainerImage.fromRegistry(props.envoyImage ?? DEFAULT_ENVOY_IMAGE);
     const agentImage = ecs.ContainerImage.fromRegistry(props.cloudWatchAgentImage ?? DEFAULT_CLOUDWATCH_AGENT_IMAGE);
-    this.metricNamespace = props.metricNamespace ?? 'ECSRelease/Envoy';
     const desiredCount = props.desiredCount ?? 2;
 
     // --- Network, cluster, discovery --------------------------------------------------------
@@ -120,7 +138,9 @@ export class ColorappServiceStack extends Stack {
       natGateways: 1,
       flowLogs: { all: { destination: ec2.FlowLogDestination.toCloudWatchLogs(flowLogs) } },
     });
+    // Physical names from the settings: the release configuration and the local world name them too.
     this.cluster = new ecs.Cluster(this, 'Cluster', {
+      clusterName: settings.clusterName,
       vpc: this.vpc,
       containerInsightsV2: ecs.ContainerInsights.ENABLED,
     });
@@ -132,7 +152,7 @@ export class ColorappServiceStack extends Stack {
     const logGroup = new logs.LogGroup(this, 'ContainerLogs', { retention: logs.RetentionDays.ONE_MONTH, removalPolicy });
 
     // --- Mesh --------------------------------------------------------------------------------
-    this.mesh = new appmesh.Mesh(this, 'Mesh', { egressFilter: appmesh.MeshFilterType.DROP_ALL });
+    this.mesh = new appmesh.Mesh(this, 'Mesh', { meshName: settings.appMesh.meshName, egressFilter: appmesh.MeshFilterType.DROP_ALL });
 
     // DROP_ALL blocks every destination the mesh does not know. The CloudWatch agent must reach
     // CloudWatch, so the monitoring endpoint is declared as an external service (TLS passes
@@ -157,7 +177,7 @@ export class ColorappServiceStack extends Stack {
         customHealthCheck: { failureThreshold: 1 },
       });
       nodes[colour] = this.mesh.addVirtualNode(`${title(colour)}Node`, {
-        virtualNodeName: `${this.serviceName}-${colour}`,
+        virtualNodeName: settings.appMesh.virtualNodes[colour],
         serviceDiscovery: appmesh.ServiceDiscovery.cloudMap(cloudMapServices[colour]),
         listeners: [
           appmesh.VirtualNodeListener.http({
@@ -178,7 +198,7 @@ export class ColorappServiceStack extends Stack {
     this.virtualNodes = nodes;
 
     const router = this.mesh.addVirtualRouter('Router', {
-      virtualRouterName: this.serviceName,
+      virtualRouterName: settings.appMesh.virtualRouterName,
       listeners: [appmesh.VirtualRouterListener.http(APP_PORT)],
     });
     // Header routes come first (lower priority number wins): `x-release-color: green` reaches
@@ -201,7 +221,7 @@ export class ColorappServiceStack extends Stack {
     this.weightedRoute = new appmesh.Route(this, 'WeightedRoute', {
       mesh: this.mesh,
       virtualRouter: router,
-      routeName: 'weighted',
+      routeName: settings.appMesh.routeName,
       routeSpec: appmesh.RouteSpec.http({
         priority: 10,
         match: { path: appmesh.HttpRoutePathMatch.startsWith('/') },
@@ -307,7 +327,7 @@ export class ColorappServiceStack extends Stack {
 
       const service = new ecs.FargateService(this, `${title(colour)}Service`, {
         cluster: this.cluster,
-        serviceName: `${this.serviceName}-${colour}`,
+        serviceName: settings.ecsServices[colour],
         taskDefinition,
         // Blue is live at first; green waits at zero until a release deploys to it.
         desiredCount: colour === 'blue' ? desiredCount : 0,

@@ -1,4 +1,4 @@
-import { DescribeServicesCommand, type ECSClient, type Service } from '@aws-sdk/client-ecs';
+import { DescribeServicesCommand, UpdateServiceCommand, type ECSClient, type Service } from '@aws-sdk/client-ecs';
 import { ResourceNotFoundError } from './errors';
 import { withThrottlingRetry } from './retry';
 
@@ -43,4 +43,34 @@ export function isSteady(service: Service): boolean {
   const [only] = deployments;
   const rolledOut = only.rolloutState === undefined || only.rolloutState === 'COMPLETED';
   return rolledOut && service.runningCount === service.desiredCount && only.runningCount === only.desiredCount;
+}
+
+/** An ECS service's revision and size, as a release records it to put the service back. */
+export interface ServiceSnapshot {
+  readonly serviceName: string;
+  readonly taskDefinitionArn: string;
+  readonly desiredCount: number;
+}
+
+/**
+ * Puts a service back to `snapshot`'s revision and size. Idempotent: a service already there gets
+ * no UpdateService, so retries and concurrent restorers (a rollback and a late deploy undoing
+ * itself) agree.
+ *
+ * @returns whether an UpdateService was sent.
+ */
+export async function restoreService(ecs: ECSClient, cluster: string, snapshot: ServiceSnapshot): Promise<boolean> {
+  const current = await describeService(ecs, cluster, snapshot.serviceName);
+  if (current.taskDefinition === snapshot.taskDefinitionArn && current.desiredCount === snapshot.desiredCount) return false;
+  await withThrottlingRetry(`UpdateService ${snapshot.serviceName}`, () =>
+    ecs.send(
+      new UpdateServiceCommand({
+        cluster,
+        service: snapshot.serviceName,
+        taskDefinition: snapshot.taskDefinitionArn,
+        desiredCount: snapshot.desiredCount,
+      }),
+    ),
+  );
+  return true;
 }

@@ -1,4 +1,4 @@
-import { UpdateServiceCommand, type ECSClient } from '@aws-sdk/client-ecs';
+import type { ECSClient } from '@aws-sdk/client-ecs';
 import type { SFNClient } from '@aws-sdk/client-sfn';
 import type { SSMClient } from '@aws-sdk/client-ssm';
 import type { Logger } from '@aws-lambda-powertools/logger';
@@ -16,11 +16,10 @@ import {
   type UndoPlan,
   type Verdict,
 } from './documents';
-import { describeService } from './ecs';
+import { restoreService } from './ecs';
 import { RollbackFailedError, StateConflictError } from './errors';
 import { ReleaseLock } from './lock';
 import { recordedOutcome, recordRelease } from './release-state';
-import { withThrottlingRetry } from './retry';
 import { SsmDocuments } from './ssm-documents';
 import { createTrafficRouter } from './traffic/create-traffic-router';
 
@@ -41,6 +40,12 @@ export interface RollbackRequest {
   readonly failure: { readonly error: string; readonly cause: string };
   readonly verdicts: readonly Verdict[];
 }
+
+/**
+ * What {@link markRollbackFailed} needs: a rollback request whose service configuration may be
+ * unknown, because loading it is one of the things that can fail.
+ */
+export type FailedRollbackRequest = Omit<RollbackRequest, 'config'> & { readonly config: ServiceConfig | null };
 
 /**
  * The rollback request for a release the state machine is rolling back: the error a Catch put
@@ -158,7 +163,7 @@ export async function performRollback(
     });
     logger.info('Traffic restored', { live: undo.live });
     await step(`revert ${undo.idleService.serviceName} to ${undo.idleService.taskDefinitionArn} x${undo.idleService.desiredCount}`, () =>
-      revertIdleService(clients.ecs, request.config.cluster, undo.idleService),
+      restoreService(clients.ecs, request.config.cluster, undo.idleService),
     );
   }
 
@@ -180,7 +185,7 @@ export async function performRollback(
  */
 export async function markRollbackFailed(
   clients: RollbackClients,
-  request: RollbackRequest,
+  request: FailedRollbackRequest,
   rollbackError: string,
   logger: Logger,
 ): Promise<{ lockKept: boolean; stateRecorded: boolean }> {
@@ -208,30 +213,11 @@ export async function markRollbackFailed(
   return { lockKept, stateRecorded };
 }
 
-async function revertIdleService(
-  ecs: ECSClient,
-  cluster: string,
-  idle: { serviceName: string; taskDefinitionArn: string; desiredCount: number },
-): Promise<void> {
-  const current = await describeService(ecs, cluster, idle.serviceName);
-  if (current.taskDefinition === idle.taskDefinitionArn && current.desiredCount === idle.desiredCount) return;
-  await withThrottlingRetry(`UpdateService ${idle.serviceName}`, () =>
-    ecs.send(
-      new UpdateServiceCommand({
-        cluster,
-        service: idle.serviceName,
-        taskDefinition: idle.taskDefinitionArn,
-        desiredCount: idle.desiredCount,
-      }),
-    ),
-  );
-}
-
 async function recordOutcome(
   docs: SsmDocuments,
   stateName: string,
   lock: LockDocument,
-  request: RollbackRequest,
+  request: FailedRollbackRequest,
   outcome: ReleaseOutcome,
   colours: { from: 'blue' | 'green'; to: 'blue' | 'green' } | null,
 ): Promise<boolean> {
@@ -265,7 +251,9 @@ async function recordOutcome(
     failure: { error: request.failure.error, cause: request.failure.cause.slice(0, 4000) },
     verdicts: [...request.verdicts],
   };
-  await docs.put(stateName, recordRelease(state, record, request.config.historyLength, now), { overwrite: true });
+  // Without the configuration (it could not be loaded) the history keeps every entry it has.
+  const historyLength = request.config?.historyLength ?? state.history.length + 1;
+  await docs.put(stateName, recordRelease(state, record, historyLength, now), { overwrite: true });
   return true;
 }
 

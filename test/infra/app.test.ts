@@ -17,8 +17,10 @@ import {
 } from '../../infra/constructs/release-handlers';
 import { definitionPlaceholders, RELEASE_DEFINITION_FILE } from '../../infra/constructs/release-pipeline';
 import { RELEASE_EVENT_SOURCE, RELEASE_EVENT_TYPES } from '../../infra/release-event-schema';
-import { sdkActionsOf } from './support/sdk-calls';
-import { flattenIntrinsics, PROJECT_ROOT, synthesizeSampleApp } from './support/synth';
+import { CLEANUP_EXECUTION_STATUSES } from '../../infra/release-rules';
+import { alarmDefinitionsOf, COLORAPP, serviceConfigOf } from '../../infra/colorapp-settings';
+import { SdkCallScanner } from './support/sdk-calls';
+import { flattenIntrinsics, PROJECT_ROOT, resolveNames, synthesizeSampleApp, type TemplateJson } from './support/synth';
 
 /**
  * The sample app exactly as `npm run synth` builds it: real bundling of every handler, cdk-nag
@@ -215,25 +217,22 @@ describe('handlers', () => {
 
   /**
    * Least privilege, checked against the code: each handler's role allows every AWS API call its
-   * code can make (found by scanning the handler and its imports for `new XCommand(`), and nothing
-   * the code never calls.
+   * code can make, and nothing the code never calls. "Can make" is what the handler can reach
+   * (support/sdk-calls.ts follows the calls, not the imports): a handler that only reads the
+   * documents is not a writer because the module it reads through can also write, and a
+   * read-only handler that starts writing is missing ssm:PutParameter here.
    */
   describe('IAM matches the code', () => {
-    /** Calls the module-level scan sees but the handler never makes (it imports the module for something else). */
-    const NOT_CALLED: Record<string, string[]> = {
-      // Both read the route's weights through the App Mesh router; only shift and rollback write it.
-      'load-state.ts': ['appmesh:UpdateRoute'],
-      'preflight.ts': ['appmesh:UpdateRoute'],
-      // Reads alarm states only; the metrics are the health check's.
-      'start-bake.ts': ['cloudwatch:GetMetricData'],
-      // Records a failed rollback; the rollback module's undo actions are not called.
-      'mark-rollback-failed.ts': ['appmesh:DescribeRoute', 'appmesh:UpdateRoute', 'ecs:DescribeServices', 'ecs:UpdateService'],
-      // Each answers one way.
-      'api/approve-release.ts': ['states:SendTaskFailure'],
-      'api/reject-release.ts': ['states:SendTaskSuccess'],
-    };
     /** Granted because an API call needs it, although the code never names it. */
     const IMPLIED = new Set(['ecs:TagResource', 'iam:PassRole', 'logs:CreateLogStream', 'logs:PutLogEvents']);
+    /** Used by Lambda itself, with the function's role, to deliver a failed asynchronous event to the dead-letter queue. */
+    const ON_FAILURE_DESTINATION = ['sqs:SendMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl'];
+    const ASYNC_EVENT_HANDLERS = new Set(['AlarmWatcher', 'Cleanup']);
+
+    let scanner: SdkCallScanner;
+    beforeAll(() => {
+      scanner = new SdkCallScanner(Object.values(HANDLERS).map((spec) => path.join(PROJECT_ROOT, 'lambdas', spec.entry)));
+    }, 60_000);
 
     const grantedActions = (id: string): Set<string> => {
       const role = synth.release.pipeline.node.findChild(`${id}Role`);
@@ -244,13 +243,19 @@ describe('handlers', () => {
     };
 
     it.each(Object.entries(HANDLERS))('%s', (id, spec) => {
-      const called = [...sdkActionsOf(path.join(PROJECT_ROOT, 'lambdas', spec.entry))].filter(
-        (action) => !(NOT_CALLED[spec.entry] ?? []).includes(action),
-      );
+      const called = [...scanner.actionsOf(path.join(PROJECT_ROOT, 'lambdas', spec.entry))].sort();
       const granted = grantedActions(id);
       expect({ handler: spec.entry, missing: called.filter((a) => !granted.has(a)) }).toEqual({ handler: spec.entry, missing: [] });
-      const unused = [...granted].filter((a) => !IMPLIED.has(a) && !called.includes(a));
+      const platform = ASYNC_EVENT_HANDLERS.has(id) ? ON_FAILURE_DESTINATION : [];
+      const unused = [...granted].filter((a) => !IMPLIED.has(a) && !platform.includes(a) && !called.includes(a));
       expect({ handler: spec.entry, unused }).toEqual({ handler: spec.entry, unused: [] });
+    });
+
+    it('gives the read-only handlers ssm:GetParameter and no other SSM action', () => {
+      const readOnly = ['PlanRelease', 'ShiftTraffic', 'ScaleDownOldColour', 'AlarmWatcher', 'StartRelease', 'GetRelease', 'AbortRelease', 'DeployIdle'];
+      for (const id of readOnly) {
+        expect({ id, ssm: [...grantedActions(id)].filter((a) => a.startsWith('ssm:')) }).toEqual({ id, ssm: ['ssm:GetParameter'] });
+      }
     });
   });
 });
@@ -382,16 +387,81 @@ describe('triggers', () => {
     expect(rule.Properties.EventPattern.detail.alarmName).toHaveLength(4);
   });
 
-  it('an aborted or timed-out execution invokes the cleanup handler', () => {
+  it('an aborted, timed-out or failed execution invokes the cleanup handler (which acts only while that execution holds the lock)', () => {
     const cleanup = synth.release.pipeline.node.findChild('Cleanup');
+    // FAILED too: an execution can fail with an error no Catch catches (States.Runtime,
+    // States.DataLimitExceeded) while it holds the lock and traffic is split.
     release.hasResourceProperties('AWS::Events::Rule', {
       EventPattern: {
         source: ['aws.states'],
         'detail-type': ['Step Functions Execution Status Change'],
-        detail: { status: ['ABORTED', 'TIMED_OUT'], stateMachineArn: [stateMachineRef()] },
+        detail: { status: ['ABORTED', 'TIMED_OUT', 'FAILED'], stateMachineArn: [stateMachineRef()] },
       },
       Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [logicalId(cleanup), 'Arn'] } })],
     });
+    // The local world subscribes cleanup with the same statuses.
+    expect([...CLEANUP_EXECUTION_STATUSES]).toEqual(['ABORTED', 'TIMED_OUT', 'FAILED']);
+  });
+
+  it.each(['Cleanup', 'AlarmWatcher'])(
+    '%s never fails silently: an event it failed on after its retries goes to the dead-letter queue',
+    (id) => {
+      const fn = synth.release.pipeline.node.findChild(id);
+      const dlq = { 'Fn::GetAtt': [logicalId(synth.release.pipeline.deadLetterQueue), 'Arn'] };
+      const configs = resources(release, 'AWS::Lambda::EventInvokeConfig').filter(([, c]) => c.Properties.FunctionName.Ref === logicalId(fn));
+      expect(configs).toHaveLength(1);
+      expect(configs[0][1].Properties).toMatchObject({
+        DestinationConfig: { OnFailure: { Destination: dlq } },
+        MaximumRetryAttempts: 2,
+      });
+      // Lambda delivers it with the function's own role.
+      const role = synth.release.pipeline.node.findChild(`${id}Role`);
+      const statements = resources(release, 'AWS::IAM::Policy')
+        .filter(([, p]) => (p.Properties.Roles as Array<{ Ref: string }>).some((r) => r.Ref === logicalId(role)))
+        .flatMap(([, p]) => p.Properties.PolicyDocument.Statement as Cfn[]);
+      expect(statements).toContainEqual(expect.objectContaining({ Action: expect.arrayContaining(['sqs:SendMessage']), Resource: dlq }));
+    },
+  );
+
+  it('an alarm notifies the release topic as soon as the dead-letter queue holds a message', () => {
+    const queue = logicalId(synth.release.pipeline.deadLetterQueue);
+    const topic = logicalId(synth.release.pipeline.notificationTopic);
+    const alarm = logicalId(synth.release.pipeline.deadLetterAlarm);
+    const [, resource] = resources(release, 'AWS::CloudWatch::Alarm').find(([id]) => id === alarm)!;
+    expect(resource.Properties).toMatchObject({
+      Namespace: 'AWS/SQS',
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [queue, 'QueueName'] } }],
+      Statistic: 'Maximum',
+      ComparisonOperator: 'GreaterThanThreshold',
+      Threshold: 0,
+      EvaluationPeriods: 1,
+      TreatMissingData: 'notBreaching',
+      AlarmActions: [{ Ref: topic }],
+    });
+    expect(resource.Properties.AlarmDescription).toMatch(/aborted, timed-out or failed release could not be cleaned up: traffic may be split/);
+    // The topic is KMS-encrypted: CloudWatch may publish to it for this alarm, and use its key.
+    release.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      Topics: [{ Ref: topic }],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Effect: 'Allow',
+            Principal: { Service: 'cloudwatch.amazonaws.com' },
+            Action: 'sns:Publish',
+            Condition: { ArnEquals: { 'aws:SourceArn': { 'Fn::GetAtt': [alarm, 'Arn'] } } },
+          }),
+        ]),
+      },
+    });
+    const [, key] = resources(release, 'AWS::KMS::Key').find(([id]) => id.startsWith('ColorappNotificationKey'))!;
+    expect(key.Properties.KeyPolicy.Statement).toContainEqual(
+      expect.objectContaining({
+        Effect: 'Allow',
+        Principal: { Service: 'cloudwatch.amazonaws.com' },
+        Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+      }),
+    );
   });
 
   it('every EventBridge target has a dead-letter queue and retries', () => {
@@ -406,15 +476,11 @@ describe('triggers', () => {
 });
 
 describe('service configuration', () => {
+  const configParameter = () => resources(release, 'AWS::SSM::Parameter').find(([, p]) => p.Properties.Name === '/ecs-release/colorapp/config')![1];
+
   it('is written to /ecs-release/colorapp/config and is what the handlers accept', () => {
-    const [, parameter] = resources(release, 'AWS::SSM::Parameter').find(([, p]) => p.Properties.Name === '/ecs-release/colorapp/config')!;
-    const config = ServiceConfigSchema.parse(JSON.parse(String(flattenIntrinsics(parameter.Properties.Value))));
+    const config = ServiceConfigSchema.parse(JSON.parse(String(flattenIntrinsics(configParameter().Properties.Value))));
     expect(config.service).toBe('colorapp');
-    expect(config.containerName).toBe('app');
-    expect(config.colourEnvironmentVariable).toBe('COLOR');
-    expect(config.traffic.kind).toBe('appmesh');
-    expect(config.defaultStrategy).toEqual({ type: 'canary', steps: [10, 50, 100] });
-    expect(config.health.metricNamespace).toBe('ECSRelease/Envoy');
     // The alarms the release watches are the ones the pipeline created, per colour.
     const names = (colour: string) =>
       resources(release, 'AWS::CloudWatch::Alarm')
@@ -423,6 +489,22 @@ describe('service configuration', () => {
         .sort();
     expect([...config.health.alarms.blue].sort()).toEqual(names('blue'));
     expect([...config.health.alarms.green].sort()).toEqual(names('green'));
+  });
+
+  it('is serviceConfigOf(COLORAPP), the document the local world runs with, once CloudFormation fills in the names', () => {
+    const stacks = { ColorappService: service.toJSON() as TemplateJson, ColorappRelease: release.toJSON() as TemplateJson };
+    const deployed = JSON.parse(String(resolveNames(configParameter().Properties.Value, stacks, 'ColorappRelease')));
+    const stateMachineArn = 'arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:stateMachine:ecs-release-colorapp';
+    expect(ServiceConfigSchema.parse(deployed)).toEqual(serviceConfigOf(COLORAPP, { releaseStateMachineArn: stateMachineArn }));
+  });
+
+  it('names the release state machine, for the CLI, without depending on it', () => {
+    const config = ServiceConfigSchema.parse(JSON.parse(String(flattenIntrinsics(configParameter().Properties.Value))));
+    expect(config.releaseStateMachineArn).toBe(
+      'arn:<Ref:AWS::Partition>:states:<Ref:AWS::Region>:<Ref:AWS::AccountId>:stateMachine:ecs-release-colorapp',
+    );
+    release.hasResourceProperties('AWS::StepFunctions::StateMachine', { StateMachineName: 'ecs-release-colorapp' });
+    expect(JSON.stringify(configParameter())).not.toContain(logicalId(synth.release.pipeline.stateMachine));
   });
 });
 
@@ -524,6 +606,31 @@ describe('initial release state', () => {
 });
 
 describe('alarms', () => {
+  it('are the ones the local world evaluates: alarmDefinitionsOf(COLORAPP)', () => {
+    const definitions = alarmDefinitionsOf(COLORAPP);
+    expect(definitions).toHaveLength(4);
+    for (const definition of definitions) {
+      const [, alarm] = resources(release, 'AWS::CloudWatch::Alarm').find(([, a]) => a.Properties.AlarmName === definition.alarmName)!;
+      const period = alarm.Properties.Period ?? (alarm.Properties.Metrics as Cfn[]).find((m) => m.MetricStat)!.MetricStat.Period;
+      expect({
+        alarmName: alarm.Properties.AlarmName,
+        periodSeconds: period,
+        evaluationPeriods: alarm.Properties.EvaluationPeriods,
+        datapointsToAlarm: alarm.Properties.DatapointsToAlarm,
+        treatMissingData: alarm.Properties.TreatMissingData,
+        // The success-rate alarm's metric math is in percent; the settings' threshold is a fraction.
+        threshold: definition.kind === 'success-rate' ? alarm.Properties.Threshold / 100 : alarm.Properties.Threshold,
+      }).toEqual({
+        alarmName: definition.alarmName,
+        periodSeconds: definition.periodSeconds,
+        evaluationPeriods: definition.evaluationPeriods,
+        datapointsToAlarm: definition.datapointsToAlarm,
+        treatMissingData: definition.treatMissingData,
+        threshold: definition.threshold,
+      });
+    }
+  });
+
   it.each(['blue', 'green'])('%s has a success-rate alarm (metric math over the Envoy response classes)', (colour) => {
     const [, alarm] = resources(release, 'AWS::CloudWatch::Alarm').find(([, a]) => a.Properties.AlarmName === `colorapp-${colour}-success-rate`)!;
     expect(alarm.Properties.TreatMissingData).toBe('notBreaching');

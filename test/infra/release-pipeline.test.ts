@@ -8,7 +8,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import { ServiceConfigSchema } from '../../lambdas/shared/config';
+import { ServiceConfigSchema, type Strategy } from '../../lambdas/shared/config';
 import { ReleaseStateSchema } from '../../lambdas/shared/documents';
 import { ReleaseStrategy, ReleaseTraffic } from '../../infra/constructs/release-options';
 import {
@@ -127,6 +127,18 @@ describe('ReleaseStrategy', () => {
     expect(() => ReleaseStrategy.canary(steps)).toThrow(message);
   });
 
+  it.each<[Strategy]>([
+    [{ type: 'canary', steps: [10, 50, 100] }],
+    [{ type: 'linear', stepPercent: 25 }],
+    [{ type: 'blue-green' }],
+  ])('fromConfig(%j) is the strategy the document spells', (config) => {
+    expect(ReleaseStrategy.fromConfig(config).config).toEqual(config);
+  });
+
+  it('fromConfig checks the strategy as its factory does', () => {
+    expect(() => ReleaseStrategy.fromConfig({ type: 'canary', steps: [10, 50] })).toThrow(/must end at 100/);
+  });
+
   it('linear and blue/green', () => {
     expect(ReleaseStrategy.linear(25).config).toEqual({ type: 'linear', stepPercent: 25 });
     expect(() => ReleaseStrategy.linear(0)).toThrow(/integer from 1 to 100, got 0/);
@@ -141,6 +153,10 @@ describe('ReleasePipeline refuses props that make no sense, naming the prop', ()
     ['the same service twice', { greenService: service.services.blue }, /two different ECS services/],
     ['a success rate in percent', { minSuccessRate: 99 }, /minSuccessRate is a fraction .* got 99/],
     ['a 45 s metric period', { metricPeriod: Duration.seconds(45) }, /metricPeriod must be 10 or 30 seconds .* got 45 s/],
+    ['a 45 s alarm period', { alarmPeriod: Duration.seconds(45) }, /alarmPeriod must be 10 or 30 seconds .* got 45 s/],
+    ['alarms that evaluate no period', { alarmEvaluationPeriods: 0 }, /alarmEvaluationPeriods must be a whole number of periods, at least 1; got 0/],
+    ['more datapoints to alarm than evaluated periods', { alarmDatapointsToAlarm: 7 }, /alarmDatapointsToAlarm must be a whole number from 1 to alarmEvaluationPeriods \(6\); got 7/],
+    ['an alarm that evaluates more than a day', { alarmPeriod: Duration.minutes(10), alarmEvaluationPeriods: 145, alarmDatapointsToAlarm: 3 }, /at most one day .* got 145 × 600 s/],
     ['a pipeline tag without a repository', { pipelineImageTag: 'release' }, /pipelineImageTag needs repository/],
     ['a history of zero releases', { historyLength: 0 }, /invalid service configuration: historyLength/],
     ['a bake of zero seconds', { bakeTime: Duration.seconds(0) }, /invalid service configuration: bakeSeconds/],
@@ -197,6 +213,24 @@ describe('ReleasePipeline', () => {
     expect(config.approvals).toEqual({ beforeTraffic: false, beforePromote: true });
   });
 
+  it('names its state machine in the service configuration, from the name alone (the CLI starts releases with it)', () => {
+    expect(configOf(template).releaseStateMachineArn).toBe(
+      'arn:<Ref:AWS::Partition>:states:<Ref:AWS::Region>:<Ref:AWS::AccountId>:stateMachine:ecs-release-colorapp',
+    );
+    template.hasResourceProperties('AWS::StepFunctions::StateMachine', { StateMachineName: 'ecs-release-colorapp' });
+    // Written out, not a reference: the document does not depend on the state machine.
+    const stateMachineId = Stack.of(pipeline).getLogicalId(pipeline.stateMachine.node.defaultChild as never);
+    expect(JSON.stringify(template.findResources('AWS::SSM::Parameter'))).not.toContain(stateMachineId);
+  });
+
+  it('alarms on three bad periods in six by default', () => {
+    const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')).filter((a) =>
+      /^colorapp-(blue|green)-/.test(String((a as { Properties: { AlarmName?: string } }).Properties.AlarmName)),
+    );
+    expect(alarms).toHaveLength(4);
+    for (const alarm of alarms) expect(alarm).toMatchObject({ Properties: { EvaluationPeriods: 6, DatapointsToAlarm: 3 } });
+  });
+
   it('watches an alarm added after construction: config, alarm rule and DescribeAlarms', () => {
     expect(configOf(template).health.alarms.common).toEqual([expect.stringMatching(/^<Ref:Errors/)]);
     template.hasResourceProperties('AWS::Events::Rule', {
@@ -244,6 +278,27 @@ describe('ReleasePipeline', () => {
   });
 });
 
+describe('ReleasePipeline alarm props', () => {
+  it('give the colour alarms their period, evaluation periods and datapoints to alarm', () => {
+    const { stack } = pipelineInOwnApp({ alarmPeriod: Duration.seconds(30), alarmEvaluationPeriods: 4, alarmDatapointsToAlarm: 2 });
+    const template = Template.fromStack(stack);
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: 'colorapp-green-p99-latency',
+      Period: 30,
+      EvaluationPeriods: 4,
+      DatapointsToAlarm: 2,
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: 'colorapp-blue-success-rate',
+      EvaluationPeriods: 4,
+      DatapointsToAlarm: 2,
+      Metrics: Match.arrayWith([Match.objectLike({ MetricStat: Match.objectLike({ Period: 30 }) })]),
+    });
+    // The health check keeps its own period.
+    expect(configOf(template).health.metricPeriodSeconds).toBe(10);
+  }, 120_000);
+});
+
 describe('ReleasePipeline without the default colour alarms', () => {
   it('watches only the alarms it is given', () => {
     const { stack, pipeline } = pipelineInOwnApp({ createColourAlarms: false });
@@ -257,7 +312,9 @@ describe('ReleasePipeline without the default colour alarms', () => {
     const template = Template.fromStack(stack);
     const config = configOf(template);
     expect(config.health.alarms).toEqual({ common: [], blue: [], green: [expect.stringMatching(/^<Ref:Latency/)] });
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 1);
+    // No colour alarm: the one given, and the pipeline's own alarm on its dead-letter queue.
+    const alarmIds = Object.keys(template.findResources('AWS::CloudWatch::Alarm')).sort();
+    expect(alarmIds).toEqual([expect.stringMatching(/^Latency/), expect.stringMatching(/^PipelineDeadLettersAlarm/)]);
   }, 120_000);
 });
 

@@ -1,10 +1,11 @@
+import { CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { handler } from '../../lambdas/promote-release';
 import type { ReleaseRecord, ReleaseState } from '../../lambdas/shared/documents';
-import { ExecutionAbortedError, StateConflictError, ValidationError } from '../../lambdas/shared/errors';
+import { AlarmTriggeredError, ExecutionAbortedError, ResourceNotFoundError, StateConflictError, ValidationError } from '../../lambdas/shared/errors';
 import type { Progress } from '../../lambdas/shared/release';
 import { COLOURS, IMAGE, RELEASE_ID } from '../support/ecs-fixtures';
 import {
@@ -26,6 +27,7 @@ import {
 } from '../support/release-documents';
 
 const ssm = mockClient(SSMClient);
+const cloudwatch = mockClient(CloudWatchClient);
 mockClient(SFNClient);
 
 const NOW = new Date('2025-01-01T12:40:00.000Z');
@@ -37,9 +39,12 @@ function progress(): Progress {
   return { stepIndex: 2, attempt: 0, verdicts: VERDICTS, decision: 'promote', failure: null };
 }
 
-function event(overrides: { historyLength?: number } = {}) {
+/** The release alarms: one for both colours, one per colour. */
+const ALARMS = { common: ['colorapp-5xx'], blue: ['colorapp-blue-p99'], green: ['colorapp-green-p99'] };
+
+function event(overrides: Parameters<typeof config>[0] = {}) {
   return {
-    release: release({ config: config(overrides) }),
+    release: release({ config: config({ health: { alarms: ALARMS }, ...overrides }) }),
     colours: COLOURS,
     taskDefinition: { taskDefinitionArn: NEW_TASK_DEFINITION_ARN },
     progress: progress(),
@@ -70,7 +75,18 @@ function given(state: ReleaseState | null, held = lockDocument()) {
   params = fakeParameters(ssm, { ...(state ? { [NAMES.state]: state } : {}), [NAMES.lock]: held });
 }
 
-beforeEach(() => ssm.reset());
+/** CloudWatch's answer: these alarms exist, in these states; any other does not exist. */
+function givenAlarms(states: Record<string, 'OK' | 'ALARM' | 'INSUFFICIENT_DATA'>) {
+  cloudwatch.on(DescribeAlarmsCommand).callsFake(async (input: { AlarmNames?: string[] }) => ({
+    MetricAlarms: (input.AlarmNames ?? []).filter((name) => name in states).map((name) => ({ AlarmName: name, StateValue: states[name] })),
+  }));
+}
+
+beforeEach(() => {
+  ssm.reset();
+  cloudwatch.reset();
+  givenAlarms({ 'colorapp-5xx': 'OK', 'colorapp-blue-p99': 'OK', 'colorapp-green-p99': 'INSUFFICIENT_DATA' });
+});
 
 describe('promote-release handler', () => {
   it('makes green live in one state write: its slot, the release record with a summary of every verdict, the history', async () => {
@@ -156,6 +172,58 @@ describe('promote-release handler', () => {
     expect((error as Error).message).toBe(`Release ${RELEASE_ID} no longer holds the lock of 'colorapp'; not promoting`);
     expect(ssm).not.toHaveReceivedCommand(PutParameterCommand);
     expect(params.json(NAMES.state)).toStrictEqual(releaseState());
+  });
+
+  it("reads the new colour's alarms (common and its own, not the old colour's) right before the state write", async () => {
+    given(releaseState());
+
+    await handler(event());
+
+    expect(cloudwatch).toHaveReceivedCommandTimes(DescribeAlarmsCommand, 1);
+    expect(cloudwatch.commandCalls(DescribeAlarmsCommand)[0].args[0].input).toMatchObject({ AlarmNames: ['colorapp-5xx', 'colorapp-green-p99'] });
+    const [describe] = cloudwatch.commandCalls(DescribeAlarmsCommand);
+    const [write] = ssm.commandCalls(PutParameterCommand);
+    expect(describe.calledBefore(write)).toBe(true);
+  });
+
+  it.each<[string, Record<string, 'OK' | 'ALARM'>, string]>([
+    ["the new colour's own alarm", { 'colorapp-green-p99': 'ALARM' }, 'Alarm colorapp-green-p99 is in ALARM'],
+    ['the common alarm', { 'colorapp-5xx': 'ALARM' }, 'Alarm colorapp-5xx is in ALARM'],
+    ['both', { 'colorapp-5xx': 'ALARM', 'colorapp-green-p99': 'ALARM' }, 'Alarms colorapp-5xx, colorapp-green-p99 are in ALARM'],
+  ])('refuses with AlarmTriggeredError, writing nothing, when %s went to ALARM (e.g. during the approval wait)', async (_case, states, named) => {
+    given(releaseState());
+    givenAlarms({ 'colorapp-5xx': 'OK', 'colorapp-blue-p99': 'OK', 'colorapp-green-p99': 'OK', ...states });
+
+    const error = await handler(event()).catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(AlarmTriggeredError);
+    expect((error as Error).message).toBe(`${named} for green just before promoting release ${RELEASE_ID}; not promoting, rolling back.`);
+    expect(ssm).not.toHaveReceivedCommand(PutParameterCommand);
+    expect(params.json(NAMES.state)).toStrictEqual(releaseState());
+  });
+
+  it("promotes when only the old colour's alarm is in ALARM: it is not judged", async () => {
+    given(releaseState());
+    givenAlarms({ 'colorapp-5xx': 'OK', 'colorapp-blue-p99': 'ALARM', 'colorapp-green-p99': 'OK' });
+
+    await expect(handler(event())).resolves.toMatchObject({ live: 'green', alreadyPromoted: false });
+  });
+
+  it('refuses with ResourceNotFoundError, writing nothing, when a configured alarm does not exist', async () => {
+    given(releaseState());
+    givenAlarms({ 'colorapp-5xx': 'OK' });
+
+    await expect(handler(event())).rejects.toThrow(ResourceNotFoundError);
+    expect(ssm).not.toHaveReceivedCommand(PutParameterCommand);
+  });
+
+  it('reads no alarms when none are configured', async () => {
+    given(releaseState());
+
+    await handler(event({ health: { alarms: { common: [], blue: [], green: [] } } }));
+
+    expect(cloudwatch).not.toHaveReceivedAnyCommand();
+    expect(params.json<ReleaseState>(NAMES.state)?.live).toBe('green');
   });
 
   it('is a ValidationError, sending nothing, without the registered task definition', async () => {

@@ -132,16 +132,67 @@ describe('release.asl.json', () => {
     }
   });
 
-  it('sends every catch after the lock is taken to Rollback or to a lock-releasing end', () => {
-    const beforeLock = new Set(['Plan']);
-    const allowed = new Set(['Rollback', 'MarkRollbackFailed', 'RollbackFailed', 'ReleaseLockAfterScaleDownFailure', 'LockReleaseFailed', 'CheckHealth', 'ApprovalTimedOut']);
-    for (const [name, state] of lambdaTasks) {
-      if (beforeLock.has(name)) continue;
+  /**
+   * Where each task's Catch may go. Before the lock is ours, a failure is a refusal (Rejected);
+   * from then on it is Rollback, except where the release is already promoted (the lock must still
+   * be released before the execution fails) and inside the rollback itself. A task catching
+   * straight into a Fail state its row does not list would skip one of those.
+   */
+  const CATCH_TARGETS: Record<string, readonly string[]> = {
+    Plan: ['Rejected'],
+    AcquireLock: ['Rejected', 'Rollback'],
+    LoadState: ['Rollback'],
+    Preflight: ['Rollback'],
+    RegisterTaskDefinition: ['Rollback'],
+    DeployIdle: ['Rollback'],
+    CheckStability: ['Rollback'],
+    ApproveTraffic: ['ApprovalTimedOut', 'Rollback'],
+    ShiftTraffic: ['Rollback'],
+    Bake: ['CheckHealth', 'Rollback'],
+    CheckHealth: ['Rollback'],
+    StepPassed: ['ShiftTraffic'],
+    LastStepPassed: ['ApprovalBeforePromote?'],
+    ApprovePromotion: ['ApprovalTimedOut', 'Rollback'],
+    Promote: ['Rollback'],
+    ScaleDownOldColour: ['ReleaseLockAfterScaleDownFailure'],
+    ReleaseLock: ['LockNotReleased'],
+    ReleaseLockAfterScaleDownFailure: ['LockNotReleased'],
+    Rollback: ['MarkRollbackFailed'],
+    MarkRollbackFailed: ['RollbackFailed'],
+  };
+
+  it('sends every Catch only to a target its state may use, and lists every task', () => {
+    expect(tasks.map(([name]) => name).sort()).toEqual(Object.keys(CATCH_TARGETS).sort());
+    for (const [name, state] of tasks) {
       for (const c of state.Catch ?? []) {
-        if (name === 'AcquireLock' && c.Next === 'Rejected') continue; // refused: the lock was never ours
-        expect({ name, next: c.Next, allowed: allowed.has(c.Next!) }).toEqual({ name, next: c.Next, allowed: true });
+        expect({ name, next: c.Next, allowed: CATCH_TARGETS[name].includes(c.Next!) }).toEqual({ name, next: c.Next, allowed: true });
       }
     }
+  });
+
+  it('rejects at AcquireLock only the refusals that leave the lock not ours, and rolls back anything else', () => {
+    expect(definition.States.AcquireLock.Catch).toEqual([
+      {
+        ErrorEquals: ['ReleaseInProgressError', 'StaleLockError', 'ValidationError', 'ConfigNotFoundError', 'ThrottledError', 'StateConflictError'],
+        Next: 'Rejected',
+        ResultPath: '$.error',
+      },
+      { ErrorEquals: ['States.ALL'], Next: 'Rollback', ResultPath: '$.error' },
+    ]);
+  });
+
+  it('retries both lock releases alike, and fails a lock left behind with a cause naming the service', () => {
+    const { ReleaseLock, ReleaseLockAfterScaleDownFailure, LockNotReleased, LockReleaseFailed } = definition.States as Record<string, State & { Parameters?: Record<string, string>; CausePath?: string }>;
+    expect(ReleaseLockAfterScaleDownFailure.Retry).toEqual(ReleaseLock.Retry);
+    expect(ReleaseLock.Retry!.flatMap((r) => r.ErrorEquals)).toContain('ThrottledError');
+    // Both keep the lock error in one place, where the Pass state reads it.
+    expect([ReleaseLock.Catch, ReleaseLockAfterScaleDownFailure.Catch]).toEqual([
+      [{ ErrorEquals: ['States.ALL'], Next: 'LockNotReleased', ResultPath: '$.lockError' }],
+      [{ ErrorEquals: ['States.ALL'], Next: 'LockNotReleased', ResultPath: '$.lockError' }],
+    ]);
+    expect(LockNotReleased).toMatchObject({ Type: 'Pass', Next: 'LockReleaseFailed', ResultPath: '$.lockReleaseFailure' });
+    expect(LockNotReleased.Parameters!['Cause.$']).toMatch(/^States\.Format\(.*\$\.release\.service/);
+    expect(LockReleaseFailed).toMatchObject({ Type: 'Fail', Error: 'LockReleaseFailedError', CausePath: '$.lockReleaseFailure.Cause' });
   });
 
   it('retries the Lambda service exceptions on every Lambda task, and bounds every task in time', () => {

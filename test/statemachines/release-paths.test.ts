@@ -10,6 +10,7 @@ import { PutParameterCommand } from '@aws-sdk/client-ssm';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import 'aws-sdk-client-mock-jest';
 import { handler as alarmWatcher } from '../../lambdas/alarm-watcher';
+import { handler as approveRelease } from '../../lambdas/api/approve-release';
 import { handler as rejectRelease } from '../../lambdas/api/reject-release';
 import { handler as cleanup } from '../../lambdas/cleanup';
 import type { LockDocument, ReleaseState, ReleaseSummary } from '../../lambdas/shared/documents';
@@ -39,6 +40,33 @@ const service = (name: string) => world.services.get(name)!;
 /** The states a run went through after `from`, up to its end. */
 function tail(result: RunResult, from: string): string[] {
   return result.path.slice(result.path.lastIndexOf(from));
+}
+
+/** An API Gateway request of alice to `POST /releases/colorapp/<action>`. */
+function gateRequest(action: 'approve' | 'reject', body: Record<string, unknown> = {}): APIGatewayProxyEvent {
+  return {
+    httpMethod: 'POST',
+    path: `/releases/colorapp/${action}`,
+    pathParameters: { service: 'colorapp' },
+    body: JSON.stringify(body),
+    requestContext: { identity: { userArn: 'arn:aws:iam::111122223333:user/alice' } },
+  } as unknown as APIGatewayProxyEvent;
+}
+
+/** The "Step Functions Execution Status Change" event EventBridge sends when `result` ended. */
+function statusChange(result: RunResult, status: string = result.status) {
+  return {
+    source: 'aws.states',
+    'detail-type': 'Step Functions Execution Status Change',
+    detail: {
+      executionArn: result.executionArn,
+      name: result.releaseId,
+      status,
+      input: JSON.stringify(result.input),
+      error: result.error?.Error ?? null,
+      cause: result.error?.Cause ?? null,
+    },
+  };
 }
 
 /** What a rolled-back release must leave: blue 100/0, green as before, recorded, unlocked. */
@@ -483,6 +511,48 @@ describe('release state machine: rollback paths', () => {
     expect(world.weightHistory.map((w) => w['colorapp-green-node'])).toEqual([10, 50, 100, 0]);
   });
 
+  it('rolls back with ApprovalTimeoutError when nobody approves traffic in time, before any traffic moves', async () => {
+    world.putJson(names.config, colorappConfig({ approvalTimeoutSeconds: 1 }));
+    const result = await runRelease(world, v2Request({ approvals: { beforeTraffic: true } }));
+    expectCleanRollback(result, 'ApprovalTimeoutError');
+    expect(result.error?.Cause).toBe('No approval within 1 seconds');
+    expect(tail(result, 'ApproveTraffic')).toEqual(['ApproveTraffic', 'ApprovalTimedOut', 'Rollback', 'WasItPromoted?', 'RolledBack']);
+    expect(result.path).not.toContain('ShiftTraffic');
+    expect(world.weightHistory).toEqual([]);
+  });
+
+  it('rolls back with AlarmTriggeredError when an alarm fires while the promotion waits for approval: no bake is left to interrupt', async () => {
+    process.env.SERVICE_NAME = 'colorapp';
+    const result = await runRelease(world, v2Request({ approvals: { beforePromote: true } }), {
+      onApprovalRequested: async ({ gate }) => {
+        if (gate !== 'before-promote') throw new Error(`unexpected gate ${gate}`);
+        world.alarms.set('colorapp-green-p99', 'ALARM');
+        // The last bake's token is spent: the alarm-watcher has nothing to fail.
+        const watched = await alarmWatcher({
+          source: 'aws.cloudwatch',
+          'detail-type': 'CloudWatch Alarm State Change',
+          time: new Date().toISOString(),
+          detail: {
+            alarmName: 'colorapp-green-p99',
+            state: { value: 'ALARM', reason: 'p99 above 500 ms', timestamp: new Date().toISOString() },
+            previousState: { value: 'OK' },
+          },
+        });
+        if (watched.action === 'failed-bake') throw new Error('the alarm-watcher found a bake to fail');
+        // Someone approves without looking at the alarms.
+        const response = await approveRelease(gateRequest('approve'));
+        if (response.statusCode >= 300) throw new Error(`approve answered ${response.statusCode}: ${response.body}`);
+      },
+    });
+
+    expectCleanRollback(result, 'AlarmTriggeredError');
+    expect(tail(result, 'ApprovePromotion')).toEqual(['ApprovePromotion', 'Promote', 'Rollback', 'WasItPromoted?', 'RolledBack']);
+    expect(result.error?.Cause).toContain('colorapp-green-p99');
+    // All traffic had reached green before the gate: the rollback brought it back.
+    expect(world.weightHistory.map((w) => w['colorapp-green-node'])).toEqual([10, 50, 100, 0]);
+    expect(state().lastRelease?.verdicts.map((v) => v.status)).toEqual(['healthy', 'healthy', 'healthy']);
+  });
+
   it('says RollbackFailedError loudly when the rollback cannot restore traffic, and keeps the lock', async () => {
     world.traffic.set('green', { requests: 1000, errors5xx: 500, p99LatencyMs: 40 });
     const result = await runRelease(world, v2Request(), {
@@ -566,4 +636,91 @@ describe('release state machine: stopped from outside', () => {
     expect(lock()).toBeUndefined();
     expect(state().lastRelease).toMatchObject({ id: result.releaseId, outcome: 'rolled-back', failure: { error: 'ExecutionAbortedError' } });
   }, 30_000);
+});
+
+describe('release state machine: failures after the promotion', () => {
+  it('ends in ScaleDownFailedError when the old colour cannot be scaled down: still promoted, lock released', async () => {
+    world.updateServiceFailures.set('colorapp-blue', awsError('AccessDeniedException', 'not authorized to perform ecs:UpdateService'));
+    const result = await runRelease(world, v2Request({ strategy: { type: 'blue-green' } }));
+
+    expect(result.status).toBe('FAILED');
+    expect(result.error?.Error).toBe('ScaleDownFailedError');
+    expect(result.error?.Cause).toContain('ecs:UpdateService');
+    expect(tail(result, 'ScaleDownOldColour')).toEqual(['ScaleDownOldColour', 'ReleaseLockAfterScaleDownFailure', 'ScaleDownFailed']);
+    expect(route()).toEqual({ 'colorapp-blue-node': 0, 'colorapp-green-node': 100 });
+    expect(state()).toMatchObject({ live: 'green', lastRelease: { id: result.releaseId, outcome: 'promoted' } });
+    expect(service('colorapp-blue')).toMatchObject({ taskDefinition: seeded.blueTd, desiredCount: 2 });
+    expect(lock()).toBeUndefined();
+
+    // Its FAILED event holds no lock: cleanup leaves it alone.
+    await expect(cleanup(statusChange(result))).resolves.toMatchObject({ action: 'ignored' });
+    expect(route()).toEqual({ 'colorapp-blue-node': 0, 'colorapp-green-node': 100 });
+  });
+
+  it('ends in LockReleaseFailedError naming the service when the lock cannot be deleted; cleanup releases it later', async () => {
+    world.deleteParameterFailures.set(names.lock, awsError('AccessDeniedException', 'not authorized to perform ssm:DeleteParameter'));
+    const result = await runRelease(world, v2Request({ strategy: { type: 'blue-green' } }));
+
+    expect(result.status).toBe('FAILED');
+    expect(result.error).toEqual({
+      Error: 'LockReleaseFailedError',
+      Cause:
+        `Release ${result.releaseId} of colorapp was promoted, but its lock could not be released (AccessDeniedException). ` +
+        'The cleanup handler tries again; if /ecs-release/colorapp/lock is still there, check it and clear it with the clear-lock function.',
+    });
+    expect(tail(result, 'ReleaseLock')).toEqual(['ReleaseLock', 'LockNotReleased', 'LockReleaseFailed']);
+    expect(state()).toMatchObject({ live: 'green', lastRelease: { id: result.releaseId, outcome: 'promoted' } });
+    expect(service('colorapp-blue').desiredCount).toBe(0);
+    expect(lock()).toMatchObject({ executionArn: result.executionArn, status: 'held' });
+
+    // The FAILED event's cleanup, once SSM lets it, releases the lock and undoes nothing.
+    world.deleteParameterFailures.clear();
+    await expect(cleanup(statusChange(result))).resolves.toStrictEqual({ action: 'unlocked-promoted', reason: 'the release was already promoted' });
+    expect(lock()).toBeUndefined();
+    expect(route()).toEqual({ 'colorapp-blue-node': 0, 'colorapp-green-node': 100 });
+    expect(state()).toMatchObject({ live: 'green', lastRelease: { id: result.releaseId, outcome: 'promoted' } });
+    expect((await runRelease(world, v2Request({ image: V2.replace(':v2', ':v3'), strategy: { type: 'blue-green' } }))).status).toBe('SUCCEEDED');
+  });
+});
+
+describe('release state machine: failed outside any Catch', () => {
+  it('is cleaned up from its FAILED event when States.Runtime stops it in the middle of a canary: 100/0 restored, lock released', async () => {
+    const result = await runRelease(world, v2Request(), {
+      // A handler output a later path cannot select: Step Functions fails the execution with
+      // States.Runtime, which no Catch can catch, so the execution's own rollback never runs.
+      onStateDone: (name, output) => {
+        if (name === 'CheckHealth') delete (output as { decision?: string }).decision;
+      },
+    });
+
+    expect(result.status).toBe('FAILED');
+    expect(result.error?.Error).toBe('States.Runtime');
+    expect(tail(result, 'ShiftTraffic')).toEqual(['ShiftTraffic', 'Bake', 'CheckHealth', 'HealthDecision']);
+    expect(result.path).not.toContain('Rollback');
+    expect(route()).toEqual({ 'colorapp-blue-node': 90, 'colorapp-green-node': 10 });
+    expect(lock()).toMatchObject({ executionArn: result.executionArn, status: 'held' });
+
+    const outcome = await cleanup(statusChange(result));
+
+    expect(outcome.action).toBe('rolled-back');
+    expect(route()).toEqual({ 'colorapp-blue-node': 100, 'colorapp-green-node': 0 });
+    expect(service('colorapp-green')).toMatchObject({ taskDefinition: seeded.greenTd, desiredCount: 0 });
+    expect(lock()).toBeUndefined();
+    expect(world.parameters.has(names.bake)).toBe(false);
+    expect(state().lastRelease).toMatchObject({ id: result.releaseId, outcome: 'rolled-back', failure: { error: 'States.Runtime' } });
+    expect(state().lastRelease?.failure?.cause).toContain('decision');
+
+    // Cleanup of the same event again (a retry) finds nothing of this execution's to touch.
+    await expect(cleanup(statusChange(result))).resolves.toMatchObject({ action: 'ignored' });
+  });
+
+  it('leaves a normally rolled-back execution to itself: its FAILED event finds no lock', async () => {
+    world.traffic.set('green', { requests: 1000, errors5xx: 300, p99LatencyMs: 40 });
+    const result = await runRelease(world, v2Request());
+    expectCleanRollback(result, 'UnhealthyReleaseError');
+    const recorded = state();
+
+    await expect(cleanup(statusChange(result))).resolves.toMatchObject({ action: 'ignored' });
+    expect(state()).toEqual(recorded);
+  });
 });

@@ -92,6 +92,10 @@ export class FakeAws {
   readonly updateRouteFailures: Error[] = [];
   /** When set, every UpdateRoute throws this (a rollback that cannot complete). */
   updateRouteAlwaysFails: Error | null = null;
+  /** When set for a parameter name, every DeleteParameter of it throws this (e.g. a lock that cannot be released). */
+  readonly deleteParameterFailures = new Map<string, Error>();
+  /** When set for an ECS service name, every UpdateService of it throws this (e.g. a scale-down that fails). */
+  readonly updateServiceFailures = new Map<string, Error>();
   /** Alarm states by name. */
   readonly alarms = new Map<string, 'OK' | 'ALARM' | 'INSUFFICIENT_DATA'>();
   /** Traffic per colour the metrics report. */
@@ -151,6 +155,8 @@ export class FakeAws {
       return { Version: version, Tier: bytes > 4096 ? 'Advanced' : 'Standard' };
     });
     this.ssm.on(DeleteParameterCommand).callsFake(async (input) => {
+      const failure = this.deleteParameterFailures.get(input.Name);
+      if (failure) throw failure;
       if (!this.parameters.delete(input.Name)) throw awsError('ParameterNotFound', `Parameter ${input.Name} not found.`);
       return {};
     });
@@ -235,6 +241,8 @@ export class FakeAws {
     this.ecs.on(UpdateServiceCommand).callsFake(async (input) => {
       const s = this.services.get(input.service!);
       if (!s) throw awsError('ServiceNotFoundException', 'Service not found.');
+      const failure = this.updateServiceFailures.get(input.service!);
+      if (failure) throw failure;
       const taskDefinition = input.taskDefinition ?? s.taskDefinition!;
       const desiredCount = input.desiredCount ?? s.desiredCount!;
       const changedRevision = taskDefinition !== s.taskDefinition;
@@ -380,6 +388,14 @@ export class FakeAws {
     // A token nobody calls back is fine (the task times out); avoid unhandled rejections.
     done.catch(() => undefined);
     return { token, done };
+  }
+
+  /**
+   * Ends every waiting token, as Step Functions does when their task times out or the execution
+   * moves on: a later SendTaskSuccess/Failure with one of them is `TaskTimedOut`.
+   */
+  expireTokens(): void {
+    this.tokens.clear();
   }
 
   /** True while a token waits for its callback. */

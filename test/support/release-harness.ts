@@ -188,6 +188,7 @@ export async function runRelease(world: FakeAws, input: Record<string, unknown>,
   const enteredTime = `entered-time-${randomUUID()}`;
   for (const { stateName: name } of loaded.putEventsTasks) {
     overrides[name] = async (taskInput: unknown) => {
+      world.expireTokens();
       const parameters = withValue(taskInput, enteredTime, new Date().toISOString()) as { Entries: Array<{ EventBusName?: string }> };
       const outcomes = putEventsOutcomes(parameters, { executionArn, stateMachineArn: STATE_MACHINE_ARN, region: REGION, account: ACCOUNT });
       const accepted = outcomes.flatMap((outcome) => (outcome.accepted ? [outcome.event] : []));
@@ -210,6 +211,9 @@ export async function runRelease(world: FakeAws, input: Record<string, unknown>,
     const handler = require(`../../lambdas/${handlerFileOf(placeholder)}`).handler as Handler;
     const waitsForToken = integration === 'invoke.waitForTaskToken';
     overrides[name] = async (taskInput: unknown) => {
+      // One task runs at a time (and one run at a time per world): a token task still waiting when
+      // the next task starts has timed out, so its token is dead, as in AWS.
+      world.expireTokens();
       if (!waitsForToken) {
         const output = await handler(taskInput);
         await hooks.onStateDone?.(name, output, abortLater);
@@ -236,6 +240,7 @@ export async function runRelease(world: FakeAws, input: Record<string, unknown>,
         MarkRollbackFailed: 0,
         ScaleDownOldColour: 0,
         ReleaseLock: 0,
+        ReleaseLockAfterScaleDownFailure: 0,
         ...Object.fromEntries(loaded.putEventsTasks.map((task) => [task.stateName, 0])),
       },
     },

@@ -65,3 +65,60 @@ export function flattenIntrinsics(value: Json): Json {
   }
   return value;
 }
+
+/** The property that holds a resource's physical name, by what returns it (`Ref` or a `Fn::GetAtt` attribute). */
+const NAME_PROPERTY: Record<string, Record<string, string>> = {
+  'AWS::ECS::Cluster': { Ref: 'ClusterName' },
+  'AWS::ECS::Service': { Name: 'ServiceName' },
+  'AWS::CloudWatch::Alarm': { Ref: 'AlarmName' },
+  'AWS::AppMesh::Mesh': { MeshName: 'MeshName' },
+  'AWS::AppMesh::VirtualRouter': { VirtualRouterName: 'VirtualRouterName' },
+  'AWS::AppMesh::Route': { RouteName: 'RouteName' },
+  'AWS::AppMesh::VirtualNode': { VirtualNodeName: 'VirtualNodeName' },
+};
+
+export type TemplateJson = { Resources: Record<string, { Type: string; Properties?: Record<string, Json> }>; Outputs?: Record<string, { Value: Json }> };
+
+/**
+ * Replaces each reference to a resource's name with the physical name the template gives that
+ * resource, following cross-stack references (`Fn::GetStackOutput`) to the other stack's
+ * output; pseudo parameters become `<AWS::Region>` and the like; `Fn::Join` is joined. A value
+ * built this way reads as it will at deploy time, so it can be compared with literal settings.
+ * Throws for a reference to a resource that has no literal physical name (CloudFormation would
+ * generate one, which no setting can match) or to something else than a name.
+ *
+ * @param stacks every template of the app, by stack name
+ */
+export function resolveNames(value: Json, stacks: Readonly<Record<string, TemplateJson>>, stackName: string): Json {
+  const nameOf = (id: string, by: string): Json => {
+    const resource = stacks[stackName].Resources[id];
+    if (!resource) throw new Error(`${stackName}: no resource ${id}`);
+    const property = NAME_PROPERTY[resource.Type]?.[by];
+    if (!property) throw new Error(`${stackName}: ${by === 'Ref' ? 'Ref' : `Fn::GetAtt ${by}`} of ${id} (${resource.Type}) is not a name this helper knows`);
+    const name = resource.Properties?.[property];
+    if (typeof name !== 'string') throw new Error(`${stackName}: ${id} (${resource.Type}) has no literal ${property}: CloudFormation generates it`);
+    return name;
+  };
+  if (Array.isArray(value)) return value.map((v) => resolveNames(v, stacks, stackName));
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, Json>);
+    if (entries.length === 1) {
+      const [key, arg] = entries[0];
+      if (key === 'Ref') return String(arg).startsWith('AWS::') ? `<${String(arg)}>` : nameOf(String(arg), 'Ref');
+      if (key === 'Fn::GetAtt') return nameOf((arg as string[])[0], (arg as string[])[1]);
+      if (key === 'Fn::GetStackOutput') {
+        const { StackName, OutputName } = arg as { StackName: string; OutputName: string };
+        const output = stacks[StackName]?.Outputs?.[OutputName];
+        if (!output) throw new Error(`${stackName} reads output ${OutputName} of ${StackName}, which has none by that name`);
+        return resolveNames(output.Value, stacks, StackName);
+      }
+      if (key === 'Fn::Join') {
+        const [sep, parts] = arg as [string, Json[]];
+        return parts.map((p) => String(resolveNames(p, stacks, stackName))).join(sep);
+      }
+      if (key.startsWith('Fn::')) throw new Error(`${stackName}: ${key} is not resolved by resolveNames`);
+    }
+    return Object.fromEntries(entries.map(([k, v]) => [k, resolveNames(v, stacks, stackName)]));
+  }
+  return value;
+}
