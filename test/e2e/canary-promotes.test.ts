@@ -51,7 +51,12 @@ describe('a healthy canary release in the local world', () => {
   it('is promoted with no failed client requests, green having served part of them', () => {
     expect(report.error).toBeNull();
     expect(report.outcome).toBe('promoted');
-    expect(report.traffic.failed).toBe(0);
+    // On failure, show which colour failed requests and the steps, not just a count.
+    expect({ failed: report.traffic.failed, byColour: report.traffic.byColour, steps: report.steps }).toEqual({
+      failed: 0,
+      byColour: report.traffic.byColour,
+      steps: report.steps,
+    });
     expect(report.traffic.requests).toBeGreaterThan(1000);
     expect(report.traffic.byColour.green?.requests).toBeGreaterThan(100);
     expect(report.traffic.byColour.blue?.requests).toBeGreaterThan(100);
