@@ -111,6 +111,15 @@ export class ScaleDownFailedError extends ReleaseError {
   override readonly name = 'ScaleDownFailedError' as const;
 }
 
+/**
+ * An AWS call failed with an error that is not throttling and not one the release understands
+ * (access denied, invalid parameter, a service fault). The message keeps the service's own
+ * error name, so the execution's error is always a catalogue name and the cause says what AWS said.
+ */
+export class AwsCallFailedError extends ReleaseError {
+  override readonly name = 'AwsCallFailedError' as const;
+}
+
 /** The release was promoted but its lock could not be deleted: clear it by hand. */
 export class LockReleaseFailedError extends ReleaseError {
   override readonly name = 'LockReleaseFailedError' as const;
@@ -152,6 +161,7 @@ export const ERROR_CATALOGUE = {
   UnhealthyReleaseError,
   InconclusiveHealthError,
   ThrottledError,
+  AwsCallFailedError,
   ScaleDownFailedError,
   LockReleaseFailedError,
   ExecutionAbortedError,

@@ -1,4 +1,5 @@
 import { Logger } from '@aws-lambda-powertools/logger';
+import { AwsCallFailedError, ReleaseError } from './errors';
 
 /**
  * One logger per function, created at module scope by each handler. Keys for the release are
@@ -11,7 +12,9 @@ export function createLogger(serviceName: string): Logger {
 
 /**
  * Runs `fn` with `releaseId` and the released service appended to every log line, then clears
- * them. The key is `releaseService` because Powertools reserves `service` for the function's own name.
+ * them. An error that is not from the catalogue (a raw AWS error such as AccessDeniedException)
+ * leaves as {@link AwsCallFailedError} with the original chained, so every error a step reports
+ * to the state machine has a catalogue name. The key is `releaseService` because Powertools reserves `service` for the function's own name.
  */
 export async function withReleaseKeys<T>(
   logger: Logger,
@@ -21,6 +24,11 @@ export async function withReleaseKeys<T>(
   logger.appendKeys({ releaseId: keys.releaseId, releaseService: keys.service });
   try {
     return await fn();
+  } catch (error) {
+    if (error instanceof ReleaseError) throw error;
+    const { name, message } = error instanceof Error ? error : { name: 'UnknownError', message: String(error) };
+    logger.error('AWS call failed', { error: name, message });
+    throw new AwsCallFailedError(`${name}: ${message}`, { cause: error });
   } finally {
     logger.resetKeys();
   }

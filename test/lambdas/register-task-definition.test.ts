@@ -254,7 +254,10 @@ describe('register-task-definition', () => {
       .on(DescribeTaskDefinitionCommand)
       .rejects(new ClientException({ message: 'Invalid revision number. Number: 0', $metadata: {} }));
 
-    await expect(handler({ release: plannedRelease(), colours: COLOURS })).rejects.toMatchObject({ name: 'ClientException' });
+    await expect(handler({ release: plannedRelease(), colours: COLOURS })).rejects.toMatchObject({
+      name: 'AwsCallFailedError',
+      message: 'ClientException: Invalid revision number. Number: 0',
+    });
     expect(ecsMock).not.toHaveReceivedCommand(RegisterTaskDefinitionCommand);
   });
 

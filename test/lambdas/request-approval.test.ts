@@ -55,7 +55,12 @@ describe('request-approval handler', () => {
     const denied = awsError('AccessDeniedException', 'not authorized to perform ssm:PutParameter');
     ssm.on(PutParameterCommand).rejects(denied);
 
-    await expect(handler({ taskToken: TOKEN, gate: 'before-traffic', release: release() })).rejects.toBe(denied);
+    // Reported under a catalogue name, with what AWS said kept in the message and the cause.
+    await expect(handler({ taskToken: TOKEN, gate: 'before-traffic', release: release() })).rejects.toMatchObject({
+      name: 'AwsCallFailedError',
+      message: 'AccessDeniedException: not authorized to perform ssm:PutParameter',
+      cause: denied,
+    });
   });
 
   it.each<[string, Record<string, unknown>, RegExp]>([

@@ -665,7 +665,7 @@ describe('release state machine: failures after the promotion', () => {
     expect(result.error).toEqual({
       Error: 'LockReleaseFailedError',
       Cause:
-        `Release ${result.releaseId} of colorapp was promoted, but its lock could not be released (AccessDeniedException). ` +
+        `Release ${result.releaseId} of colorapp was promoted, but its lock could not be released (AwsCallFailedError). ` +
         'The cleanup handler tries again; if /ecs-release/colorapp/lock is still there, check it and clear it with the clear-lock function.',
     });
     expect(tail(result, 'ReleaseLock')).toEqual(['ReleaseLock', 'LockNotReleased', 'LockReleaseFailed']);
