@@ -3,6 +3,7 @@ import { SSMClient } from '@aws-sdk/client-ssm';
 import * as z from 'zod';
 import { BakeDocumentSchema, LockDocumentSchema, parameterNames } from './shared/documents';
 import { ValidationError } from './shared/errors';
+import { isActiveLockOf } from './shared/lock';
 import { createLogger, withReleaseKeys } from './shared/logger';
 import { withThrottlingRetry } from './shared/retry';
 import { SsmDocuments } from './shared/ssm-documents';
@@ -79,7 +80,7 @@ export async function handler(event: unknown): Promise<AlarmWatcherResult> {
     }
 
     const lock = await documents.get(names.lock, LockDocumentSchema);
-    if (lock === null || lock.executionArn !== bake.executionArn || lock.status !== 'held') {
+    if (!isActiveLockOf(lock, bake.executionArn)) {
       // The bake document outlived its release, or a rollback has already begun: failing its token
       // would at best do nothing and at worst interrupt that rollback's own work.
       return ignore(

@@ -4,6 +4,7 @@ import * as z from 'zod';
 import { LockDocumentSchema, parameterNames, type LockDocument } from './shared/documents';
 import { ExecutionAbortedError, StateConflictError, ValidationError, describeError } from './shared/errors';
 import { describeService, primaryDeployment, restoreService, type ServiceSnapshot } from './shared/ecs';
+import { lockProblem } from './shared/lock';
 import { createLogger, withReleaseKeys } from './shared/logger';
 import { ColourAssignmentSchema, PlannedReleaseSchema, type PlannedRelease } from './shared/release';
 import { withThrottlingRetry } from './shared/retry';
@@ -66,7 +67,7 @@ export async function handler(event: unknown): Promise<IdleDeployment> {
     }
     const lockName = parameterNames(release.service).lock;
     const before = await documents.get(lockName, LockDocumentSchema);
-    const refusal = lockProblem(before, release);
+    const refusal = lockProblem(before, release.service, release.executionArn);
     logger.info('Checked lock before deploying', {
       lock: lockName,
       lockExecutionArn: before?.executionArn ?? null,
@@ -117,7 +118,7 @@ export async function handler(event: unknown): Promise<IdleDeployment> {
     // A rollback or cleanup may have taken the lock while UpdateService was in flight and already
     // reverted the idle service; our late update would then leave the new revision running. Look again.
     const after = await documents.get(lockName, LockDocumentSchema);
-    const lost = lockProblem(after, release);
+    const lost = lockProblem(after, release.service, release.executionArn);
     if (lost !== null) {
       const previousArn = idle.taskDefinition ?? current?.taskDefinition;
       const previous: ServiceSnapshot | null = previousArn
@@ -147,15 +148,6 @@ export async function handler(event: unknown): Promise<IdleDeployment> {
   });
 }
 
-/** Why this execution may not change the idle service, or `null` when it holds the lock. */
-function lockProblem(lock: LockDocument | null, release: PlannedRelease): string | null {
-  if (lock === null) return `lock ${parameterNames(release.service).lock} does not exist`;
-  if (lock.executionArn !== release.executionArn) {
-    return `the lock belongs to execution ${lock.executionArn} (release ${lock.releaseId})`;
-  }
-  if (lock.status !== 'held') return `the lock's status is '${lock.status}'`;
-  return null;
-}
 
 /**
  * Puts the idle service back after the lock was lost mid-deploy, then aborts. The target is this

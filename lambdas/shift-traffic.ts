@@ -1,8 +1,9 @@
 import { SSMClient } from '@aws-sdk/client-ssm';
 import * as z from 'zod';
 import type { Weights } from './shared/colours';
-import { LockDocumentSchema, parameterNames, type LockDocument } from './shared/documents';
+import { LockDocumentSchema, parameterNames } from './shared/documents';
 import { ExecutionAbortedError, ValidationError, describeError } from './shared/errors';
+import { lockProblem } from './shared/lock';
 import { createLogger, withReleaseKeys } from './shared/logger';
 import { ColourAssignmentSchema, PlannedReleaseSchema, ProgressSchema, type PlannedRelease } from './shared/release';
 import { SsmDocuments } from './shared/ssm-documents';
@@ -61,7 +62,7 @@ export async function handler(event: unknown): Promise<ShiftTrafficResult> {
     const lockName = parameterNames(release.service).lock;
 
     const before = await documents.get(lockName, LockDocumentSchema);
-    const refusal = lockProblem(before, release);
+    const refusal = lockProblem(before, release.service, release.executionArn);
     logger.info('Checked lock before shifting traffic', {
       lock: lockName,
       lockExecutionArn: before?.executionArn ?? null,
@@ -94,7 +95,7 @@ export async function handler(event: unknown): Promise<ShiftTrafficResult> {
     // A rollback or cleanup may have started while UpdateRoute was in flight and already reset
     // the route; our late write would then leave traffic on the idle colour. Look again.
     const after = await documents.get(lockName, LockDocumentSchema);
-    const lost = lockProblem(after, release);
+    const lost = lockProblem(after, release.service, release.executionArn);
     if (lost !== null) {
       await undoLateShift(router, release, lost);
     }
@@ -103,15 +104,6 @@ export async function handler(event: unknown): Promise<ShiftTrafficResult> {
   });
 }
 
-/** Why this execution may not move traffic, or `null` when it holds the lock. */
-function lockProblem(lock: LockDocument | null, release: PlannedRelease): string | null {
-  if (lock === null) return `lock ${parameterNames(release.service).lock} does not exist`;
-  if (lock.executionArn !== release.executionArn) {
-    return `the lock belongs to execution ${lock.executionArn} (release ${lock.releaseId})`;
-  }
-  if (lock.status !== 'held') return `the lock's status is '${lock.status}'`;
-  return null;
-}
 
 /** Puts all traffic back on the live colour after the lock was lost mid-shift, then aborts. */
 async function undoLateShift(router: TrafficRouter, release: PlannedRelease, reason: string): Promise<never> {

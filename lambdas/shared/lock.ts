@@ -122,7 +122,21 @@ export class ReleaseLock {
   }
 }
 
+/**
+ * Why the execution `executionArn` may not act on `service` (move traffic, deploy, promote), or
+ * `null` when it holds the lock with status `held`. A step that finds a problem must not touch
+ * anything: the release was aborted or is being rolled back.
+ */
+export function lockProblem(lock: LockDocument | null, service: string, executionArn: string): string | null {
+  if (lock === null) return `lock ${parameterNames(service).lock} does not exist`;
+  if (lock.executionArn !== executionArn) {
+    return `the lock belongs to execution ${lock.executionArn} (release ${lock.releaseId})`;
+  }
+  if (lock.status !== 'held') return `the lock's status is '${lock.status}'`;
+  return null;
+}
+
 /** True when `lock` is held, by `executionArn`, and not being rolled back. */
 export function isActiveLockOf(lock: LockDocument | null, executionArn: string): boolean {
-  return lock !== null && lock.executionArn === executionArn && lock.status === 'held';
+  return lock !== null && lockProblem(lock, lock.service, executionArn) === null;
 }

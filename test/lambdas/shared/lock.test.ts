@@ -4,7 +4,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import type { LockDocument } from '../../../lambdas/shared/documents';
 import { ReleaseInProgressError, StaleLockError, StateConflictError } from '../../../lambdas/shared/errors';
-import { isActiveLockOf, ReleaseLock } from '../../../lambdas/shared/lock';
+import { isActiveLockOf, lockProblem, ReleaseLock } from '../../../lambdas/shared/lock';
 import {
   awsError,
   EXECUTION_ARN,
@@ -262,5 +262,21 @@ describe('isActiveLockOf', () => {
     ['absent', null, false],
   ])('is %s -> %s', (_case, held, expected) => {
     expect(isActiveLockOf(held, EXECUTION_ARN)).toBe(expected);
+  });
+});
+
+describe('lockProblem', () => {
+  it.each<[string, LockDocument | null, string | null]>([
+    ['held by this execution: no problem', lockDocument(), null],
+    ['missing', null, 'lock /ecs-release/colorapp/lock does not exist'],
+    [
+      'held by another execution',
+      lockDocument({ executionArn: OTHER_EXECUTION_ARN, releaseId: 'rel-other' }),
+      `the lock belongs to execution ${OTHER_EXECUTION_ARN} (release rel-other)`,
+    ],
+    ['being rolled back', lockDocument({ status: 'rolling-back' }), "the lock's status is 'rolling-back'"],
+    ['left by a failed rollback', lockDocument({ status: 'rollback-failed' }), "the lock's status is 'rollback-failed'"],
+  ])('%s', (_case, lock, expected) => {
+    expect(lockProblem(lock, 'colorapp', EXECUTION_ARN)).toBe(expected);
   });
 });
