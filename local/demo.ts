@@ -163,6 +163,7 @@ async function release(
   const record = parsedState?.lastRelease?.id === releaseId ? parsedState!.lastRelease : null;
   const idle = 'green';
   const outcome: DemoReport['outcome'] = status === 'SUCCEEDED' ? 'promoted' : record?.outcome === 'rolled-back' ? 'rolled-back' : 'failed';
+  if (world.config.traffic.kind !== 'appmesh') throw new Error('The demo report reads App Mesh weights only');
   const changes = world.appMesh.weightHistory(
     world.config.traffic.meshName,
     world.config.traffic.virtualRouterName,

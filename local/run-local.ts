@@ -30,6 +30,7 @@ async function main(): Promise<void> {
   });
   const e = world.endpoint.url;
   const { traffic, cluster, ecsServices } = world.config;
+  if (traffic.kind !== 'appmesh') throw new Error('npm run local prints App Mesh commands only');
   const route = `--mesh-name ${traffic.meshName} --virtual-router-name ${traffic.virtualRouterName} --route-name ${traffic.routeName}`;
   console.log(`
 Local world running. Blue (colorapp:v1) is live at 100%.

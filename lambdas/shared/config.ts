@@ -45,8 +45,78 @@ export const AppMeshTrafficSchema = z.object({
   virtualNodes: z.object({ blue: Name, green: Name }),
 });
 
+/**
+ * ARNs of Elastic Load Balancing v2 resources, as AWS spells them
+ * (https://docs.aws.amazon.com/service-authorization/latest/reference/list_awselasticloadbalancingv2.html):
+ * `...:listener/app/<lb-name>/<lb-id>/<listener-id>`,
+ * `...:listener-rule/app/<lb-name>/<lb-id>/<listener-id>/<rule-id>`,
+ * `...:targetgroup/<tg-name>/<tg-id>`.
+ */
+const ELB_ARN_PREFIX = String.raw`^arn:aws[a-z-]*:elasticloadbalancing:[a-z0-9-]+:\d{12}:`;
+const ListenerArn = z
+  .string()
+  .regex(new RegExp(`${ELB_ARN_PREFIX}listener/app/[^/]+/[^/]+/[^/]+$`), 'must be an Application Load Balancer listener ARN');
+const ListenerRuleArn = z
+  .string()
+  .regex(
+    new RegExp(`${ELB_ARN_PREFIX}listener-rule/app/[^/]+/[^/]+/[^/]+/[^/]+$`),
+    'must be an Application Load Balancer listener rule ARN',
+  );
+const TargetGroupArn = z
+  .string()
+  .regex(new RegExp(`${ELB_ARN_PREFIX}targetgroup/[^/]+/[^/]+$`), 'must be a target group ARN');
+
+/** `rule` value that names the listener's default action instead of one of its rules. */
+export const LISTENER_DEFAULT_ACTION = 'listener-default';
+
+/**
+ * The listener rule ARN's `<lb>/<lb-id>/<listener-id>` must be the listener's own, so a rule
+ * of another listener is refused before any call is made.
+ */
+function ruleBelongsToListener(ruleArn: string, listenerArn: string): boolean {
+  return ruleArn.replace(':listener-rule/', ':listener/').startsWith(`${listenerArn}/`);
+}
+
+/**
+ * Application Load Balancer: one forward action (of a listener rule, or of the listener's
+ * default action) with two weighted target groups, one per colour. The release rewrites only
+ * the two weights. `testRules` are the optional rules that send test traffic to one colour
+ * whatever the weights (for example on a header); the release checks that each still forwards
+ * to its colour only.
+ */
+export const AlbTrafficSchema = z
+  .object({
+    kind: z.literal('alb'),
+    /** The listener whose rule (or default action) carries the weighted forward. */
+    listenerArn: ListenerArn,
+    /** The rule whose forward action is weighted, or `listener-default` for the listener's default action. */
+    rule: z.union([z.literal(LISTENER_DEFAULT_ACTION), ListenerRuleArn]),
+    /** The target group each colour's ECS service is registered to. */
+    targetGroups: z.object({ blue: TargetGroupArn, green: TargetGroupArn }),
+    /** Rules of the same listener that forward to one colour only (test traffic). */
+    testRules: z.object({ blue: ListenerRuleArn, green: ListenerRuleArn }).optional(),
+  })
+  .superRefine((alb, ctx) => {
+    if (alb.targetGroups.blue === alb.targetGroups.green) {
+      ctx.addIssue({ code: 'custom', path: ['targetGroups'], message: 'blue and green must use different target groups' });
+    }
+    const rules: [string[], string][] = [];
+    if (alb.rule !== LISTENER_DEFAULT_ACTION) rules.push([['rule'], alb.rule]);
+    if (alb.testRules) {
+      rules.push([['testRules', 'blue'], alb.testRules.blue], [['testRules', 'green'], alb.testRules.green]);
+    }
+    for (const [path, arn] of rules) {
+      if (!ruleBelongsToListener(arn, alb.listenerArn)) {
+        ctx.addIssue({ code: 'custom', path, message: `rule ${arn} is not a rule of listener ${alb.listenerArn}` });
+      }
+    }
+    if (alb.testRules && new Set([alb.rule, alb.testRules.blue, alb.testRules.green]).size !== 3) {
+      ctx.addIssue({ code: 'custom', path: ['testRules'], message: 'the test rules must differ from each other and from the weighted rule' });
+    }
+  });
+
 /** The traffic backend: a discriminated union so a new backend is one more member. */
-export const TrafficConfigSchema = z.discriminatedUnion('kind', [AppMeshTrafficSchema]);
+export const TrafficConfigSchema = z.discriminatedUnion('kind', [AlbTrafficSchema, AppMeshTrafficSchema]);
 /** Traffic backend configuration. */
 export type TrafficConfig = z.infer<typeof TrafficConfigSchema>;
 
@@ -82,11 +152,14 @@ export function meshIdentityRewrite(
   switch (kind) {
     case 'appmesh':
       return { from: traffic.virtualNodes[colours.live], to: traffic.virtualNodes[colours.idle] };
+    case 'alb':
+      // A target group registers the service's tasks; nothing in the task definition names it.
+      return undefined;
     default: {
       // Adding a member to TrafficConfigSchema without a case here is a compile error.
       const unknownKind: never = kind;
       throw new ValidationError(
-        `Unknown traffic kind '${String(unknownKind)}'; supported: appmesh. Fix traffic.kind in the service configuration.`,
+        `Unknown traffic kind '${String(unknownKind)}'; supported: alb, appmesh. Fix traffic.kind in the service configuration.`,
       );
     }
   }
@@ -110,7 +183,17 @@ export const HealthConfigSchema = z.object({
   minRequestsPerStep: z.number().int().min(1).default(50),
   /** Inconclusive bakes allowed per step before the release is rolled back. */
   maxInconclusiveBakes: z.number().int().min(0).max(10).default(2),
-  /** CloudWatch namespace of the Envoy statistics. */
+  /**
+   * Where the new colour's request counts, errors and latency come from:
+   * - `load-balancer`: the ALB's `AWS/ApplicationELB` metrics of the colour's target group
+   *   (60-second resolution; needs `traffic.kind: alb`);
+   * - `envoy`: the Envoy sidecars' statistics shipped by the CloudWatch agent (App Mesh);
+   * - `application`: high-resolution metrics the application publishes itself (CloudWatch
+   *   embedded metric format) with `Service` and `Color` dimensions, for any backend.
+   * @default - `load-balancer` for ALB traffic, `envoy` for App Mesh (see {@link metricSourceOf})
+   */
+  metricSource: z.enum(['load-balancer', 'envoy', 'application']).optional(),
+  /** CloudWatch namespace of the `envoy` and `application` metrics (the load balancer's is `AWS/ApplicationELB`). */
   metricNamespace: Name.default('ECSRelease/Envoy'),
   /** Metric period in seconds (1, 5, 10, 30 or a multiple of 60). */
   metricPeriodSeconds: z
@@ -165,7 +248,37 @@ export const ServiceConfigSchema = z.object({
   releaseStateMachineArn: z.string().startsWith('arn:').optional(),
   /** How many past releases the state keeps. */
   historyLength: z.number().int().min(1).max(50).default(20),
+}).superRefine((config, ctx) => {
+  // A source that cannot see the backend's traffic would judge no data, and every release would
+  // roll back as inconclusive: refuse the combination when the document is read.
+  const source = config.health.metricSource;
+  if (source === 'load-balancer' && config.traffic.kind !== 'alb') {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['health', 'metricSource'],
+      message: `metricSource 'load-balancer' needs traffic.kind 'alb', got '${config.traffic.kind}'`,
+    });
+  }
+  if (source === 'envoy' && config.traffic.kind !== 'appmesh') {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['health', 'metricSource'],
+      message: `metricSource 'envoy' needs traffic.kind 'appmesh', got '${config.traffic.kind}'`,
+    });
+  }
 });
+
+/** Where a service's health metrics come from. */
+export type MetricSource = NonNullable<z.infer<typeof HealthConfigSchema>['metricSource']>;
+
+/**
+ * The health metric source of a service: the configured one, else the natural one of its
+ * traffic backend (the load balancer's own metrics for ALB, Envoy's for App Mesh).
+ */
+export function metricSourceOf(config: { readonly traffic: TrafficConfig; readonly health: { readonly metricSource?: MetricSource } }): MetricSource {
+  if (config.health.metricSource !== undefined) return config.health.metricSource;
+  return config.traffic.kind === 'alb' ? 'load-balancer' : 'envoy';
+}
 
 /** A parsed, defaulted service configuration. */
 export type ServiceConfig = z.infer<typeof ServiceConfigSchema>;

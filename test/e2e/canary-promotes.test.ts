@@ -30,6 +30,7 @@ beforeAll(async () => {
       try {
         const services = await observer.services();
         const td = await observer.ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: services.green.taskDefinition }));
+        if (world.config.traffic.kind !== 'appmesh') throw new Error('this test runs App Mesh');
         const { meshName, virtualRouterName, routeName, virtualNodes } = world.config.traffic;
         captured = {
           state: await observer.state(),

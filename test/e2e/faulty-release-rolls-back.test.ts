@@ -36,6 +36,7 @@ beforeAll(async () => {
 
   const services = await env.services();
   const td = await env.ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: services.green.taskDefinition }));
+  if (env.world.config.traffic.kind !== 'appmesh') throw new Error('this test runs App Mesh');
   const { meshName, virtualRouterName, routeName, virtualNodes } = env.world.config.traffic;
   after = {
     state: await env.state(),

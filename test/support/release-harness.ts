@@ -79,6 +79,7 @@ export function virtualNodeArn(meshName: string, node: string): string {
  */
 export function seedColorapp(world: FakeAws, config: ServiceConfigInput = colorappConfig()): { blueTd: string; greenTd: string } {
   world.putJson(parameterNames('colorapp').config, config);
+  if (config.traffic.kind !== 'appmesh') throw new Error('seedColorapp seeds App Mesh traffic only');
   const { meshName, virtualNodes } = config.traffic;
   const definition = (colour: 'blue' | 'green', image: string) => ({
     family: 'colorapp',

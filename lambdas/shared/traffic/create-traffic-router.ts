@@ -38,11 +38,14 @@ export function createTrafficRouter(
   switch (kind) {
     case 'appmesh':
       return new AppMeshRouter(clients.appmesh ?? appMeshClient(), config, colours);
+    case 'alb':
+      // TODO(alb-router): replaced by AlbTrafficRouter on the router branch before anything lands.
+      throw new ValidationError('ALB traffic is not wired yet');
     default: {
       // Adding a member to TrafficConfigSchema without a case here is a compile error.
       const unknownKind: never = kind;
       throw new ValidationError(
-        `Unknown traffic kind '${String(unknownKind)}'; supported: appmesh. Fix traffic.kind in the service configuration.`,
+        `Unknown traffic kind '${String(unknownKind)}'; supported: alb, appmesh. Fix traffic.kind in the service configuration.`,
       );
     }
   }

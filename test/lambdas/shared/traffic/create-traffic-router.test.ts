@@ -33,10 +33,10 @@ describe('createTrafficRouter', () => {
   });
 
   it('fails fast with a ValidationError naming an unknown kind', () => {
-    const config = { kind: 'alb', listenerArn: 'arn:aws:elasticloadbalancing:x' } as unknown as TrafficConfig;
+    const config = { kind: 'nlb', listenerArn: 'arn:aws:elasticloadbalancing:x' } as unknown as TrafficConfig;
 
     expect(() => createTrafficRouter(config, colours)).toThrow(ValidationError);
-    expect(() => createTrafficRouter(config, colours)).toThrow(/Unknown traffic kind 'alb'/);
+    expect(() => createTrafficRouter(config, colours)).toThrow(/Unknown traffic kind 'nlb'/);
   });
 
   it('creates the default App Mesh client on first use, once per process', async () => {
