@@ -5,7 +5,7 @@
  * environment loads it without synthesizing anything.
  */
 import type { Colour } from '../lambdas/shared/colours';
-import { ServiceConfigSchema, type ServiceConfig, type Strategy } from '../lambdas/shared/config';
+import { ServiceConfigSchema, type ServiceConfig, type Strategy, type TrafficConfig } from '../lambdas/shared/config';
 import type { AlarmDefinition } from '../local/contracts';
 
 /** Everything a release of one service needs to know about it. */
@@ -16,6 +16,16 @@ export interface ReleaseSettings {
   readonly taskDefinitionFamily: string;
   readonly containerName: string;
   readonly colourEnvironmentVariable?: string;
+  /**
+   * The ALB sample (the default backend): the load balancer, one target group per colour, and
+   * the header whose value (`blue` or `green`) sends a request to that colour whatever the weights.
+   */
+  readonly alb: {
+    readonly loadBalancerName: string;
+    readonly targetGroupNames: Readonly<Record<Colour, string>>;
+    readonly testHeader: string;
+  };
+  /** The App Mesh sample (`-c traffic=appmesh`; App Mesh was discontinued on 2026-09-30). */
   readonly appMesh: {
     readonly meshName: string;
     readonly virtualRouterName: string;
@@ -53,6 +63,11 @@ export const COLORAPP: ReleaseSettings = {
   taskDefinitionFamily: 'colorapp',
   containerName: 'app',
   colourEnvironmentVariable: 'COLOR',
+  alb: {
+    loadBalancerName: 'colorapp',
+    targetGroupNames: { blue: 'colorapp-blue', green: 'colorapp-green' },
+    testHeader: 'x-release-color',
+  },
   appMesh: {
     meshName: 'colorapp-mesh',
     virtualRouterName: 'colorapp-router',
@@ -103,8 +118,20 @@ export function alarmDefinitionsOf(settings: ReleaseSettings): AlarmDefinition[]
   });
 }
 
-/** The `/ecs-release/<service>/config` document for `settings`, validated by its schema. */
-export function serviceConfigOf(settings: ReleaseSettings, extra: { releaseStateMachineArn?: string } = {}): ServiceConfig {
+/** The `traffic` section of the App Mesh sample, all names from `settings`. */
+export function appMeshTrafficOf(settings: ReleaseSettings): TrafficConfig {
+  return { kind: 'appmesh', ...settings.appMesh };
+}
+
+/**
+ * The `/ecs-release/<service>/config` document for `settings`, validated by its schema. The
+ * traffic section is given, because an ALB's ARNs are only known where it exists (CloudFormation
+ * tokens in the CDK app, the local ELBv2's ARNs in the local world).
+ */
+export function serviceConfigOf(
+  settings: ReleaseSettings,
+  extra: { traffic: TrafficConfig; releaseStateMachineArn?: string },
+): ServiceConfig {
   const alarmsOf = (colour: Colour) => Object.values(colourAlarmNames(settings.serviceName, colour));
   return ServiceConfigSchema.parse({
     service: settings.serviceName,
@@ -113,7 +140,6 @@ export function serviceConfigOf(settings: ReleaseSettings, extra: { releaseState
     taskDefinitionFamily: settings.taskDefinitionFamily,
     containerName: settings.containerName,
     colourEnvironmentVariable: settings.colourEnvironmentVariable,
-    traffic: { kind: 'appmesh', ...settings.appMesh },
     health: { ...settings.health, alarms: { common: [], blue: alarmsOf('blue'), green: alarmsOf('green') } },
     defaultStrategy: settings.strategy,
     bakeSeconds: settings.bakeSeconds,

@@ -8,7 +8,7 @@ import { DescribeExecutionCommand, SFNClient, StartExecutionCommand } from '@aws
 import { ReleaseStateSchema, parameterNames, type ReleaseState } from '../lambdas/shared/documents';
 import type { Strategy } from '../lambdas/shared/config';
 import { computeSchedule } from '../lambdas/shared/schedule';
-import { COLORAPP, alarmDefinitionsOf, localProfile, serviceConfigOf, type ReleaseSettings } from '../infra/colorapp-settings';
+import { COLORAPP, alarmDefinitionsOf, appMeshTrafficOf, localProfile, serviceConfigOf, type ReleaseSettings } from '../infra/colorapp-settings';
 import { buildColorApp, type LocalImage } from './services/ecs';
 import { startTraffic, type TrafficSummary } from './traffic';
 import { startLocalWorld, type LocalWorld } from './world';
@@ -81,7 +81,7 @@ const V2 = 'colorapp:v2';
 /** Runs one release of colorapp v2 in a fresh local world and reports it. */
 export async function runDemo(options: DemoOptions = {}): Promise<DemoReport> {
   const settings = options.settings ?? localProfile(COLORAPP, { bakeSeconds: options.bakeSeconds });
-  const config = serviceConfigOf({ ...settings, strategy: options.strategy ?? settings.strategy });
+  const config = serviceConfigOf({ ...settings, strategy: options.strategy ?? settings.strategy }, { traffic: appMeshTrafficOf(settings) });
   const entry = await buildColorApp();
   const v2: LocalImage = {
     entry,

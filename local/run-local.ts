@@ -6,7 +6,7 @@
  * Images you can release: colorapp:v2 (healthy), colorapp:v2-faulty (half its requests fail),
  * colorapp:v2-slow (1.5 s per request), colorapp:v2-crash (exits on start).
  */
-import { COLORAPP, alarmDefinitionsOf, localProfile, serviceConfigOf } from '../infra/colorapp-settings';
+import { COLORAPP, alarmDefinitionsOf, appMeshTrafficOf, localProfile, serviceConfigOf } from '../infra/colorapp-settings';
 import { buildColorApp } from './services/ecs';
 import { startLocalWorld } from './world';
 
@@ -14,7 +14,7 @@ async function main(): Promise<void> {
   const settings = localProfile(COLORAPP, { bakeSeconds: 10 });
   const entry = await buildColorApp();
   const world = await startLocalWorld({
-    config: serviceConfigOf(settings),
+    config: serviceConfigOf(settings, { traffic: appMeshTrafficOf(settings) }),
     alarms: alarmDefinitionsOf(settings),
     images: {
       'colorapp:v1': { entry },

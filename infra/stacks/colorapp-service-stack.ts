@@ -11,7 +11,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as servicediscovery from 'aws-cdk-lib/aws-servicediscovery';
 import type { Construct } from 'constructs';
 import { COLOURS, type Colour } from '../../lambdas/shared/colours';
-import { CONTRACT_DIMENSION_SETS, ENVOY_METRICS } from '../../lambdas/shared/envoy-metrics';
+import { STATSD_PORT, cloudWatchAgentConfig, envoyStatsConfigScript } from '../envoy-telemetry';
 import { COLORAPP, type ReleaseSettings } from '../colorapp-settings';
 
 /** Pinned sidecar images: a release must never pick up a new proxy or agent by accident. */
@@ -19,7 +19,6 @@ export const DEFAULT_ENVOY_IMAGE = 'public.ecr.aws/appmesh/aws-appmesh-envoy:v1.
 export const DEFAULT_CLOUDWATCH_AGENT_IMAGE = 'public.ecr.aws/cloudwatch-agent/cloudwatch-agent:1.300049.1b929';
 
 const APP_PORT = 8080;
-const STATSD_PORT = 8125;
 const ENVOY_UID = '1337';
 const STATS_CONFIG_DIR = '/etc/envoy-release';
 
@@ -540,57 +539,6 @@ function envoyHealthCheck(): ecs.HealthCheck {
     timeout: Duration.seconds(2),
     retries: 3,
     startPeriod: Duration.seconds(10),
-  };
-}
-
-/**
- * The stats configuration Envoy loads (ENVOY_STATS_CONFIG_FILE): fixed `Service` and `Color`
- * tags from the container's environment, plus the three tags App Mesh's own configuration
- * extracts (a custom file replaces them, and without them listener names would stay inside the
- * metric names). Envoy's default tags stay on (`use_all_default_tags`, also Envoy's default):
- * the response class and the HTTP connection manager of the metric contract are among them.
- * The DogStatsD sink turns tags into dimensions at the CloudWatch agent.
- */
-export function envoyStatsConfigScript(file: string): string {
-  const lines = [
-    'stats_config:',
-    '  stats_tags:',
-    `  - tag_name: ${ENVOY_METRICS.serviceDimension}`,
-    '    fixed_value: "$SERVICE"',
-    `  - tag_name: ${ENVOY_METRICS.colourDimension}`,
-    '    fixed_value: "$COLOR"',
-    '  - tag_name: appmesh.listener_protocol',
-    "    regex: '.*?\\.ingress\\.((\\w+?)\\.)[0-9]+?\\.(.+?)\\$'",
-    '  - tag_name: appmesh.listener_port',
-    "    regex: '.*?\\.ingress\\.\\w+?\\.(([0-9]+?)\\.)(.+?)\\$'",
-    '  - tag_name: envoy_rds_route_config',
-    "    regex: '.*?\\.ingress\\.\\w+?\\.[0-9]+?\\.rds\\.((.*?)\\.)(.+?)\\$'",
-    '  use_all_default_tags: true',
-  ];
-  return ['set -eu', `cat > ${file} <<EOF`, ...lines, 'EOF', `cat ${file}`].join('\n');
-}
-
-/**
- * CloudWatch agent configuration: a StatsD listener for Envoy, published every 10 seconds (high
- * resolution). Envoy's DogStatsD tags become dimensions; the aggregations publish exactly the
- * dimension sets of the metric contract, which keep the HTTP connection manager so the ingress
- * listener's requests can be read apart from the admin listener's. Sets without it are not
- * published: they would mix Envoy's health-check polls into the colour's numbers.
- */
-export function cloudWatchAgentConfig(namespace: string): object {
-  return {
-    agent: { omit_hostname: true },
-    metrics: {
-      namespace,
-      metrics_collected: {
-        statsd: {
-          service_address: `:${STATSD_PORT}`,
-          metrics_collection_interval: 10,
-          metrics_aggregation_interval: 10,
-        },
-      },
-      aggregation_dimensions: CONTRACT_DIMENSION_SETS.map((set) => [...set]),
-    },
   };
 }
 

@@ -18,7 +18,7 @@ import {
 import { definitionPlaceholders, RELEASE_DEFINITION_FILE } from '../../infra/constructs/release-pipeline';
 import { RELEASE_EVENT_SOURCE, RELEASE_EVENT_TYPES } from '../../infra/release-event-schema';
 import { CLEANUP_EXECUTION_STATUSES } from '../../infra/release-rules';
-import { alarmDefinitionsOf, COLORAPP, serviceConfigOf } from '../../infra/colorapp-settings';
+import { alarmDefinitionsOf, appMeshTrafficOf, COLORAPP, serviceConfigOf } from '../../infra/colorapp-settings';
 import { SdkCallScanner } from './support/sdk-calls';
 import { flattenIntrinsics, PROJECT_ROOT, resolveNames, synthesizeSampleApp, type TemplateJson } from './support/synth';
 
@@ -495,7 +495,7 @@ describe('service configuration', () => {
     const stacks = { ColorappService: service.toJSON() as TemplateJson, ColorappRelease: release.toJSON() as TemplateJson };
     const deployed = JSON.parse(String(resolveNames(configParameter().Properties.Value, stacks, 'ColorappRelease')));
     const stateMachineArn = 'arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:stateMachine:ecs-release-colorapp';
-    expect(ServiceConfigSchema.parse(deployed)).toEqual(serviceConfigOf(COLORAPP, { releaseStateMachineArn: stateMachineArn }));
+    expect(ServiceConfigSchema.parse(deployed)).toEqual(serviceConfigOf(COLORAPP, { traffic: appMeshTrafficOf(COLORAPP), releaseStateMachineArn: stateMachineArn }));
   });
 
   it('names the release state machine, for the CLI, without depending on it', () => {

@@ -17,7 +17,8 @@ import {
   type ReleasePipelineProps,
   versionAtSynth,
 } from '../../infra/constructs/release-pipeline';
-import { ColorappServiceStack, envoyStatsConfigScript } from '../../infra/stacks/colorapp-service-stack';
+import { envoyStatsConfigScript } from '../../infra/envoy-telemetry';
+import { ColorappServiceStack } from '../../infra/stacks/colorapp-service-stack';
 import { flattenIntrinsics, newApp } from './support/synth';
 
 /**

@@ -10,7 +10,7 @@ import { SFNClient } from '@aws-sdk/client-sfn';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { run } from '../../../cli/main';
 import { captureIo } from '../../../cli/io';
-import { COLORAPP, alarmDefinitionsOf, localProfile, serviceConfigOf } from '../../../infra/colorapp-settings';
+import { COLORAPP, alarmDefinitionsOf, appMeshTrafficOf, localProfile, serviceConfigOf } from '../../../infra/colorapp-settings';
 import type { Strategy } from '../../../lambdas/shared/config';
 import {
   ApprovalDocumentSchema,
@@ -135,7 +135,7 @@ export async function startE2eWorld(options: E2eWorldOptions): Promise<E2eWorld>
     env: options.v2?.faultRate ? { FAULT_RATE: String(options.v2.faultRate) } : {},
   };
   const world = await startLocalWorld({
-    config: serviceConfigOf(settings),
+    config: serviceConfigOf(settings, { traffic: appMeshTrafficOf(settings) }),
     alarms: alarmDefinitionsOf(settings),
     images: { [V1]: { entry }, [V2]: v2 },
     liveImage: V1,
