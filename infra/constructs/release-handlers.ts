@@ -11,10 +11,19 @@ export type HandlerPermission =
   | 'writeDocuments'
   /** ssm:DeleteParameter under `/ecs-release/<service>/`: delete a release document (lock, bake, approval). */
   | 'deleteDocuments'
-  /** appmesh:DescribeRoute on the release route. */
+  /**
+   * Read the traffic split: appmesh:DescribeRoute on the release route (App Mesh);
+   * elasticloadbalancing:DescribeRules or DescribeListeners (ALB).
+   */
   | 'readRoute'
-  /** appmesh:DescribeRoute and UpdateRoute on the release route. */
+  /**
+   * Read and change the traffic split: appmesh:DescribeRoute and UpdateRoute on the release
+   * route (App Mesh); the ALB reads plus ModifyRule on the weighted rule, or ModifyListener on the
+   * listener when the weighted forward is its default action.
+   */
   | 'writeRoute'
+  /** elasticloadbalancing:DescribeTargetHealth (ALB); nothing for App Mesh. */
+  | 'readTargetHealth'
   /** ecs:DescribeServices on the blue and green services. */
   | 'readServices'
   /** ecs:UpdateService on the blue and green services. */
@@ -84,7 +93,8 @@ export const STEP_HANDLERS: Readonly<Record<string, ReleaseHandlerSpec>> = {
     entry: 'preflight.ts',
     description: 'Preflight: the route is 100/0 to the live colour and the live service is steady',
     timeout: Duration.seconds(100),
-    permissions: ['readDocuments', 'writeDocuments', 'readRoute', 'readServices'],
+    // readTargetHealth: no release starts towards a target group without healthy targets (ALB).
+    permissions: ['readDocuments', 'writeDocuments', 'readRoute', 'readServices', 'readTargetHealth'],
   },
   RegisterTaskDefinition: {
     entry: 'register-task-definition.ts',
@@ -115,7 +125,8 @@ export const STEP_HANDLERS: Readonly<Record<string, ReleaseHandlerSpec>> = {
     entry: 'shift-traffic.ts',
     description: 'Shift: set the route weights for this step',
     timeout: Duration.seconds(100),
-    permissions: ['readDocuments', 'writeRoute'],
+    // readTargetHealth: no step moves traffic to a target group without healthy targets (ALB).
+    permissions: ['readDocuments', 'writeRoute', 'readTargetHealth'],
   },
   StartBake: {
     entry: 'start-bake.ts',

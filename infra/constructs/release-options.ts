@@ -1,8 +1,16 @@
-import { Arn, ArnFormat, Stack } from 'aws-cdk-lib';
+import { Arn, ArnFormat, Stack, Validations } from 'aws-cdk-lib';
 import type * as appmesh from 'aws-cdk-lib/aws-appmesh';
+import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import type { Construct } from 'constructs';
-import type { Strategy, TrafficConfig } from '../../lambdas/shared/config';
+import { Construct } from 'constructs';
+import { LISTENER_DEFAULT_ACTION, type MetricSource, type Strategy, type TrafficConfig } from '../../lambdas/shared/config';
+import {
+  albTrafficProblemsAtSynth,
+  type AlbTrafficConfig,
+  type LoadBalancerMetricDimensions,
+  loadBalancerFullNameOf,
+  targetGroupFullNameOf,
+} from './alb-traffic';
 
 /**
  * How a release moves traffic from the live colour to the idle one. A class with static
@@ -75,12 +83,24 @@ export class ReleaseStrategy {
 
 /** The traffic backend as bound to a release pipeline: its configuration and its grants. */
 export interface ReleaseTrafficBinding {
-  /** The `traffic` member of the service configuration document. */
+  /**
+   * The `traffic` member of the service configuration document. Its ARNs may be CloudFormation
+   * tokens; the backend checked at synth time what synth time can know.
+   */
   readonly config: TrafficConfig;
+  /** Where health metrics come from when the pipeline does not say: the backend's own (see `metricSourceOf`). */
+  readonly naturalMetricSource: MetricSource;
+  /** Dimension values of the backend's `AWS/ApplicationELB` metrics; only a backend behind a load balancer has them. */
+  readonly loadBalancerMetrics?: LoadBalancerMetricDimensions;
   /** Lets `grantee` read the current split (and nothing else). */
   grantRead(grantee: iam.IGrantable): void;
   /** Lets `grantee` read and change the split. */
   grantWrite(grantee: iam.IGrantable): void;
+  /**
+   * Lets `grantee` read the health of each colour's targets, for a backend that checks it before
+   * moving traffic (ALB: DescribeTargetHealth); nothing for a backend that does not.
+   */
+  grantReadTargetHealth(grantee: iam.IGrantable): void;
 }
 
 /** App Mesh: one weighted route of a virtual router, one virtual node per colour. */
@@ -98,17 +118,62 @@ export interface AppMeshReleaseTrafficOptions {
   readonly meshOwner?: string;
 }
 
+/** A listener rule, as the construct or as its ARN. */
+export type ListenerRuleReference = elbv2.ApplicationListenerRule | string;
+
+/**
+ * Application Load Balancer: one forward action with two weighted target groups, one per colour,
+ * in a listener rule or in the listener's default action.
+ */
+export interface AlbReleaseTrafficOptions {
+  /** The listener whose rule (or default action) carries the weighted forward. */
+  readonly listener: elbv2.IApplicationListener;
+  /**
+   * The listener's load balancer: the `LoadBalancer` dimension of the colour alarms' metrics.
+   * @default - the listener's own load balancer when the app created the listener, else derived
+   *   from the listener ARN (`listener/app/<name>/<id>/...`)
+   */
+  readonly loadBalancer?: elbv2.IApplicationLoadBalancer;
+  /**
+   * The listener rule whose forward action is weighted between the two target groups: the rule,
+   * or its ARN. It must be a rule of `listener`.
+   * @default - the listener's default action
+   */
+  readonly rule?: ListenerRuleReference;
+  /** The target group the blue ECS service is registered to. */
+  readonly blueTargetGroup: elbv2.IApplicationTargetGroup;
+  /** The target group the green ECS service is registered to. */
+  readonly greenTargetGroup: elbv2.IApplicationTargetGroup;
+  /**
+   * Rules of the same listener that forward to one colour only, whatever the weights (test
+   * traffic, for example on a header). The release checks that each still forwards to its colour.
+   * @default - no test rules
+   */
+  readonly testRules?: { readonly blue: ListenerRuleReference; readonly green: ListenerRuleReference };
+}
+
 /**
  * The traffic seam on the infrastructure side: what the handlers are told about the traffic
- * layer and what they may do to it. App Mesh is one implementation; another backend (ALB
- * weighted target groups, say) is one more static factory here and one more member of
+ * layer and what they may do to it. Each backend is one static factory here and one member of
  * `TrafficConfigSchema` on the handler side.
  *
  * @example
+ * ReleaseTraffic.alb({ listener, rule: weightedRule, blueTargetGroup: blue, greenTargetGroup: green });
  * ReleaseTraffic.appMesh({ route: weightedRoute, blueVirtualNode: blue, greenVirtualNode: green });
  */
 export abstract class ReleaseTraffic {
-  /** Weighted App Mesh route between two virtual nodes. */
+  /**
+   * Weighted target groups of an Application Load Balancer (the default backend): the release
+   * rewrites the two weights of one forward action and nothing else.
+   */
+  static alb(options: AlbReleaseTrafficOptions): ReleaseTraffic {
+    return new AlbReleaseTraffic(options);
+  }
+
+  /**
+   * Weighted App Mesh route between two virtual nodes. App Mesh was discontinued on
+   * 2026-09-30; prefer {@link ReleaseTraffic.alb}.
+   */
   static appMesh(options: AppMeshReleaseTrafficOptions): ReleaseTraffic {
     return new AppMeshReleaseTraffic(options);
   }
@@ -160,6 +225,7 @@ class AppMeshReleaseTraffic extends ReleaseTraffic {
     };
     return {
       config,
+      naturalMetricSource: 'envoy',
       grantRead: (grantee) => {
         iam.Grant.addToPrincipal({ grantee, actions: ['appmesh:DescribeRoute'], resourceArns: [routeArn] });
       },
@@ -171,6 +237,83 @@ class AppMeshReleaseTraffic extends ReleaseTraffic {
           resourceArns: [routeArn],
         });
       },
+      // Envoy only routes to endpoints that passed its health checks: nothing to read here.
+      grantReadTargetHealth: () => undefined,
     };
   }
+}
+
+/**
+ * IAM for the ALB router, from the Service Authorization Reference for Elastic Load Balancing V2
+ * (https://docs.aws.amazon.com/service-authorization/latest/reference/list_awselasticloadbalancingv2.html):
+ * DescribeRules, DescribeListeners and DescribeTargetHealth name no resource type (Resource `*`);
+ * ModifyRule takes the `listener-rule/app` resource, ModifyListener the `listener/app` one.
+ */
+class AlbReleaseTraffic extends ReleaseTraffic {
+  constructor(private readonly options: AlbReleaseTrafficOptions) {
+    super();
+  }
+
+  bind(_scope: Construct): ReleaseTrafficBinding {
+    const { listener, loadBalancer, rule, blueTargetGroup, greenTargetGroup, testRules } = this.options;
+    if (loadBalancer && listener instanceof elbv2.ApplicationListener && listener.loadBalancer !== loadBalancer) {
+      throw new Error(
+        `ReleaseTraffic.alb: the listener ${listener.node.path} belongs to ${listener.loadBalancer.node.path}, ` +
+          `not to the loadBalancer given (${loadBalancer.node.path}); the alarms would watch the wrong load balancer`,
+      );
+    }
+    if (blueTargetGroup === greenTargetGroup) {
+      throw new Error('ReleaseTraffic.alb: blueTargetGroup and greenTargetGroup must be two different target groups');
+    }
+    const ruleArn = rule === undefined ? LISTENER_DEFAULT_ACTION : arnOfRule(rule);
+    const config: AlbTrafficConfig = {
+      kind: 'alb',
+      listenerArn: listener.listenerArn,
+      rule: ruleArn,
+      targetGroups: { blue: blueTargetGroup.targetGroupArn, green: greenTargetGroup.targetGroupArn },
+      ...(testRules ? { testRules: { blue: arnOfRule(testRules.blue), green: arnOfRule(testRules.green) } } : {}),
+    };
+    const problems = albTrafficProblemsAtSynth(config);
+    if (problems.length > 0) throw new Error(`ReleaseTraffic.alb: ${problems.join('; ')}`);
+
+    // The router reads the weighted forward with DescribeRules (a rule) or DescribeListeners (the
+    // default action), and checks the test rules with DescribeRules.
+    const readActions = [
+      ...(ruleArn === LISTENER_DEFAULT_ACTION ? ['elasticloadbalancing:DescribeListeners'] : []),
+      ...(ruleArn !== LISTENER_DEFAULT_ACTION || testRules ? ['elasticloadbalancing:DescribeRules'] : []),
+    ];
+    const describeAnything = (grantee: iam.IGrantable, actions: string[], why: string) => {
+      iam.Grant.addToPrincipal({ grantee, actions, resourceArns: ['*'] });
+      if (Construct.isConstruct(grantee)) {
+        Validations.of(grantee).acknowledge({
+          id: 'AwsSolutions-IAM5[Resource::*]',
+          reason: `${actions.join(', ')} support no resource-level permissions (Service Authorization Reference); read-only, ${why}.`,
+        });
+      }
+    };
+    return {
+      config: config as TrafficConfig,
+      naturalMetricSource: 'load-balancer',
+      loadBalancerMetrics: {
+        loadBalancer: loadBalancerFullNameOf(listener.listenerArn, loadBalancer ?? (listener instanceof elbv2.ApplicationListener ? listener.loadBalancer : undefined)),
+        targetGroups: { blue: targetGroupFullNameOf(blueTargetGroup), green: targetGroupFullNameOf(greenTargetGroup) },
+      },
+      grantRead: (grantee) => describeAnything(grantee, readActions, 'the release reads the weights of its forward action'),
+      grantWrite: (grantee) => {
+        describeAnything(grantee, readActions, 'the release reads the forward action before it rewrites its weights');
+        // Only the one rule (or listener) that carries the weighted forward may be changed.
+        iam.Grant.addToPrincipal(
+          ruleArn === LISTENER_DEFAULT_ACTION
+            ? { grantee, actions: ['elasticloadbalancing:ModifyListener'], resourceArns: [listener.listenerArn] }
+            : { grantee, actions: ['elasticloadbalancing:ModifyRule'], resourceArns: [ruleArn] },
+        );
+      },
+      grantReadTargetHealth: (grantee) =>
+        describeAnything(grantee, ['elasticloadbalancing:DescribeTargetHealth'], 'no traffic moves to a target group without healthy targets'),
+    };
+  }
+}
+
+function arnOfRule(rule: ListenerRuleReference): string {
+  return typeof rule === 'string' ? rule : rule.listenerRuleArn;
 }

@@ -25,10 +25,11 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import { COLOURS, ColourSchema, type Colour } from '../../lambdas/shared/colours';
-import { ServiceConfigSchema, type ServiceConfigInput } from '../../lambdas/shared/config';
+import { type MetricSource, ServiceConfigSchema, type ServiceConfigInput, type TrafficConfig } from '../../lambdas/shared/config';
 import { type ColourSlot, parameterNames, type ReleaseState } from '../../lambdas/shared/documents';
 import { versionOf } from '../../lambdas/shared/release';
 import { seedState } from '../../lambdas/shared/release-state';
+import { type ColourAlarmMetrics, envoyColourMetrics, loadBalancerColourMetrics } from './colour-alarm-metrics';
 import { ColourAlarms } from './colour-alarms';
 import {
   API_HANDLERS,
@@ -126,19 +127,34 @@ export interface ReleasePipelineProps {
    */
   readonly maxInconclusiveBakes?: number;
   /**
-   * CloudWatch namespace of the Envoy statistics.
+   * Where the health check and the default colour alarms read the new colour's requests, errors
+   * and latency:
+   * - `load-balancer`: the ALB's `AWS/ApplicationELB` metrics of the colour's target group
+   *   (`ReleaseTraffic.alb` only; 60-second resolution, so periods are multiples of 60 seconds);
+   * - `envoy`: the Envoy sidecars' statistics shipped by the CloudWatch agent (`ReleaseTraffic.appMesh` only);
+   * - `application`: high-resolution metrics the application publishes itself (CloudWatch
+   *   embedded metric format) with `Service` and `Color` dimensions, in `metricNamespace`, for any
+   *   backend. No default colour alarms are built for it yet: set `createColourAlarms: false` and
+   *   add yours with {@link ReleasePipeline.addAlarm}.
+   * @default - the traffic backend's own: `load-balancer` for ALB, `envoy` for App Mesh
+   */
+  readonly metricSource?: MetricSource;
+  /**
+   * CloudWatch namespace of the `envoy` or `application` metrics (the load balancer's are in
+   * `AWS/ApplicationELB`). Required with `metricSource: 'application'`.
    * @default 'ECSRelease/Envoy'
    */
   readonly metricNamespace?: string;
   /**
    * Resolution of the health metrics and of the colour alarms: 10 or 30 seconds (high
-   * resolution) or a multiple of 60 seconds.
-   * @default Duration.seconds(10)
+   * resolution) or a multiple of 60 seconds; a multiple of 60 seconds for the `load-balancer`
+   * source, which Elastic Load Balancing publishes every 60 seconds.
+   * @default - Duration.seconds(60) for the `load-balancer` source, Duration.seconds(10) otherwise
    */
   readonly metricPeriod?: Duration;
   /**
    * Period of the default colour alarms: 10 or 30 seconds (high resolution) or a multiple of 60
-   * seconds.
+   * seconds (a multiple of 60 seconds for the `load-balancer` source).
    * @default - metricPeriod
    */
   readonly alarmPeriod?: Duration;
@@ -154,9 +170,10 @@ export interface ReleasePipelineProps {
    */
   readonly alarmDatapointsToAlarm?: number;
   /**
-   * Create a success-rate and a p99-latency alarm per colour from the Envoy metrics.
+   * Create a success-rate and a p99-latency alarm per colour, `<service>-<colour>-success-rate`
+   * and `<service>-<colour>-p99-latency`, on the metrics of `metricSource`.
    * Turn off only if you add your own with {@link ReleasePipeline.addAlarm}.
-   * @default true
+   * @default - true, except that the `application` source has no default alarms yet and must set false
    */
   readonly createColourAlarms?: boolean;
   /**
@@ -277,6 +294,7 @@ export class ReleasePipeline extends Construct {
   private readonly names: ReturnType<typeof parameterNames>;
   private readonly alarms: Record<Colour | 'common', cloudwatch.IAlarm[]> = { common: [], blue: [], green: [] };
   private readonly traffic: ReleaseTrafficBinding;
+  private readonly metricSource: MetricSource;
   private readonly props: ReleasePipelineProps;
   private readonly logRetention: logs.RetentionDays;
   private readonly removalPolicy: RemovalPolicy;
@@ -284,14 +302,16 @@ export class ReleasePipeline extends Construct {
 
   constructor(scope: Construct, id: string, props: ReleasePipelineProps) {
     super(scope, id);
-    validateProps(props);
+    // Bound first: the rest of the props are checked against what the backend is.
+    this.traffic = props.traffic.bind(this);
+    this.metricSource = props.metricSource ?? this.traffic.naturalMetricSource;
+    validateProps(props, this.traffic, this.metricSource);
     this.props = props;
     this.serviceName = props.serviceName;
     this.names = parameterNames(props.serviceName);
     this.logRetention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
     this.removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
     this.stateMachineName = `ecs-release-${props.serviceName}`;
-    this.traffic = props.traffic.bind(this);
 
     // --- Notifications and dead letters -----------------------------------------------------
     const notificationKey = new kms.Key(this, 'NotificationKey', {
@@ -323,10 +343,9 @@ export class ReleasePipeline extends Construct {
         const alarms = new ColourAlarms(this, `${capitalise(colour)}Alarms`, {
           serviceName: props.serviceName,
           colour,
-          namespace: props.metricNamespace ?? 'ECSRelease/Envoy',
+          metrics: this.colourAlarmMetrics(colour, props.alarmPeriod ?? this.metricPeriod()),
           minSuccessRate: props.minSuccessRate ?? 0.99,
           maxP99Latency: props.maxP99Latency ?? Duration.seconds(1),
-          period: props.alarmPeriod ?? props.metricPeriod ?? Duration.seconds(10),
           evaluationPeriods: props.alarmEvaluationPeriods ?? 6,
           datapointsToAlarm: props.alarmDatapointsToAlarm ?? 3,
         });
@@ -610,8 +629,10 @@ export class ReleasePipeline extends Construct {
         maxP99LatencyMs: (p.maxP99Latency ?? Duration.seconds(1)).toMilliseconds(),
         minRequestsPerStep: p.minRequestsPerStep ?? 50,
         maxInconclusiveBakes: p.maxInconclusiveBakes ?? 2,
+        // Written only when the props choose it; the handlers default to the backend's own (metricSourceOf).
+        ...(p.metricSource ? { metricSource: p.metricSource } : {}),
         metricNamespace: p.metricNamespace ?? 'ECSRelease/Envoy',
-        metricPeriodSeconds: (p.metricPeriod ?? Duration.seconds(10)).toSeconds(),
+        metricPeriodSeconds: this.metricPeriod().toSeconds(),
       },
       defaultStrategy: (p.strategy ?? ReleaseStrategy.canary([10, 50, 100])).config,
       bakeSeconds: (p.bakeTime ?? Duration.seconds(60)).toSeconds(),
@@ -730,6 +751,41 @@ export class ReleasePipeline extends Construct {
       image,
       version: image === null ? null : versionAtSynth(image, Stack.of(this)),
     };
+  }
+
+  /** The health metrics' period: as given, else the finest the metric source publishes at that alarms can use. */
+  private metricPeriod(): Duration {
+    return this.props.metricPeriod ?? defaultMetricPeriod(this.metricSource);
+  }
+
+  /** The metrics of one colour's default alarms, from the pipeline's metric source. */
+  private colourAlarmMetrics(colour: Colour, period: Duration): ColourAlarmMetrics {
+    const source = this.metricSource;
+    const serviceName = this.serviceName;
+    switch (source) {
+      case 'envoy':
+        return envoyColourMetrics({ serviceName, colour, namespace: this.props.metricNamespace ?? 'ECSRelease/Envoy', period });
+      case 'load-balancer': {
+        // validateProps checked that the backend has a load balancer.
+        const dimensions = this.traffic.loadBalancerMetrics!;
+        return loadBalancerColourMetrics({
+          serviceName,
+          colour,
+          loadBalancer: dimensions.loadBalancer,
+          targetGroup: dimensions.targetGroups[colour],
+          period,
+        });
+      }
+      case 'application':
+        throw new Error(
+          `ReleasePipeline ${this.node.path} has no default colour alarms for metricSource 'application' yet: ` +
+            'set createColourAlarms: false and add alarms on your metrics with addAlarm()',
+        );
+      default: {
+        const unknown: never = source;
+        throw new Error(`ReleasePipeline: unknown metricSource '${String(unknown)}'; use load-balancer, envoy or application`);
+      }
+    }
   }
 
   private allAlarms(): cloudwatch.IAlarm[] {
@@ -860,6 +916,9 @@ export class ReleasePipeline extends Construct {
         return;
       case 'writeRoute':
         this.traffic.grantWrite(role);
+        return;
+      case 'readTargetHealth':
+        this.traffic.grantReadTargetHealth(role);
         return;
       case 'readServices':
         allow(['ecs:DescribeServices'], [p.blueService.serviceArn, p.greenService.serviceArn]);
@@ -1165,7 +1224,7 @@ function capitalise(s: string): string {
  * Fails early with a message naming the prop. The configuration document is checked against
  * the same schema the handlers use, so what the construct writes is what they accept.
  */
-function validateProps(props: ReleasePipelineProps): void {
+function validateProps(props: ReleasePipelineProps, traffic: ReleaseTrafficBinding, metricSource: MetricSource): void {
   const { serviceName } = props;
   if (Token.isUnresolved(serviceName) || !/^[a-zA-Z0-9_.-]{1,60}$/.test(serviceName)) {
     throw new Error(
@@ -1188,6 +1247,27 @@ function validateProps(props: ReleasePipelineProps): void {
     if (seconds !== undefined && ![10, 30].includes(seconds) && seconds % 60 !== 0) {
       throw new Error(`ReleasePipeline ${name} must be 10 or 30 seconds or a multiple of 60 seconds, got ${seconds} s`);
     }
+    if (seconds !== undefined && metricSource === 'load-balancer' && (seconds < 60 || seconds % 60 !== 0)) {
+      throw new Error(
+        `ReleasePipeline ${name} must be a multiple of 60 seconds with metricSource 'load-balancer': Elastic Load Balancing ` +
+          `publishes AWS/ApplicationELB metrics every 60 seconds, so a shorter period only ever sees missing data; got ${seconds} s. ` +
+          "For faster signals, publish high-resolution metrics from the application (metricSource 'application').",
+      );
+    }
+  }
+  if (metricSource === 'load-balancer' && !traffic.loadBalancerMetrics) {
+    throw new Error(`ReleasePipeline metricSource 'load-balancer' needs ReleaseTraffic.alb; this traffic is '${traffic.config.kind}'`);
+  }
+  if (metricSource === 'application') {
+    if (props.metricNamespace === undefined) {
+      throw new Error("ReleasePipeline metricSource 'application' needs metricNamespace: the namespace your application publishes its metrics to");
+    }
+    if (props.createColourAlarms ?? true) {
+      throw new Error(
+        "ReleasePipeline has no default colour alarms for metricSource 'application' yet: set createColourAlarms: false " +
+          'and add alarms on your metrics with addAlarm()',
+      );
+    }
   }
   const evaluationPeriods = props.alarmEvaluationPeriods ?? 6;
   const datapointsToAlarm = props.alarmDatapointsToAlarm ?? 3;
@@ -1199,7 +1279,7 @@ function validateProps(props: ReleasePipelineProps): void {
       `ReleasePipeline alarmDatapointsToAlarm must be a whole number from 1 to alarmEvaluationPeriods (${evaluationPeriods}); got ${datapointsToAlarm}`,
     );
   }
-  const alarmPeriod = props.alarmPeriod?.toSeconds() ?? period ?? 10;
+  const alarmPeriod = props.alarmPeriod?.toSeconds() ?? period ?? defaultMetricPeriod(metricSource).toSeconds();
   if (evaluationPeriods * alarmPeriod > 86_400) {
     throw new Error(
       `ReleasePipeline alarmEvaluationPeriods × alarm period must be at most one day (CloudWatch's limit); ` +
@@ -1221,14 +1301,17 @@ function validateProps(props: ReleasePipelineProps): void {
     taskDefinitionFamily: Token.isUnresolved(props.taskDefinitionFamily) ? placeholder : props.taskDefinitionFamily,
     containerName: Token.isUnresolved(props.containerName) ? placeholder : props.containerName,
     colourEnvironmentVariable: props.colourEnvironmentVariable,
-    traffic: { kind: 'appmesh', meshName: placeholder, virtualRouterName: placeholder, routeName: placeholder, virtualNodes: { blue: placeholder, green: placeholder } },
+    // The backend checked its own section when it was bound (its ARNs may be deploy-time values);
+    // here it only has to be of the right kind for the metric source.
+    traffic: placeholderTraffic(traffic.config.kind),
     health: {
+      metricSource: props.metricSource,
       minSuccessRate: props.minSuccessRate,
       maxP99LatencyMs: props.maxP99Latency?.toMilliseconds(),
       minRequestsPerStep: props.minRequestsPerStep,
       maxInconclusiveBakes: props.maxInconclusiveBakes,
       metricNamespace: props.metricNamespace,
-      metricPeriodSeconds: period,
+      metricPeriodSeconds: period ?? defaultMetricPeriod(metricSource).toSeconds(),
     },
     defaultStrategy: props.strategy?.config,
     bakeSeconds: props.bakeTime?.toSeconds(),
@@ -1244,6 +1327,37 @@ function validateProps(props: ReleasePipelineProps): void {
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(document)'}: ${issue.message}`);
     throw new Error(`ReleasePipeline props make an invalid service configuration: ${problems.join('; ')}`);
+  }
+}
+
+/**
+ * The finest period alarms can use on a metric source: ELB publishes `AWS/ApplicationELB` every
+ * 60 seconds; Envoy's and the application's metrics are high resolution (10 seconds is the
+ * finest alarm period on those).
+ */
+function defaultMetricPeriod(source: MetricSource): Duration {
+  return source === 'load-balancer' ? Duration.seconds(60) : Duration.seconds(10);
+}
+
+/** A valid `traffic` section of each kind, for checking the rest of the document at synth time. */
+function placeholderTraffic(kind: TrafficConfig['kind']): TrafficConfig {
+  const placeholder = 'placeholder';
+  switch (kind) {
+    case 'alb': {
+      const prefix = 'arn:aws:elasticloadbalancing:us-east-1:123456789012:';
+      return {
+        kind,
+        listenerArn: `${prefix}listener/app/placeholder/0/0`,
+        rule: 'listener-default',
+        targetGroups: { blue: `${prefix}targetgroup/blue/0`, green: `${prefix}targetgroup/green/0` },
+      };
+    }
+    case 'appmesh':
+      return { kind, meshName: placeholder, virtualRouterName: placeholder, routeName: placeholder, virtualNodes: { blue: placeholder, green: placeholder } };
+    default: {
+      const unknown: never = kind;
+      throw new Error(`ReleasePipeline: unknown traffic kind '${String(unknown)}'`);
+    }
   }
 }
 

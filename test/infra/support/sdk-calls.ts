@@ -6,6 +6,7 @@ const IAM_PREFIX: Record<string, string> = {
   '@aws-sdk/client-ssm': 'ssm',
   '@aws-sdk/client-ecs': 'ecs',
   '@aws-sdk/client-app-mesh': 'appmesh',
+  '@aws-sdk/client-elastic-load-balancing-v2': 'elasticloadbalancing',
   '@aws-sdk/client-sfn': 'states',
   '@aws-sdk/client-cloudwatch': 'cloudwatch',
 };

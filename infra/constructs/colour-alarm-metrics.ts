@@ -1,0 +1,144 @@
+import type { Duration } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import { ALB_METRICS } from '../../lambdas/shared/alb-metrics';
+import type { Colour } from '../../lambdas/shared/colours';
+import { colourDimensionsMap, ENVOY_METRICS, RESPONSE_CLASSES } from '../../lambdas/shared/envoy-metrics';
+
+/**
+ * What one colour's two alarms watch, from one metric source: a success rate in percent and a
+ * p99 latency with the unit its metric is published in. Both return no data point for a period
+ * in which the colour answered nothing, which the alarms treat as not breaching (see
+ * {@link ColourAlarms}).
+ */
+export interface ColourAlarmMetrics {
+  /** Share of the colour's requests that did not fail, in percent. */
+  readonly successRatePercent: cloudwatch.IMetric;
+  /** p99 latency of the requests the colour answered. */
+  readonly p99Latency: cloudwatch.IMetric;
+  /** The p99 threshold in the latency metric's own unit. */
+  latencyThreshold(maxP99Latency: Duration): number;
+}
+
+/** Where {@link envoyColourMetrics} reads. */
+export interface EnvoyColourMetricsProps {
+  /** The released service: the `Service` dimension. */
+  readonly serviceName: string;
+  /** The colour: the `Color` dimension. */
+  readonly colour: Colour;
+  /** CloudWatch namespace the CloudWatch agent publishes the Envoy statistics to. */
+  readonly namespace: string;
+  /** Metric period: 10 or 30 seconds (high resolution) or a multiple of 60. */
+  readonly period: Duration;
+}
+
+/**
+ * The Envoy sidecars' statistics (App Mesh), from the contract in
+ * `lambdas/shared/envoy-metrics.ts` (the same metrics the health check reads): non-5xx responses
+ * over all responses of the colour's ingress listener (not Envoy's admin listener), and the p99 of
+ * its request time in milliseconds.
+ */
+export function envoyColourMetrics(props: EnvoyColourMetricsProps): ColourAlarmMetrics {
+  const { serviceName, colour, namespace, period } = props;
+  const dimensionsMap = colourDimensionsMap(serviceName, colour);
+  // One metric per response class; FILL(…, 0) so a class with no responses counts as zero
+  // instead of making the whole expression empty.
+  const byClass: Record<string, cloudwatch.IMetric> = {};
+  for (const responseClass of RESPONSE_CLASSES) {
+    byClass[`r${responseClass}xx`] = new cloudwatch.Metric({
+      namespace,
+      metricName: ENVOY_METRICS.responsesByClass,
+      dimensionsMap: { ...dimensionsMap, [ENVOY_METRICS.responseClassDimension]: responseClass },
+      statistic: cloudwatch.Stats.SUM,
+      period,
+    });
+  }
+  const filled = RESPONSE_CLASSES.map((c) => `FILL(r${c}xx, 0)`);
+  return {
+    successRatePercent: new cloudwatch.MathExpression({
+      // No responses at all gives no data point (IF without an else): not breaching.
+      expression: `IF((${filled.join(' + ')}) > 0, 100 * (${filled.filter((f) => !f.includes('r5xx')).join(' + ')}) / (${filled.join(' + ')}))`,
+      usingMetrics: byClass,
+      label: `${serviceName} ${colour} success rate (%)`,
+      period,
+    }),
+    p99Latency: new cloudwatch.Metric({
+      namespace,
+      metricName: ENVOY_METRICS.requestTime,
+      dimensionsMap,
+      statistic: cloudwatch.Stats.p(99),
+      period,
+    }),
+    latencyThreshold: (max) => max.toMilliseconds(),
+  };
+}
+
+/** Where {@link loadBalancerColourMetrics} reads. */
+export interface LoadBalancerColourMetricsProps {
+  /** The released service, for the labels. */
+  readonly serviceName: string;
+  /** The colour whose target group is watched. */
+  readonly colour: Colour;
+  /** `LoadBalancer` dimension value: `app/<name>/<id>`. */
+  readonly loadBalancer: string;
+  /** `TargetGroup` dimension value of the colour's target group: `targetgroup/<name>/<id>`. */
+  readonly targetGroup: string;
+  /** Metric period: a multiple of 60 seconds (Elastic Load Balancing publishes every 60 seconds). */
+  readonly period: Duration;
+}
+
+/**
+ * The load balancer's own `AWS/ApplicationELB` metrics of the colour's target group, from the
+ * contract in `lambdas/shared/alb-metrics.ts`:
+ *
+ * - success rate: `1 - (HTTPCode_Target_5XX_Count + TargetConnectionErrorCount) / RequestCount`,
+ *   in percent. A failed connection to a target is a 502 the client sees, from the colour's
+ *   target group, so it counts as a failure of the colour. 5xx that the load balancer generates
+ *   itself (`HTTPCode_ELB_5XX_Count`) exist per load balancer only and cannot be told apart by
+ *   colour, so they are not in this rate.
+ * - p99 of `TargetResponseTime`, which ELB publishes in seconds.
+ *
+ * ELB publishes these every 60 seconds, and only when requests flow: a shorter period would only
+ * ever see missing data, which the alarms treat as not breaching, so it is refused.
+ *
+ * @throws Error when the period is not a multiple of 60 seconds.
+ */
+export function loadBalancerColourMetrics(props: LoadBalancerColourMetricsProps): ColourAlarmMetrics {
+  const { serviceName, colour, period } = props;
+  const seconds = period.toSeconds();
+  if (seconds < ALB_METRICS.resolutionSeconds || seconds % ALB_METRICS.resolutionSeconds !== 0) {
+    throw new Error(
+      `The load balancer's colour alarms need a period that is a multiple of ${ALB_METRICS.resolutionSeconds} seconds ` +
+        `(Elastic Load Balancing publishes ${ALB_METRICS.namespace} metrics every ${ALB_METRICS.resolutionSeconds} seconds); got ${seconds} s`,
+    );
+  }
+  const dimensionsMap = {
+    [ALB_METRICS.targetGroupDimension]: props.targetGroup,
+    [ALB_METRICS.loadBalancerDimension]: props.loadBalancer,
+  };
+  const sum = (metricName: string) =>
+    new cloudwatch.Metric({ namespace: ALB_METRICS.namespace, metricName, dimensionsMap, statistic: cloudwatch.Stats.SUM, period });
+  return {
+    successRatePercent: new cloudwatch.MathExpression({
+      // ELB publishes an error count only when there was an error: FILL(…, 0) makes a missing one
+      // zero. No requests at all gives no data point (IF without an else): not breaching.
+      expression:
+        'IF(FILL(requests, 0) > 0, 100 * (1 - (FILL(target5xx, 0) + FILL(connectionErrors, 0)) / FILL(requests, 0)))',
+      usingMetrics: {
+        requests: sum(ALB_METRICS.requestCount),
+        target5xx: sum(ALB_METRICS.targetResponsesByClass['5']),
+        connectionErrors: sum(ALB_METRICS.targetConnectionErrors),
+      },
+      label: `${serviceName} ${colour} success rate at the load balancer (%)`,
+      period,
+    }),
+    p99Latency: new cloudwatch.Metric({
+      namespace: ALB_METRICS.namespace,
+      metricName: ALB_METRICS.targetResponseTime,
+      dimensionsMap,
+      statistic: cloudwatch.Stats.p(99),
+      period,
+    }),
+    // TargetResponseTime is in seconds.
+    latencyThreshold: (max) => max.toMilliseconds() / 1000,
+  };
+}
