@@ -63,7 +63,7 @@ const EVENT_SUBSTITUTIONS: Readonly<Record<string, string>> = RELEASE_EVENT_SUBS
 export interface ReleasePipelineProps {
   /**
    * The released service's name: its SSM prefix (`/ecs-release/<serviceName>/`), the `Service`
-   * dimension of its Envoy metrics, its alarm and state machine names.
+   * dimension of its Envoy or application metrics, its alarm and state machine names.
    */
   readonly serviceName: string;
   /** The ECS cluster both colours run in. */
@@ -257,7 +257,8 @@ export interface ReleasePipelineProps {
  *   cluster, blueService, greenService,
  *   taskDefinitionFamily: 'colorapp', containerName: 'app', colourEnvironmentVariable: 'COLOR',
  *   taskRoles: [taskRole, executionRole],
- *   traffic: ReleaseTraffic.appMesh({ route, blueVirtualNode, greenVirtualNode }),
+ *   // The weighted forward of a listener rule; alarms on the load balancer's metrics per target group.
+ *   traffic: ReleaseTraffic.alb({ listener, rule, blueTargetGroup, greenTargetGroup }),
  *   strategy: ReleaseStrategy.canary([10, 50, 100]),
  *   repository,
  * });
