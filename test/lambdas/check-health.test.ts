@@ -93,7 +93,7 @@ function expectedQueries(colour: 'blue' | 'green') {
     MetricStat: {
       Metric: {
         Namespace: 'ECSRelease/Envoy',
-        MetricName: 'envoy.http.downstream_rq_xx',
+        MetricName: 'envoy_http_downstream_rq_xx',
         Dimensions: [...dims, { Name: 'envoy.response_code_class', Value: cls }],
       },
       Period: 10,
@@ -106,7 +106,7 @@ function expectedQueries(colour: 'blue' | 'green') {
     {
       Id: 'request_time_p99',
       MetricStat: {
-        Metric: { Namespace: 'ECSRelease/Envoy', MetricName: 'envoy.http.downstream_rq_time', Dimensions: dims },
+        Metric: { Namespace: 'ECSRelease/Envoy', MetricName: 'envoy_http_downstream_rq_time', Dimensions: dims },
         Period: 10,
         Stat: 'p99',
       },

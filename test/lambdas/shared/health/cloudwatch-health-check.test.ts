@@ -47,7 +47,7 @@ function responsesQuery(cls: string) {
     MetricStat: {
       Metric: {
         Namespace: 'ECSRelease/Envoy',
-        MetricName: 'envoy.http.downstream_rq_xx',
+        MetricName: 'envoy_http_downstream_rq_xx',
         Dimensions: [...serviceDims, { Name: 'envoy.response_code_class', Value: cls }],
       },
       Period: 10,
@@ -64,7 +64,7 @@ const expectedQueries = [
   {
     Id: 'request_time_p99',
     MetricStat: {
-      Metric: { Namespace: 'ECSRelease/Envoy', MetricName: 'envoy.http.downstream_rq_time', Dimensions: serviceDims },
+      Metric: { Namespace: 'ECSRelease/Envoy', MetricName: 'envoy_http_downstream_rq_time', Dimensions: serviceDims },
       Period: 10,
       Stat: 'p99',
     },
