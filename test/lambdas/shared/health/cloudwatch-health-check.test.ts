@@ -12,14 +12,16 @@ import {
   type CloudWatchHealthCheckOptions,
   describeAlarmStates,
 } from '../../../../lambdas/shared/health/cloudwatch-health-check';
+import { EnvoyMetricSource } from '../../../../lambdas/shared/health/envoy-metric-source';
 import type { HealthQuery } from '../../../../lambdas/shared/health/health-check';
 
 const cw = mockClient(CloudWatchClient);
 const client = new CloudWatchClient({});
 
 const thresholds = { minSuccessRate: 0.99, maxP99LatencyMs: 1000, minRequests: 50 };
+// The Envoy source here; every source's queries and measures are in metric-sources.test.ts.
 const options: CloudWatchHealthCheckOptions = {
-  namespace: 'ECSRelease/Envoy',
+  source: new EnvoyMetricSource('ECSRelease/Envoy'),
   periodSeconds: 10,
   alarmNames: ['colorapp-common', 'colorapp-green-5xx'],
   thresholds,
@@ -280,7 +282,6 @@ describe('CloudWatchHealthCheck', () => {
 
   it.each([
     { behaviour: 'a period CloudWatch does not offer', change: { periodSeconds: 7 }, message: /periodSeconds/ },
-    { behaviour: 'an empty namespace', change: { namespace: '' }, message: /namespace/ },
     {
       behaviour: 'a success rate above 1',
       change: { thresholds: { ...thresholds, minSuccessRate: 1.5 } },
