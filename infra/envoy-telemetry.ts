@@ -36,14 +36,36 @@ export function envoyStatsConfigScript(file: string): string {
   return ['set -eu', `cat > ${file} <<EOF`, ...lines, 'EOF', `cat ${file}`].join('\n');
 }
 
+/** The parts of the CloudWatch agent's JSON configuration this app writes. */
+export interface CloudWatchAgentConfig {
+  readonly agent: { readonly omit_hostname: boolean };
+  readonly metrics: {
+    readonly namespace: string;
+    readonly metrics_collected: {
+      readonly statsd: {
+        readonly service_address: string;
+        readonly metrics_collection_interval: number;
+        readonly metrics_aggregation_interval: number;
+        readonly metric_separator: string;
+      };
+    };
+    readonly aggregation_dimensions: string[][];
+  };
+}
+
 /**
  * CloudWatch agent configuration: a StatsD listener for Envoy, published every 10 seconds (high
- * resolution). Envoy's DogStatsD tags become dimensions; the aggregations publish exactly the
+ * resolution). `metric_separator` is set explicitly (it is a setting of the agent's `statsd`
+ * section, `translator/config/schema.json` in aws/amazon-cloudwatch-agent): the agent joins the
+ * dot-separated parts of Envoy's stat names with it, and the metric contract's names
+ * (`envoy_http_downstream_rq_xx`) must not rest on the agent's default. DogStatsD tag parsing
+ * needs no setting: the agent always turns it on, and its schema refuses the key. Envoy's
+ * DogStatsD tags become dimensions, names unchanged; the aggregations publish exactly the
  * dimension sets of the metric contract, which keep the HTTP connection manager so the ingress
  * listener's requests can be read apart from the admin listener's. Sets without it are not
  * published: they would mix Envoy's health-check polls into the colour's numbers.
  */
-export function cloudWatchAgentConfig(namespace: string): object {
+export function cloudWatchAgentConfig(namespace: string): CloudWatchAgentConfig {
   return {
     agent: { omit_hostname: true },
     metrics: {
@@ -53,6 +75,7 @@ export function cloudWatchAgentConfig(namespace: string): object {
           service_address: `:${STATSD_PORT}`,
           metrics_collection_interval: 10,
           metrics_aggregation_interval: 10,
+          metric_separator: ENVOY_METRICS.statsdMetricSeparator,
         },
       },
       aggregation_dimensions: CONTRACT_DIMENSION_SETS.map((set) => [...set]),

@@ -2,6 +2,7 @@ import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import * as z from 'zod';
 import { ValidationError } from './shared/errors';
 import { CloudWatchHealthCheck } from './shared/health/cloudwatch-health-check';
+import { healthMetricSourceOf, periodWarning } from './shared/health/metric-sources';
 import { ShiftResultSchema, nextProgress } from './shared/health/progress';
 import { createLogger, withReleaseKeys } from './shared/logger';
 import { ColourAssignmentSchema, PlannedReleaseSchema, ProgressSchema, type Progress } from './shared/release';
@@ -27,9 +28,12 @@ export type CheckHealthInput = z.infer<typeof CheckHealthInputSchema>;
  *
  * The window ends now and starts at the later of the shift and `now - bakeSeconds`, so a re-bake
  * judges only its own bake and never traffic from before the shift. Alarms judged are
- * `health.alarms.common` plus the idle colour's own.
+ * `health.alarms.common` plus the idle colour's own. The numbers come from the service's health
+ * metric source (`health.metricSource`, else the traffic backend's own: the load balancer for
+ * ALB, Envoy for App Mesh); the verdict rules are the same for every source.
  *
- * @throws ValidationError for malformed input or a shift for another step.
+ * @throws ValidationError for malformed input, a shift for another step, or a metric source the
+ *   traffic backend cannot serve.
  * @throws ResourceNotFoundError when a configured alarm does not exist.
  */
 export async function handler(event: unknown): Promise<Progress> {
@@ -51,8 +55,11 @@ export async function handler(event: unknown): Promise<Progress> {
     // Never after now: a shift stamped a few ms ahead (another Lambda's clock) must not invert the window.
     const windowStart = new Date(Math.min(Math.max(shiftedAt.getTime(), bakeStart.getTime()), now.getTime()));
 
+    const source = healthMetricSourceOf(release.config);
+    const warning = periodWarning(source.kind, health.metricPeriodSeconds);
+    if (warning) logger.warn('Metric period finer than the source publishes', { metricSource: source.kind, warning });
     const check = new CloudWatchHealthCheck(cloudwatch, {
-      namespace: health.metricNamespace,
+      source,
       periodSeconds: health.metricPeriodSeconds,
       alarmNames,
       thresholds: {
@@ -83,6 +90,7 @@ export async function handler(event: unknown): Promise<Progress> {
       evidence: verdict.evidence,
       thresholds: verdict.thresholds,
       alarmNames,
+      metricSource: source.kind,
     });
 
     const next = nextProgress(progress, verdict, release.schedule.length, health.maxInconclusiveBakes);

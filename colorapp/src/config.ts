@@ -20,12 +20,25 @@ export interface ColorAppConfig {
   readonly latencyMs: number;
   /** `SHUTDOWN_TIMEOUT_MS`: how long SIGTERM waits for in-flight requests. @default 20000 */
   readonly shutdownTimeoutMs: number;
+  /**
+   * Request metrics in CloudWatch embedded metric format on stdout, once a second (`METRICS`:
+   * `emf` or `off`), in namespace `METRICS_NAMESPACE` with the dimensions `Service`
+   * (`SERVICE_NAME`) and `Color`; `null` when off.
+   * @default { namespace: 'ECSRelease/App', service: 'colorapp' }
+   */
+  readonly metrics: { readonly namespace: string; readonly service: string } | null;
 }
 
 /** The environment held a value colorapp cannot run with. */
 export class ColorAppConfigError extends Error {
   override readonly name = 'ColorAppConfigError' as const;
 }
+
+/** Where colorapp's EMF metrics go unless told otherwise (the release's `application` source reads them there). */
+export const DEFAULT_METRICS_NAMESPACE = 'ECSRelease/App';
+const DEFAULT_SERVICE_NAME = 'colorapp';
+/** CloudWatch namespaces: 1 to 255 characters, letters, digits and `. - _ / # :` (PutMetricData). */
+const NAMESPACE = /^[A-Za-z0-9.\-_/#:]{1,255}$/;
 
 const DECIMAL = /^(?:\d+(?:\.\d*)?|\.\d+)$/;
 const INTEGER = /^\d+$/;
@@ -53,6 +66,13 @@ export function parseColorAppConfig(env: Record<string, string | undefined>): Co
     return fallback;
   };
 
+  const metricsMode = value('METRICS') ?? 'emf';
+  if (metricsMode !== 'emf' && metricsMode !== 'off') problems.push(`METRICS must be emf or off, got '${metricsMode}'`);
+  const namespace = value('METRICS_NAMESPACE') ?? DEFAULT_METRICS_NAMESPACE;
+  if (!NAMESPACE.test(namespace) || namespace.startsWith('AWS/')) {
+    problems.push(`METRICS_NAMESPACE must be a CloudWatch namespace (letters, digits, . - _ / # :; not AWS/...), got '${namespace}'`);
+  }
+
   const color = value('COLOR');
   if (color === undefined) problems.push('COLOR is required (the colour this instance answers, e.g. blue)');
   const config: ColorAppConfig = {
@@ -63,6 +83,7 @@ export function parseColorAppConfig(env: Record<string, string | undefined>): Co
     faultRate: number('FAULT_RATE', DECIMAL, 0, 1, 0, 'a number from 0 to 1 (the share of requests answered 500)'),
     latencyMs: number('LATENCY_MS', INTEGER, 0, 600_000, 0, 'an integer number of milliseconds from 0 to 600000'),
     shutdownTimeoutMs: number('SHUTDOWN_TIMEOUT_MS', INTEGER, 0, 600_000, 20_000, 'an integer number of milliseconds from 0 to 600000'),
+    metrics: metricsMode === 'off' ? null : { namespace, service: value('SERVICE_NAME') ?? DEFAULT_SERVICE_NAME },
   };
   if (problems.length > 0) throw new ColorAppConfigError(`Invalid colorapp configuration: ${problems.join('; ')}`);
   return config;

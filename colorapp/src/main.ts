@@ -1,12 +1,15 @@
 import type { AddressInfo } from 'node:net';
 import { ColorAppConfigError, parseColorAppConfig, type ColorAppConfig } from './config';
+import { RequestMetrics } from './metrics';
 import { closeGracefully, createColorApp } from './server';
 
 /**
  * colorapp's entry point: reads the environment (COLOR, VERSION, HOST, PORT, FAULT_RATE,
- * LATENCY_MS, SHUTDOWN_TIMEOUT_MS), listens, and shuts down gracefully on SIGTERM or SIGINT: stop accepting,
- * finish in-flight requests, exit 0 (1 if requests had to be cut). Logs are one JSON object per
- * line on stdout, which is what the container log drivers expect.
+ * LATENCY_MS, SHUTDOWN_TIMEOUT_MS, METRICS, METRICS_NAMESPACE, SERVICE_NAME), listens, and shuts
+ * down gracefully on SIGTERM or SIGINT: stop accepting, finish in-flight requests, write the last
+ * request metrics, exit 0 (1 if requests had to be cut). Logs are one JSON object per line on
+ * stdout, which is what the container log drivers expect; the request metrics are EMF lines
+ * among them, once a second.
  */
 
 function log(level: 'info' | 'error', msg: string, fields: Record<string, unknown> = {}): void {
@@ -27,7 +30,12 @@ function configOrExit(): ColorAppConfig {
 
 function main(): void {
   const config = configOrExit();
-  const server = createColorApp(config);
+  const metrics = config.metrics
+    ? new RequestMetrics({ ...config.metrics, color: config.color }, (line) => console.log(line))
+    : undefined;
+  const server = createColorApp({ ...config, onAnswered: metrics ? (status, ms) => metrics.record(status, ms) : undefined });
+  // unref: the timer alone must not keep a stopping process alive.
+  if (metrics) setInterval(() => metrics.flush(Date.now()), 1000).unref();
   server.on('error', (error) => {
     log('error', `Cannot listen on port ${config.port}: ${error.message}`);
     process.exit(1);
@@ -44,6 +52,7 @@ function main(): void {
     stopping = true;
     log('info', 'shutting down', { signal, timeoutMs: config.shutdownTimeoutMs });
     void closeGracefully(server, config.shutdownTimeoutMs).then((result) => {
+      metrics?.flush();
       log('info', result === 'drained' ? 'stopped' : 'stopped, cutting requests still open', { result });
       process.exit(result === 'drained' ? 0 : 1);
     });

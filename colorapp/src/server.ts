@@ -1,4 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { performance } from 'node:perf_hooks';
 
 /**
  * colorapp: the sample service the release pipeline deploys. It answers its colour and version,
@@ -21,6 +22,13 @@ export interface ColorAppOptions {
    * @default Math.random
    */
   readonly random?: () => number;
+  /**
+   * Called when a request has been answered, with its status and how long it took in
+   * milliseconds (the request metrics). Not called for `/healthcheck`: health checks are not
+   * traffic, as the load balancer's own metrics leave them out too.
+   * @default - nothing
+   */
+  readonly onAnswered?: (status: number, latencyMs: number) => void;
 }
 
 /**
@@ -50,6 +58,12 @@ export function createColorApp(options: ColorAppOptions): Server {
       if (!allowGet(req, res)) return;
       send(server, res, 200, 'text/plain; charset=utf-8', 'hi');
       return;
+    }
+    if (options.onAnswered) {
+      const { onAnswered } = options;
+      const receivedAt = performance.now();
+      // 'finish': the whole answer was handed to the socket; a request the client gave up on was not answered.
+      res.once('finish', () => onAnswered(res.statusCode, performance.now() - receivedAt));
     }
     if (path !== '/') {
       send(server, res, 404, 'application/json', JSON.stringify({ error: 'not found', path }));

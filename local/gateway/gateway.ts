@@ -20,7 +20,9 @@ import { createServer, request as httpRequest, type IncomingHttpHeaders, type In
 import type { AddressInfo, Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { COLOURS, type Colour } from '../../lambdas/shared/colours';
-import { colourDimensionsMap, ENVOY_METRICS } from '../../lambdas/shared/envoy-metrics';
+import { colourDimensionsMap, ENVOY_METRICS, ENVOY_STATSD_NAMES } from '../../lambdas/shared/envoy-metrics';
+import { cloudWatchAgentConfig } from '../../infra/envoy-telemetry';
+import { agentStatsdSettingsOf, cloudWatchAgentSeries, type StatsdSample } from './cloudwatch-agent';
 import type { MetricSink, RouteWeights, TaskEndpoint, TaskEndpoints } from '../contracts';
 
 /** Options for {@link startGateway}. */
@@ -162,18 +164,22 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     return endpoints[index];
   };
 
+  // The agent configuration the CDK app gives the tasks: its separator and aggregation sets decide what CloudWatch holds.
+  const agent = agentStatsdSettingsOf(cloudWatchAgentConfig(options.namespace));
   const record = (colour: Colour, status: number, latencyMs: number) => {
     const timestamp = new Date();
-    // What the colour's Envoy reports for its ingress listener, the only one the gateway stands in for.
-    const dimensions = colourDimensionsMap(options.serviceName, colour);
-    options.metrics.record({
-      namespace: options.namespace,
-      metricName: ENVOY_METRICS.responsesByClass,
-      dimensions: { ...dimensions, [ENVOY_METRICS.responseClassDimension]: String(Math.floor(status / 100)) },
-      value: 1,
-      timestamp,
-    });
-    options.metrics.record({ namespace: options.namespace, metricName: ENVOY_METRICS.requestTime, dimensions, value: latencyMs, timestamp });
+    // What the colour's Envoy sends the agent for its ingress listener (the only one the gateway
+    // stands in for), turned into the series the agent publishes.
+    const tags = colourDimensionsMap(options.serviceName, colour);
+    const samples: [StatsdSample, number][] = [
+      [{ name: ENVOY_STATSD_NAMES.responsesByClass, type: 'c', tags: { ...tags, [ENVOY_METRICS.responseClassDimension]: String(Math.floor(status / 100)) } }, 1],
+      [{ name: ENVOY_STATSD_NAMES.requestTime, type: 'ms', tags }, latencyMs],
+    ];
+    for (const [sample, value] of samples) {
+      for (const series of cloudWatchAgentSeries(sample, agent)) {
+        options.metrics.record({ namespace: options.namespace, metricName: series.metricName, dimensions: { ...series.dimensions }, value, timestamp });
+      }
+    }
   };
 
   const forward = (endpoint: TaskEndpoint, req: IncomingMessage, body: Buffer): Promise<Attempt> =>

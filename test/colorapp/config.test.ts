@@ -11,11 +11,22 @@ describe('parseColorAppConfig', () => {
         FAULT_RATE: '0.25',
         LATENCY_MS: '150',
         SHUTDOWN_TIMEOUT_MS: '5000',
+        METRICS_NAMESPACE: 'Shop/Checkout',
+        SERVICE_NAME: 'checkout',
       }),
-    ).toEqual({ color: 'green', version: 'v2', host: '127.0.0.1', port: 9000, faultRate: 0.25, latencyMs: 150, shutdownTimeoutMs: 5000 });
+    ).toEqual({
+      color: 'green',
+      version: 'v2',
+      host: '127.0.0.1',
+      port: 9000,
+      faultRate: 0.25,
+      latencyMs: 150,
+      shutdownTimeoutMs: 5000,
+      metrics: { namespace: 'Shop/Checkout', service: 'checkout' },
+    });
   });
 
-  it('defaults to every interface, port 8080, no faults, no latency and a 20 s drain', () => {
+  it('defaults to every interface, port 8080, no faults, no latency, a 20 s drain and EMF metrics in ECSRelease/App', () => {
     expect(parseColorAppConfig({ COLOR: 'blue' })).toEqual({
       color: 'blue',
       version: 'unknown',
@@ -24,7 +35,20 @@ describe('parseColorAppConfig', () => {
       faultRate: 0,
       latencyMs: 0,
       shutdownTimeoutMs: 20_000,
+      metrics: { namespace: 'ECSRelease/App', service: 'colorapp' },
     });
+  });
+
+  it('turns the request metrics off with METRICS=off', () => {
+    expect(parseColorAppConfig({ COLOR: 'blue', METRICS: 'off' }).metrics).toBeNull();
+  });
+
+  it.each([
+    ['METRICS', 'statsd', /METRICS must be emf or off, got 'statsd'/],
+    ['METRICS_NAMESPACE', 'AWS/ApplicationELB', /METRICS_NAMESPACE must be a CloudWatch namespace.*got 'AWS\/ApplicationELB'/],
+    ['METRICS_NAMESPACE', 'has space', /METRICS_NAMESPACE must be a CloudWatch namespace/],
+  ])('rejects %s=%s', (name, value, message) => {
+    expect(() => parseColorAppConfig({ COLOR: 'blue', [name]: value })).toThrow(message);
   });
 
   it('treats an empty variable as unset', () => {

@@ -93,6 +93,25 @@ describe('colorapp process', () => {
     await expect(within(15_000, 'health check', healthcheck.exited)).resolves.toBe(0);
   });
 
+  it('writes its request metrics as EMF lines on stdout, the last ones on SIGTERM', async () => {
+    const app = run(MAIN, { COLOR: 'green', HOST: '127.0.0.1', PORT: '0', SERVICE_NAME: 'colorapp' });
+    const port = await listeningPort(app);
+
+    await call(port, '/');
+    await call(port, '/');
+    app.child.kill('SIGTERM');
+    await expect(within(5_000, 'colorapp exit', app.exited)).resolves.toBe(0);
+
+    const documents = app
+      .output()
+      .split('\n')
+      .filter((line) => line.includes('"_aws"'))
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    const requests = documents.reduce((total, d) => total + (typeof d.Requests === 'number' ? d.Requests : 0), 0);
+    expect(requests).toBe(2);
+    expect(documents[0]).toMatchObject({ Service: 'colorapp', Color: 'green', ServerErrors: 0 });
+  });
+
   it('fails the container health check when nothing answers', async () => {
     const app = run(MAIN, { COLOR: 'blue', HOST: '127.0.0.1', PORT: '0' });
     const port = await listeningPort(app);

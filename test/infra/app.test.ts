@@ -763,6 +763,8 @@ describe('the sample service', () => {
       service_address: ':8125',
       metrics_collection_interval: 10,
       metrics_aggregation_interval: 10,
+      // Pinned, not left to the agent's default: the metric contract's names depend on it.
+      metric_separator: '_',
     });
   });
 

@@ -93,7 +93,7 @@ function expectedQueries(colour: 'blue' | 'green') {
     MetricStat: {
       Metric: {
         Namespace: 'ECSRelease/Envoy',
-        MetricName: 'envoy.http.downstream_rq_xx',
+        MetricName: 'envoy_http_downstream_rq_xx',
         Dimensions: [...dims, { Name: 'envoy.response_code_class', Value: cls }],
       },
       Period: 10,
@@ -106,7 +106,7 @@ function expectedQueries(colour: 'blue' | 'green') {
     {
       Id: 'request_time_p99',
       MetricStat: {
-        Metric: { Namespace: 'ECSRelease/Envoy', MetricName: 'envoy.http.downstream_rq_time', Dimensions: dims },
+        Metric: { Namespace: 'ECSRelease/Envoy', MetricName: 'envoy_http_downstream_rq_time', Dimensions: dims },
         Period: 10,
         Stat: 'p99',
       },
@@ -274,5 +274,74 @@ describe('check-health handler', () => {
 
     await expect(handler(bad)).rejects.toThrow(ValidationError);
     expect(cw.calls()).toHaveLength(0);
+  });
+});
+
+describe('check-health handler: the metric source follows the service configuration', () => {
+  const LB = 'app/colorapp/50dc6c495c0c9188';
+  const albTraffic = {
+    kind: 'alb' as const,
+    listenerArn: `arn:aws:elasticloadbalancing:eu-west-1:111122223333:listener/${LB}/f2f7dc8efc522ab2`,
+    rule: 'listener-default',
+    targetGroups: {
+      blue: 'arn:aws:elasticloadbalancing:eu-west-1:111122223333:targetgroup/colorapp-blue/73e2d6bc24d8a067',
+      green: 'arn:aws:elasticloadbalancing:eu-west-1:111122223333:targetgroup/colorapp-green/4c1a8c2b9d0e7f36',
+    },
+  };
+  function eventWith(configChange: Record<string, unknown>) {
+    const changed = ServiceConfigSchema.parse({ ...config, ...configChange });
+    const e = event();
+    e.release.config = JSON.parse(JSON.stringify(changed));
+    return e;
+  }
+
+  it("reads the idle colour's target group in AWS/ApplicationELB for ALB traffic, at a 60 s period", async () => {
+    cw.on(DescribeAlarmsCommand).resolves(allOk);
+    cw.on(GetMetricDataCommand).resolves({
+      MetricDataResults: [
+        { Id: 'requests', Values: [300, 200], StatusCode: 'Complete' },
+        { Id: 'target_response_time_p99', Values: [0.08], StatusCode: 'Complete' },
+      ],
+    });
+
+    const next = await handler(eventWith({ traffic: albTraffic, health: { ...config.health, metricPeriodSeconds: 60 } }));
+
+    const dims = [
+      { Name: 'TargetGroup', Value: 'targetgroup/colorapp-green/4c1a8c2b9d0e7f36' },
+      { Name: 'LoadBalancer', Value: LB },
+    ];
+    const input = cw.commandCalls(GetMetricDataCommand)[0].args[0].input;
+    expect(input.MetricDataQueries?.map((q) => [q.MetricStat?.Metric?.Namespace, q.MetricStat?.Metric?.MetricName, q.MetricStat?.Stat, q.MetricStat?.Period])).toEqual([
+      ['AWS/ApplicationELB', 'RequestCount', 'Sum', 60],
+      ['AWS/ApplicationELB', 'HTTPCode_Target_5XX_Count', 'Sum', 60],
+      ['AWS/ApplicationELB', 'TargetConnectionErrorCount', 'Sum', 60],
+      ['AWS/ApplicationELB', 'TargetResponseTime', 'p99', 60],
+    ]);
+    expect(input.MetricDataQueries?.every((q) => JSON.stringify(q.MetricStat?.Metric?.Dimensions) === JSON.stringify(dims))).toBe(true);
+    // Aligned down to the minute: 12:08:33 -> 12:08:00.
+    expect(input.StartTime).toEqual(new Date('2025-01-01T12:08:00.000Z'));
+    expect(next.verdicts[0].evidence).toMatchObject({ requests: 500, errors5xx: 0, p99LatencyMs: 80 });
+    expect(next.decision).toBe('shift');
+  });
+
+  it("reads the application's own EMF metrics when health.metricSource is 'application'", async () => {
+    cw.on(DescribeAlarmsCommand).resolves(allOk);
+    cw.on(GetMetricDataCommand).resolves({ MetricDataResults: [] });
+
+    const next = await handler(
+      eventWith({ traffic: albTraffic, health: { ...config.health, metricSource: 'application', metricNamespace: 'ECSRelease/App' } }),
+    );
+
+    const input = cw.commandCalls(GetMetricDataCommand)[0].args[0].input;
+    expect(input.MetricDataQueries?.map((q) => q.MetricStat?.Metric?.MetricName)).toEqual(['Requests', 'ServerErrors', 'Latency']);
+    expect(input.MetricDataQueries?.[0].MetricStat?.Metric).toMatchObject({
+      Namespace: 'ECSRelease/App',
+      Dimensions: [
+        { Name: 'Service', Value: 'colorapp' },
+        { Name: 'Color', Value: 'green' },
+      ],
+    });
+    // No data from the application is zero requests: inconclusive, never healthy.
+    expect(next.verdicts[0].status).toBe('inconclusive');
   });
 });

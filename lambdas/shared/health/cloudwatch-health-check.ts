@@ -2,15 +2,13 @@ import {
   DescribeAlarmsCommand,
   GetMetricDataCommand,
   type CloudWatchClient,
-  type MetricDataQuery,
   type MetricDataResult,
 } from '@aws-sdk/client-cloudwatch';
-import type { Colour } from '../colours';
 import type { Verdict } from '../documents';
-import { ENVOY_METRICS, RESPONSE_CLASSES, colourDimensions } from '../envoy-metrics';
 import { ResourceNotFoundError, ValidationError } from '../errors';
 import { withThrottlingRetry } from '../retry';
 import type { HealthCheck, HealthQuery } from './health-check';
+import type { HealthMetricSource, SourceTarget, TrafficMeasure } from './metric-source';
 import { judge, type HealthEvidence, type HealthThresholds } from './verdict';
 
 /** DescribeAlarms accepts at most 100 names per request. */
@@ -18,8 +16,11 @@ const MAX_ALARM_NAMES_PER_REQUEST = 100;
 
 /** Options for {@link CloudWatchHealthCheck}. */
 export interface CloudWatchHealthCheckOptions {
-  /** CloudWatch namespace the Envoy statistics are published in (`health.metricNamespace`). */
-  readonly namespace: string;
+  /**
+   * Where the colour's requests, errors and latency come from (`healthMetricSourceOf(config)`):
+   * the load balancer's, Envoy's or the application's own metrics.
+   */
+  readonly source: HealthMetricSource;
   /** Metric period in seconds: 1, 5, 10, 30 or a multiple of 60 (`health.metricPeriodSeconds`). */
   readonly periodSeconds: number;
   /**
@@ -83,20 +84,21 @@ export async function describeAlarmStates(
 }
 
 /**
- * A {@link HealthCheck} over CloudWatch: the idle colour's Envoy ingress statistics (responses by
- * class, p99 request time) over the bake window, plus the release alarms. Returns a verdict with
- * its evidence; no data is `inconclusive`, never `healthy`.
+ * A {@link HealthCheck} over CloudWatch: the idle colour's requests, errors and p99 latency over
+ * the bake window, from its {@link HealthMetricSource}, plus the release alarms, judged by the one
+ * set of verdict rules (`verdict.ts`) whatever the source. Returns a verdict with its evidence;
+ * no data is `inconclusive`, never `healthy`, and incomplete data never passes.
  *
  * @example
  * const check = new CloudWatchHealthCheck(new CloudWatchClient({}), {
- *   namespace: 'ECSRelease/Envoy', periodSeconds: 10, alarmNames: ['colorapp-green-5xx'],
+ *   source: new EnvoyMetricSource('ECSRelease/Envoy'), periodSeconds: 10, alarmNames: ['colorapp-green-5xx'],
  *   thresholds: { minSuccessRate: 0.99, maxP99LatencyMs: 1000, minRequests: 50 },
  * });
  * const verdict = await check.judge({ service: 'colorapp', colour: 'green', stepIndex: 0,
  *   weight: 10, attempt: 0, windowStart, windowEnd: new Date() });
  */
 export class CloudWatchHealthCheck implements HealthCheck {
-  private readonly namespace: string;
+  private readonly source: HealthMetricSource;
   private readonly periodSeconds: number;
   private readonly alarmNames: readonly string[];
   private readonly thresholds: HealthThresholds;
@@ -106,8 +108,7 @@ export class CloudWatchHealthCheck implements HealthCheck {
     private readonly cloudwatch: CloudWatchClient,
     options: CloudWatchHealthCheckOptions,
   ) {
-    const { namespace, periodSeconds, alarmNames, thresholds } = options;
-    if (!namespace) throw new ValidationError('CloudWatchHealthCheck: namespace must not be empty.');
+    const { source, periodSeconds, alarmNames, thresholds } = options;
     if (!Number.isInteger(periodSeconds) || !([1, 5, 10, 30].includes(periodSeconds) || periodSeconds % 60 === 0)) {
       throw new ValidationError(
         `CloudWatchHealthCheck: periodSeconds must be 1, 5, 10, 30 or a multiple of 60, got ${periodSeconds}.`,
@@ -128,7 +129,7 @@ export class CloudWatchHealthCheck implements HealthCheck {
         `CloudWatchHealthCheck: thresholds.minRequests must be a positive integer, got ${thresholds.minRequests}.`,
       );
     }
-    this.namespace = namespace;
+    this.source = source;
     this.periodSeconds = periodSeconds;
     this.alarmNames = [...alarmNames];
     this.thresholds = { ...thresholds };
@@ -152,20 +153,20 @@ export class CloudWatchHealthCheck implements HealthCheck {
 
     const metrics =
       start.getTime() < end.getTime()
-        ? await this.fetchMetrics(query.service, query.colour, start, end)
+        ? await this.fetchMetrics({ service: query.service, colour: query.colour }, start, end)
         : // An empty window (clock skew between the shift and now) has no data; GetMetricData
           // would reject it. Empty evidence makes the verdict inconclusive.
-          { sums: new Map<string, number>(), p99: [] as number[], problems: [] as string[] };
+          { values: new Map<string, number[]>(), problems: [] as string[] };
 
-    const requests = RESPONSE_CLASSES.reduce((total, cls) => total + (metrics.sums.get(responsesId(cls)) ?? 0), 0);
-    const errors5xx = metrics.sums.get(responsesId('5')) ?? 0;
+    // The worst period's p99 (conservative); missing datapoints count as nothing happened.
+    const { requests, errors5xx, p99LatencyMs }: TrafficMeasure = this.source.measure(metrics.values);
     const evidence: HealthEvidence = {
       requests,
       errors5xx,
-      successRate: requests > 0 ? 1 - errors5xx / requests : null,
-      // The worst period's p99: conservative, and reduce() because a day-long bake at a 1 s period
-      // has more datapoints than Math.max(...spread) accepts as arguments.
-      p99LatencyMs: metrics.p99.length > 0 ? metrics.p99.reduce((a, b) => Math.max(a, b)) : null,
+      // Floored at 0: a source whose error count can exceed its request count (the load
+      // balancer's connection errors) must not produce a negative rate.
+      successRate: requests > 0 ? Math.max(0, 1 - errors5xx / requests) : null,
+      p99LatencyMs,
       alarmsInAlarm: inAlarm,
     };
     const judgement = judge(evidence, this.thresholds);
@@ -195,49 +196,18 @@ export class CloudWatchHealthCheck implements HealthCheck {
     };
   }
 
-  /** The GetMetricData queries for one colour: responses per class (Sum) and request time (p99). */
-  private metricQueries(service: string, colour: Colour): MetricDataQuery[] {
-    const dimensions = colourDimensions(service, colour);
-    const responses: MetricDataQuery[] = RESPONSE_CLASSES.map((cls) => ({
-      Id: responsesId(cls),
-      MetricStat: {
-        Metric: {
-          Namespace: this.namespace,
-          MetricName: ENVOY_METRICS.responsesByClass,
-          Dimensions: [...dimensions, { Name: ENVOY_METRICS.responseClassDimension, Value: cls }],
-        },
-        Period: this.periodSeconds,
-        Stat: 'Sum',
-      },
-      ReturnData: true,
-    }));
-    return [
-      ...responses,
-      {
-        Id: P99_ID,
-        MetricStat: {
-          Metric: { Namespace: this.namespace, MetricName: ENVOY_METRICS.requestTime, Dimensions: dimensions },
-          Period: this.periodSeconds,
-          Stat: 'p99',
-        },
-        ReturnData: true,
-      },
-    ];
-  }
-
+  /** Every datapoint of the source's queries over the window, by query Id, and what CloudWatch could not return. */
   private async fetchMetrics(
-    service: string,
-    colour: Colour,
+    target: SourceTarget,
     start: Date,
     end: Date,
-  ): Promise<{ sums: Map<string, number>; p99: number[]; problems: string[] }> {
-    const queries = this.metricQueries(service, colour);
-    const sums = new Map<string, number>();
-    const p99: number[] = [];
+  ): Promise<{ values: Map<string, number[]>; problems: string[] }> {
+    const queries = this.source.queries(target, this.periodSeconds);
+    const values = new Map<string, number[]>();
     const problems: string[] = [];
     let nextToken: string | undefined;
     do {
-      const out = await withThrottlingRetry(`GetMetricData ${service}/${colour}`, () =>
+      const out = await withThrottlingRetry(`GetMetricData ${target.service}/${target.colour} (${this.source.kind})`, () =>
         this.cloudwatch.send(
           new GetMetricDataCommand({
             MetricDataQueries: queries,
@@ -250,23 +220,18 @@ export class CloudWatchHealthCheck implements HealthCheck {
       );
       // A query's datapoints can be split across pages: accumulate by Id.
       for (const result of out.MetricDataResults ?? []) {
-        const values = (result.Values ?? []).filter(Number.isFinite);
-        if (result.Id === P99_ID) p99.push(...values);
-        else if (result.Id) sums.set(result.Id, (sums.get(result.Id) ?? 0) + values.reduce((a, b) => a + b, 0));
+        if (result.Id) {
+          const list = values.get(result.Id) ?? [];
+          for (const value of result.Values ?? []) if (Number.isFinite(value)) list.push(value);
+          values.set(result.Id, list);
+        }
         const problem = describeProblem(result);
         if (problem) problems.push(problem);
       }
       nextToken = out.NextToken;
     } while (nextToken);
-    return { sums, p99, problems };
+    return { values, problems };
   }
-}
-
-const P99_ID = 'request_time_p99';
-
-/** Query ids must start with a lower-case letter; one per response class. */
-function responsesId(cls: (typeof RESPONSE_CLASSES)[number]): string {
-  return `responses_${cls}xx`;
 }
 
 /** `PartialData` only means "more pages follow"; `Forbidden` and `InternalError` mean data is missing. */

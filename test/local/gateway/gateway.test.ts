@@ -42,6 +42,21 @@ async function standIn(color: string, taskId: string, options: { status?: number
 }
 
 /** A port nothing listens on. */
+/**
+ * The samples of the series the health check and the alarms read: the CloudWatch agent also
+ * publishes each sample with all its tags (and `metric_type`) and a response-class-free rollup
+ * of the responses, which no query reads (see local/gateway/cloudwatch-agent.ts).
+ */
+function contractSamples(metricName: string): MetricSample[] {
+  const byClass = metricName === ENVOY_METRICS.responsesByClass;
+  return samples.filter(
+    (s) =>
+      s.metricName === metricName &&
+      !('metric_type' in s.dimensions) &&
+      (ENVOY_METRICS.responseClassDimension in s.dimensions) === byClass,
+  );
+}
+
 async function deadPort(): Promise<number> {
   const server = createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -134,14 +149,15 @@ describe('local gateway', () => {
     expect(stats().byColour.blue.requests).toBe(100 - green);
     expect(stats().requests).toBe(100);
 
-    const classSamples = samples.filter((s) => s.metricName === ENVOY_METRICS.responsesByClass);
-    const timeSamples = samples.filter((s) => s.metricName === ENVOY_METRICS.requestTime);
+    const classSamples = contractSamples(ENVOY_METRICS.responsesByClass);
+    const timeSamples = contractSamples(ENVOY_METRICS.requestTime);
     expect(classSamples).toHaveLength(100);
     expect(timeSamples).toHaveLength(100);
     expect(classSamples.filter((s) => s.dimensions.Color === 'green')).toHaveLength(green);
     expect(classSamples[0]).toEqual({
       namespace: 'ECSRelease/Envoy',
-      metricName: 'envoy.http.downstream_rq_xx',
+      // The CloudWatch agent's name for Envoy's `envoy.http.downstream_rq_xx` (metric_separator `_`).
+      metricName: 'envoy_http_downstream_rq_xx',
       dimensions: {
         Service: 'colorapp',
         Color: expect.stringMatching(/^(blue|green)$/),
@@ -181,7 +197,7 @@ describe('local gateway', () => {
 
     expect(colourOf(named)).toBe('green');
     expect(colourOf(unknown)).toBe('blue');
-    expect(samples.filter((s) => s.metricName === ENVOY_METRICS.responsesByClass).map((s) => s.dimensions.Color)).toEqual(['green', 'blue']);
+    expect(contractSamples(ENVOY_METRICS.responsesByClass).map((s) => s.dimensions.Color)).toEqual(['green', 'blue']);
   });
 
   it('ignores the header when no header route is configured', async () => {
@@ -256,7 +272,7 @@ describe('local gateway', () => {
 
     expect(replies.map((r) => r.status)).toEqual([500, 500, 500]);
     expect(stats().byColour.green).toMatchObject({ requests: 3, responses: { '5xx': 3 }, successRate: 0 });
-    expect(samples.filter((s) => s.dimensions['envoy.response_code_class'] === '5')).toHaveLength(3);
+    expect(contractSamples(ENVOY_METRICS.responsesByClass).filter((s) => s.dimensions['envoy.response_code_class'] === '5')).toHaveLength(3);
   });
 
   it('answers 504 when the task does not answer within the upstream timeout', async () => {

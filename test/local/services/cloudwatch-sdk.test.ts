@@ -3,6 +3,7 @@
 import { CloudWatchClient, GetMetricDataCommand, SetAlarmStateCommand } from '@aws-sdk/client-cloudwatch';
 import { ENVOY_METRICS } from '../../../lambdas/shared/envoy-metrics';
 import { CloudWatchHealthCheck, describeAlarmStates } from '../../../lambdas/shared/health/cloudwatch-health-check';
+import { EnvoyMetricSource } from '../../../lambdas/shared/health/envoy-metric-source';
 import { startLocalEndpoint, type LocalEndpoint } from '../../../local/endpoint/server';
 import { LocalCloudWatch } from '../../../local/services/cloudwatch';
 
@@ -80,7 +81,7 @@ describe('local CloudWatch through the SDK', () => {
     const now = Date.now();
     traffic(now, 95, 5);
     const check = new CloudWatchHealthCheck(client, {
-      namespace: NAMESPACE,
+      source: new EnvoyMetricSource(NAMESPACE),
       periodSeconds: 1,
       alarmNames: [],
       thresholds: { minSuccessRate: 0.99, maxP99LatencyMs: 1000, minRequests: 50 },

@@ -12,14 +12,16 @@ import {
   type CloudWatchHealthCheckOptions,
   describeAlarmStates,
 } from '../../../../lambdas/shared/health/cloudwatch-health-check';
+import { EnvoyMetricSource } from '../../../../lambdas/shared/health/envoy-metric-source';
 import type { HealthQuery } from '../../../../lambdas/shared/health/health-check';
 
 const cw = mockClient(CloudWatchClient);
 const client = new CloudWatchClient({});
 
 const thresholds = { minSuccessRate: 0.99, maxP99LatencyMs: 1000, minRequests: 50 };
+// The Envoy source here; every source's queries and measures are in metric-sources.test.ts.
 const options: CloudWatchHealthCheckOptions = {
-  namespace: 'ECSRelease/Envoy',
+  source: new EnvoyMetricSource('ECSRelease/Envoy'),
   periodSeconds: 10,
   alarmNames: ['colorapp-common', 'colorapp-green-5xx'],
   thresholds,
@@ -47,7 +49,7 @@ function responsesQuery(cls: string) {
     MetricStat: {
       Metric: {
         Namespace: 'ECSRelease/Envoy',
-        MetricName: 'envoy.http.downstream_rq_xx',
+        MetricName: 'envoy_http_downstream_rq_xx',
         Dimensions: [...serviceDims, { Name: 'envoy.response_code_class', Value: cls }],
       },
       Period: 10,
@@ -64,7 +66,7 @@ const expectedQueries = [
   {
     Id: 'request_time_p99',
     MetricStat: {
-      Metric: { Namespace: 'ECSRelease/Envoy', MetricName: 'envoy.http.downstream_rq_time', Dimensions: serviceDims },
+      Metric: { Namespace: 'ECSRelease/Envoy', MetricName: 'envoy_http_downstream_rq_time', Dimensions: serviceDims },
       Period: 10,
       Stat: 'p99',
     },
@@ -280,7 +282,6 @@ describe('CloudWatchHealthCheck', () => {
 
   it.each([
     { behaviour: 'a period CloudWatch does not offer', change: { periodSeconds: 7 }, message: /periodSeconds/ },
-    { behaviour: 'an empty namespace', change: { namespace: '' }, message: /namespace/ },
     {
       behaviour: 'a success rate above 1',
       change: { thresholds: { ...thresholds, minSuccessRate: 1.5 } },
