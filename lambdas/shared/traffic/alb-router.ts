@@ -327,9 +327,9 @@ export class AlbTrafficRouter implements TrafficRouter {
    * through `ForwardConfig`, and ELB allows both only for a single, identical group.
    */
   private actionsWith(current: CurrentForward, weights: Weights): Action[] {
-    // Actions are plain data (strings, numbers, booleans, nested objects): a structured clone is
-    // an exact deep copy that never shares objects with the response we compared against.
-    const actions = structuredClone(current.actions) as Action[];
+    // Actions are plain JSON (strings, numbers, booleans, nested objects; no dates), so a JSON
+    // round trip is an exact deep copy that never shares objects with the response we compared against.
+    const actions = JSON.parse(JSON.stringify(current.actions)) as Action[];
     const { TargetGroupArn: _single, ...forward } = actions[current.forwardIndex];
     const tuples = forward.ForwardConfig?.TargetGroups ?? [];
     actions[current.forwardIndex] = {
