@@ -330,7 +330,8 @@ export class AlbTrafficRouter implements TrafficRouter {
     // Actions are plain JSON (strings, numbers, booleans, nested objects; no dates), so a JSON
     // round trip is an exact deep copy that never shares objects with the response we compared against.
     const actions = JSON.parse(JSON.stringify(current.actions)) as Action[];
-    const { TargetGroupArn: _single, ...forward } = actions[current.forwardIndex];
+    const forward = actions[current.forwardIndex];
+    delete forward.TargetGroupArn;
     const tuples = forward.ForwardConfig?.TargetGroups ?? [];
     actions[current.forwardIndex] = {
       ...forward,

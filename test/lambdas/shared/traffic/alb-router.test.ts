@@ -504,7 +504,8 @@ describe('AlbTrafficRouter', () => {
 
   describe('checkTestRoutes', () => {
     it('checks nothing and sends nothing when no test rules are configured', async () => {
-      const { testRules: _none, ...withoutTestRules } = albConfig;
+      const withoutTestRules: AlbTrafficConfig = { ...albConfig };
+      delete withoutTestRules.testRules;
 
       await expect(router(withoutTestRules).checkTestRoutes()).resolves.toEqual([]);
       expect(elbv2).not.toHaveReceivedAnyCommand();
