@@ -319,7 +319,7 @@ describe('shift-traffic handler on ALB traffic', () => {
       'ModifyRuleCommand',
     ]);
     expect(elbv2).toHaveReceivedCommandWith(DescribeTargetHealthCommand, { TargetGroupArn: TARGET_GROUP_ARNS.green });
-    expect(elbv2).toHaveReceivedCommandWith(ModifyRuleCommand, { RuleArn: RULE_ARN, Actions: productionActions(90, 10) });
+    expect(elbv2).toHaveReceivedCommandWith(ModifyRuleCommand, { RuleArn: RULE_ARN, Actions: productionActions(90, 10, true) });
     expect(appmesh).not.toHaveReceivedAnyCommand();
   });
 

@@ -45,8 +45,12 @@ export const albConfig: AlbTrafficConfig = {
   testRules: { ...TEST_RULE_ARNS },
 };
 
-/** An authenticate-oidc action with every field set, performed before the forward (Order 1). */
-export function oidcAction(): Action {
+/**
+ * An authenticate-oidc action performed before the forward (Order 1), as Describe reports it:
+ * every field, but never the client secret. `asSent` adds what a modify must say to keep the
+ * secret ELB holds (`UseExistingClientSecret: true`).
+ */
+export function oidcAction(asSent = false): Action {
   return {
     Type: 'authenticate-oidc',
     Order: 1,
@@ -61,7 +65,7 @@ export function oidcAction(): Action {
       SessionTimeout: 3600,
       AuthenticationRequestExtraParams: { prompt: 'login' },
       OnUnauthenticatedRequest: 'authenticate',
-      UseExistingClientSecret: true,
+      ...(asSent ? { UseExistingClientSecret: true } : {}),
     },
   };
 }
@@ -81,10 +85,13 @@ export function weightedForward(groups: ReadonlyArray<readonly [string, number |
   };
 }
 
-/** The production rule's actions: sign in first, then the weighted forward blue, green. */
-export function productionActions(blue: number, green: number): Action[] {
+/**
+ * The production rule's actions: sign in first, then the weighted forward blue, green. As
+ * described unless `asSent` (what a modify sends back, see {@link oidcAction}).
+ */
+export function productionActions(blue: number, green: number, asSent = false): Action[] {
   return [
-    oidcAction(),
+    oidcAction(asSent),
     weightedForward([
       [TARGET_GROUP_ARNS.blue, blue],
       [TARGET_GROUP_ARNS.green, green],

@@ -322,7 +322,8 @@ export class AlbTrafficRouter implements TrafficRouter {
 
   /**
    * A copy of the described actions with only the two weights of the forward changed. The copy
-   * keeps every other action, every field, the target groups' order and the stickiness config.
+   * keeps every other action, every field, the target groups' order and the stickiness config;
+   * an authenticate-oidc action whose secret Describe withheld says to keep the existing one.
    * `TargetGroupArn` is dropped from the forward: with two groups the forward can only be said
    * through `ForwardConfig`, and ELB allows both only for a single, identical group.
    */
@@ -330,6 +331,13 @@ export class AlbTrafficRouter implements TrafficRouter {
     // Actions are plain JSON (strings, numbers, booleans, nested objects; no dates), so a JSON
     // round trip is an exact deep copy that never shares objects with the response we compared against.
     const actions = JSON.parse(JSON.stringify(current.actions)) as Action[];
+    for (const action of actions) {
+      // Describe never reports an OIDC client secret, and ModifyRule/ModifyListener need either
+      // the secret or UseExistingClientSecret ("If you are modifying a rule, you can omit this
+      // parameter if you set UseExistingClientSecret to true"): keep the secret ELB has.
+      const oidc = action.AuthenticateOidcConfig;
+      if (action.Type === 'authenticate-oidc' && oidc && oidc.ClientSecret === undefined) oidc.UseExistingClientSecret = true;
+    }
     const forward = actions[current.forwardIndex];
     delete forward.TargetGroupArn;
     const tuples = forward.ForwardConfig?.TargetGroups ?? [];

@@ -223,7 +223,8 @@ describe('AlbTrafficRouter', () => {
       expect(sentModifyRule()).toStrictEqual({
         RuleArn: RULE_ARN,
         Actions: [
-          oidcAction(),
+          // As described, plus the one flag that keeps the client secret Describe never reports.
+          oidcAction(true),
           {
             Type: 'forward',
             Order: 2,
@@ -247,7 +248,7 @@ describe('AlbTrafficRouter', () => {
 
       expect(sentModifyListener()).toStrictEqual({
         ListenerArn: LISTENER_ARN,
-        DefaultActions: productionActions(50, 50),
+        DefaultActions: productionActions(50, 50, true),
       });
       expect(elbv2).not.toHaveReceivedCommand(ModifyRuleCommand);
     });
@@ -257,7 +258,7 @@ describe('AlbTrafficRouter', () => {
 
       await router(albConfig, greenLive).setWeights({ live: 90, idle: 10 });
 
-      expect(sentModifyRule().Actions).toStrictEqual(productionActions(10, 90));
+      expect(sentModifyRule().Actions).toStrictEqual(productionActions(10, 90, true));
     });
 
     it('keeps any other field of the forward and of its target group tuples', async () => {
@@ -304,6 +305,20 @@ describe('AlbTrafficRouter', () => {
       ]);
     });
 
+    it('says UseExistingClientSecret on an authenticate-oidc action Describe reported without its secret, and sends a secret it was given as it was', async () => {
+      const withSecret: Action = { ...oidcAction(), AuthenticateOidcConfig: { ...oidcAction().AuthenticateOidcConfig!, ClientSecret: 's3cret' } };
+      ruleHas([withSecret, ...productionActions(100, 0).slice(1)]);
+
+      await router().setWeights({ live: 90, idle: 10 });
+
+      expect(sentModifyRule().Actions![0]).toStrictEqual(withSecret);
+
+      elbv2.resetHistory();
+      ruleHas(productionActions(100, 0));
+      await router().setWeights({ live: 90, idle: 10 });
+      expect(sentModifyRule().Actions![0].AuthenticateOidcConfig).toStrictEqual({ ...oidcAction().AuthenticateOidcConfig, UseExistingClientSecret: true });
+    });
+
     it('does not change the described actions it compared against', async () => {
       const described = productionActions(100, 0);
       ruleHas(described);
@@ -318,7 +333,7 @@ describe('AlbTrafficRouter', () => {
 
       await router().setWeights({ live: 100, idle: 0 });
 
-      expect(sentModifyRule().Actions).toStrictEqual(productionActions(100, 0));
+      expect(sentModifyRule().Actions).toStrictEqual(productionActions(100, 0, true));
     });
 
     it('sends nothing when the forward already has the weights', async () => {
@@ -340,7 +355,7 @@ describe('AlbTrafficRouter', () => {
       ruleHas(productionActions(999, 0));
 
       await expect(router().setWeights({ live: 100, idle: 0 })).resolves.toEqual({ changed: true });
-      expect(sentModifyRule().Actions).toStrictEqual(productionActions(100, 0));
+      expect(sentModifyRule().Actions).toStrictEqual(productionActions(100, 0, true));
     });
 
     it('retries a throttled ModifyRule with the same request and succeeds', async () => {
