@@ -26,8 +26,8 @@ export interface PreflightOutput {
 /**
  * Preflight step: the route must send 100/0 to the live colour, test routes (if any) must send
  * each colour's test traffic to that colour, and the live service must be steady, run what the
- * state says and (where the backend can tell) have healthy targets. Drift is refused, never "fixed": a release that starts
- * from an unknown split cannot promise to restore it. On success the undo plan (the idle
+ * state says and (where the backend can tell) have healthy targets. Drift is refused, never
+ * "fixed": a release that starts from an unknown split cannot promise to restore it. On success the undo plan (the idle
  * service as it is now) is written into the lock, so any rollback, even one run by the cleanup
  * handler after an abort, knows exactly what to restore.
  */
