@@ -24,9 +24,10 @@ export interface PreflightOutput {
 }
 
 /**
- * Preflight step: the route must send 100/0 to the live colour and the live service must be
- * steady and run what the state says. Drift is refused, never "fixed": a release that starts
- * from an unknown split cannot promise to restore it. On success the undo plan (the idle
+ * Preflight step: the route must send 100/0 to the live colour, test routes (if any) must send
+ * each colour's test traffic to that colour, and the live service must be steady, run what the
+ * state says and (where the backend can tell) have healthy targets. Drift is refused, never
+ * "fixed": a release that starts from an unknown split cannot promise to restore it. On success the undo plan (the idle
  * service as it is now) is written into the lock, so any rollback, even one run by the cleanup
  * handler after an abort, knows exactly what to restore.
  */
@@ -42,6 +43,9 @@ export async function handler(event: unknown): Promise<PreflightOutput> {
           'Someone changed traffic outside a release: restore 100/0 by hand after checking why, then release again.',
       );
     }
+    // Test routes (e.g. a header rule per colour) are how a person reaches the idle colour before
+    // traffic moves; one that points at the wrong colour would show them the live version instead.
+    const testRoutes = await router.checkTestRoutes();
     const liveName = config.ecsServices[colours.live];
     const live = await describeService(ecs, config.cluster, liveName);
     if (!isSteady(live) || (live.runningCount ?? 0) < 1) {
@@ -49,6 +53,10 @@ export async function handler(event: unknown): Promise<PreflightOutput> {
         `Live service ${liveName} is not steady (running ${live.runningCount}/${live.desiredCount}, ${live.deployments?.length ?? 0} deployments). Wait for it to settle, then release again.`,
       );
     }
+    // Only the live colour can be checked here: the idle service usually runs no task until
+    // DeployIdle. ShiftTraffic checks the idle colour's targets before it moves any weight.
+    // A live colour with no healthy target is also what a rollback would return traffic to.
+    const liveTargets = await router.checkTargets('live');
     if (live.taskDefinition !== colours.liveTaskDefinitionArn) {
       throw new StateConflictError(
         `Live service ${liveName} runs ${live.taskDefinition}, but the release state says ${colours.liveTaskDefinitionArn}. ` +
@@ -70,7 +78,7 @@ export async function handler(event: unknown): Promise<PreflightOutput> {
       throw new StateConflictError(`Idle service ${idleName} has no task definition to roll back to`);
     }
     await lock.update(release.service, release.executionArn, (held) => ({ ...held, undo }));
-    logger.info('Preflight passed; undo plan recorded in the lock', { weights, undo });
+    logger.info('Preflight passed; undo plan recorded in the lock', { weights, testRoutes, liveTargets, undo });
     return { weights, undo };
   });
 }

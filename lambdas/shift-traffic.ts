@@ -34,16 +34,18 @@ export interface ShiftTrafficResult {
 
 const logger = createLogger('shift-traffic');
 const documents = new SsmDocuments(new SSMClient({}));
-// The App Mesh client is the traffic factory's per-process default, created only if the
-// service's traffic kind needs it.
+// The App Mesh and ELB clients are the traffic factory's per-process defaults, created only if
+// the service's traffic kind needs them.
 
 /**
  * ShiftTraffic: moves the idle colour to the weight of the current schedule step. It refuses to
  * touch traffic unless this execution still holds the lock, and undoes itself (back to 100/0)
  * if a rollback or cleanup took the lock while the shift was in flight, so an aborted release
- * can never leave traffic on the new colour.
+ * can never leave traffic on the new colour. Before giving the idle colour any weight it checks
+ * that colour can serve it (an ALB target group with a healthy target).
  *
  * @throws ValidationError on invalid input or a step index outside the schedule.
+ * @throws NoHealthyTargetsError when the idle colour has no healthy target (nothing is shifted).
  * @throws ExecutionAbortedError when the lock is missing, another execution's, or not `held`.
  */
 export async function handler(event: unknown): Promise<ShiftTrafficResult> {
@@ -74,6 +76,13 @@ export async function handler(event: unknown): Promise<ShiftTrafficResult> {
         `Not shifting traffic on ${router.describe()} for release ${release.id}: ${refusal}. ` +
           'The release was aborted or is being rolled back; traffic was not touched.',
       );
+    }
+
+    // Never move weight onto a colour that cannot serve it. Only checked on the way forward:
+    // a rollback (and undoLateShift below) restores 100/0 whatever either colour's health.
+    if (weights.idle > 0) {
+      const idleTargets = await router.checkTargets('idle');
+      logger.info('Idle colour can take traffic', { route: router.describe(), idleTargets });
     }
 
     logger.info('Shifting traffic', {

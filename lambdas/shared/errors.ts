@@ -51,6 +51,14 @@ export class RouteDriftError extends ReleaseError {
   override readonly name = 'RouteDriftError' as const;
 }
 
+/**
+ * A colour's load-balancer target group has no healthy target, so traffic sent to it would fail:
+ * the release refuses to move any weight onto it. Never raised by a rollback.
+ */
+export class NoHealthyTargetsError extends ReleaseError {
+  override readonly name = 'NoHealthyTargetsError' as const;
+}
+
 /** The live service is not steady (deployment in progress, tasks missing). */
 export class ServiceNotSteadyError extends ReleaseError {
   override readonly name = 'ServiceNotSteadyError' as const;
@@ -61,7 +69,10 @@ export class StateConflictError extends ReleaseError {
   override readonly name = 'StateConflictError' as const;
 }
 
-/** A resource the release needs does not exist: an ECS cluster or service, an App Mesh route, an alarm, a waiting approval. */
+/**
+ * A resource the release needs does not exist: an ECS cluster or service, an App Mesh route, a
+ * load balancer listener, rule or target group, an alarm, a waiting approval.
+ */
 export class ResourceNotFoundError extends ReleaseError {
   override readonly name = 'ResourceNotFoundError' as const;
 }
@@ -150,6 +161,7 @@ export const ERROR_CATALOGUE = {
   ReleaseInProgressError,
   StaleLockError,
   RouteDriftError,
+  NoHealthyTargetsError,
   ServiceNotSteadyError,
   StateConflictError,
   ResourceNotFoundError,

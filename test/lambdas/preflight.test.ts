@@ -1,4 +1,11 @@
 import { AppMeshClient, DescribeRouteCommand, UpdateRouteCommand } from '@aws-sdk/client-app-mesh';
+import {
+  DescribeRulesCommand,
+  DescribeTargetHealthCommand,
+  ElasticLoadBalancingV2Client,
+  ModifyListenerCommand,
+  ModifyRuleCommand,
+} from '@aws-sdk/client-elastic-load-balancing-v2';
 import { DescribeServicesCommand, ECSClient, UpdateServiceCommand, type Service } from '@aws-sdk/client-ecs';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
@@ -6,9 +13,21 @@ import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { handler } from '../../lambdas/preflight';
 import type { ColourAssignment } from '../../lambdas/shared/release';
-import { RouteDriftError, ServiceNotSteadyError, StateConflictError, ValidationError } from '../../lambdas/shared/errors';
+import { NoHealthyTargetsError, RouteDriftError, ServiceNotSteadyError, StateConflictError, ValidationError } from '../../lambdas/shared/errors';
 import { CLUSTER, COLOURS, deployment, ecsService, LIVE_TASK_DEFINITION_ARN } from '../support/ecs-fixtures';
 import {
+  albConfig,
+  describeRulesOutput,
+  productionActions,
+  rule,
+  RULE_ARN,
+  TARGET_GROUP_ARNS,
+  TEST_RULE_ARNS,
+  targetHealthOutput,
+  testRule,
+} from '../support/alb-fixtures';
+import {
+  config,
   fakeParameters,
   IDLE_TASK_DEFINITION_ARN,
   lockDocument,
@@ -25,6 +44,7 @@ import { describeRouteOutput, routeSpecs } from '../support/traffic-fixtures';
 const ssm = mockClient(SSMClient);
 const ecs = mockClient(ECSClient);
 const appmesh = mockClient(AppMeshClient);
+const elbv2 = mockClient(ElasticLoadBalancingV2Client);
 mockClient(SFNClient);
 
 const GREEN_LIVE: ColourAssignment = { live: 'green', idle: 'blue', liveTaskDefinitionArn: LIVE_TASK_DEFINITION_ARN };
@@ -70,6 +90,7 @@ beforeEach(() => {
   ssm.reset();
   ecs.reset();
   appmesh.reset();
+  elbv2.reset();
   params = fakeParameters(ssm, { [NAMES.lock]: lockDocument({ undo: null }) });
 });
 
@@ -203,5 +224,101 @@ describe('preflight handler', () => {
     await expect(handler({ release: release() })).rejects.toThrow(ValidationError);
     expect(appmesh).not.toHaveReceivedAnyCommand();
     expect(ecs).not.toHaveReceivedAnyCommand();
+  });
+});
+
+describe('preflight handler on ALB traffic', () => {
+  function albEvent(colours: ColourAssignment = COLOURS) {
+    return { release: release({ config: config({ traffic: albConfig }) }), colours };
+  }
+
+  /** The weighted rule at blue/green, test rules as given, the target groups' health per colour. */
+  function givenAlb(
+    blue: number,
+    green: number,
+    options: { testRules?: ReturnType<typeof testRule>[]; health?: Partial<Record<'blue' | 'green', Parameters<typeof targetHealthOutput>[0]>> } = {},
+  ) {
+    elbv2.on(DescribeRulesCommand, { RuleArns: [RULE_ARN] }).resolves(describeRulesOutput(rule(productionActions(blue, green))));
+    elbv2
+      .on(DescribeRulesCommand, { RuleArns: [TEST_RULE_ARNS.blue, TEST_RULE_ARNS.green] })
+      .resolves(describeRulesOutput(...(options.testRules ?? [testRule('blue'), testRule('green')])));
+    for (const colour of ['blue', 'green'] as const) {
+      elbv2
+        .on(DescribeTargetHealthCommand, { TargetGroupArn: TARGET_GROUP_ARNS[colour] })
+        .resolves(targetHealthOutput(options.health?.[colour] ?? (colour === 'blue' ? [['healthy'], ['healthy']] : [])));
+    }
+  }
+
+  function expectNoElbWrite() {
+    expect(elbv2).not.toHaveReceivedCommand(ModifyRuleCommand);
+    expect(elbv2).not.toHaveReceivedCommand(ModifyListenerCommand);
+  }
+
+  it("passes on a 100/0 forward, test rules to their own colour and healthy live targets, checking only the live colour's health", async () => {
+    givenAlb(100, 0);
+    givenServices(liveService('colorapp-blue'), idleService('colorapp-green'));
+
+    await expect(handler(albEvent())).resolves.toStrictEqual({ weights: { live: 100, idle: 0 }, undo: undoPlan() });
+
+    expect(params.json(NAMES.lock)).toStrictEqual(lockDocument({ undo: undoPlan() }));
+    expect(elbv2.calls().map((call) => [call.args[0].constructor.name, call.args[0].input])).toStrictEqual([
+      ['DescribeRulesCommand', { RuleArns: [RULE_ARN] }],
+      ['DescribeRulesCommand', { RuleArns: [TEST_RULE_ARNS.blue, TEST_RULE_ARNS.green] }],
+      // Green runs no task before DeployIdle: its target group is checked by ShiftTraffic, not here.
+      ['DescribeTargetHealthCommand', { TargetGroupArn: TARGET_GROUP_ARNS.blue }],
+    ]);
+    expectNoElbWrite();
+    expect(appmesh).not.toHaveReceivedAnyCommand();
+  });
+
+  it('checks the green target group when green is live', async () => {
+    givenAlb(0, 100, { health: { green: [['healthy']], blue: [] } });
+    givenServices(liveService('colorapp-green'), idleService('colorapp-blue'));
+
+    await expect(handler(albEvent(GREEN_LIVE))).resolves.toMatchObject({ weights: { live: 100, idle: 0 } });
+    expect(elbv2).toHaveReceivedCommandWith(DescribeTargetHealthCommand, { TargetGroupArn: TARGET_GROUP_ARNS.green });
+    expect(elbv2).not.toHaveReceivedCommandWith(DescribeTargetHealthCommand, { TargetGroupArn: TARGET_GROUP_ARNS.blue });
+  });
+
+  it('is a NoHealthyTargetsError, writing nothing, when the live target group has no healthy target', async () => {
+    givenAlb(100, 0, { health: { blue: [['unhealthy', 'Target.Timeout'], ['unhealthy', 'Target.Timeout']] } });
+    givenServices(liveService('colorapp-blue'), idleService('colorapp-green'));
+
+    const error = await handler(albEvent()).catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(NoHealthyTargetsError);
+    expect((error as Error).message).toContain('Target group colorapp-blue of the live colour (blue) has no healthy target: 2 target(s): 2 unhealthy (Target.Timeout)');
+    expect(params.json(NAMES.lock)).toStrictEqual(lockDocument({ undo: null }));
+    expectNothingWritten();
+    expectNoElbWrite();
+  });
+
+  it('is a RouteDriftError, before ECS is asked anything, when the green test rule forwards to blue', async () => {
+    givenAlb(100, 0, { testRules: [testRule('blue'), testRule('green', [TARGET_GROUP_ARNS.blue])] });
+    givenServices(liveService('colorapp-blue'), idleService('colorapp-green'));
+
+    const error = await handler(albEvent()).catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(RouteDriftError);
+    expect((error as Error).message).toMatch(/Test rule .* for green forwards to colorapp-blue .*; it must forward to green's target group colorapp-green only/);
+    expect(ecs).not.toHaveReceivedAnyCommand();
+    expectNothingWritten();
+    expectNoElbWrite();
+  });
+
+  it.each([
+    [90, 10],
+    [0, 100],
+  ])('refuses a forward at blue %i / green %i with a RouteDriftError naming the rule, changing nothing', async (blue, green) => {
+    givenAlb(blue, green);
+    givenServices(liveService('colorapp-blue'), idleService('colorapp-green'));
+
+    await expect(handler(albEvent())).rejects.toThrow(
+      `Route alb:listener-rule/app/colorapp/50dc6c495c0c9188/f2f7dc8efc522ab2/9683b2d02a6cabee sends blue ${blue} / green ${green}; a release needs 100/0 to the live colour (blue).`,
+    );
+    expect(elbv2).toHaveReceivedCommandTimes(DescribeRulesCommand, 1);
+    expect(ecs).not.toHaveReceivedAnyCommand();
+    expectNothingWritten();
+    expectNoElbWrite();
   });
 });

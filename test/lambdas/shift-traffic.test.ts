@@ -1,22 +1,38 @@
 import { AppMeshClient, DescribeRouteCommand, UpdateRouteCommand, type WeightedTarget } from '@aws-sdk/client-app-mesh';
+import {
+  DescribeRulesCommand,
+  DescribeTargetHealthCommand,
+  ElasticLoadBalancingV2Client,
+  ModifyRuleCommand,
+} from '@aws-sdk/client-elastic-load-balancing-v2';
 import { GetParameterCommand, ParameterNotFound, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import type { LockDocument } from '../../lambdas/shared/documents';
-import { ExecutionAbortedError, ThrottledError, ValidationError } from '../../lambdas/shared/errors';
+import { ExecutionAbortedError, NoHealthyTargetsError, ThrottledError, ValidationError } from '../../lambdas/shared/errors';
 import { ServiceConfigSchema } from '../../lambdas/shared/config';
 import type { ColourAssignment, PlannedRelease, Progress } from '../../lambdas/shared/release';
 import { handler } from '../../lambdas/shift-traffic';
+import {
+  albConfig,
+  describeRulesOutput,
+  productionActions,
+  rule,
+  RULE_ARN,
+  TARGET_GROUP_ARNS,
+  targetHealthOutput,
+} from '../support/alb-fixtures';
 import { appMeshConfig, describeRouteOutput, routeSpecs } from '../support/traffic-fixtures';
 
 const appmesh = mockClient(AppMeshClient);
 const ssm = mockClient(SSMClient);
+const elbv2 = mockClient(ElasticLoadBalancingV2Client);
 
 const EXECUTION_ARN = 'arn:aws:states:eu-west-1:111122223333:execution:ecs-release:rel-1';
 const LOCK_NAME = '/ecs-release/colorapp/lock';
 const routeRef = { meshName: 'colorapp-mesh', virtualRouterName: 'colorapp-router', routeName: 'colorapp-route' };
 
-function release(): PlannedRelease {
+function release(traffic: PlannedRelease['config']['traffic'] = appMeshConfig): PlannedRelease {
   return {
     id: 'rel-1',
     executionArn: EXECUTION_ARN,
@@ -36,7 +52,7 @@ function release(): PlannedRelease {
       ecsServices: { blue: 'colorapp-blue', green: 'colorapp-green' },
       taskDefinitionFamily: 'colorapp',
       containerName: 'app',
-      traffic: appMeshConfig,
+      traffic,
     }),
   };
 }
@@ -102,6 +118,7 @@ function targetsSent(n: number): WeightedTarget[] | undefined {
 
 beforeEach(() => {
   appmesh.reset();
+  elbv2.reset();
   ssm.reset();
   appmesh.on(UpdateRouteCommand).resolves({ route: undefined, $metadata: {} });
 });
@@ -264,5 +281,101 @@ describe('shift-traffic handler', () => {
 
     await expect(handler(withoutProgress)).rejects.toThrow(/Invalid ShiftTraffic input: progress/);
     expect(ssm).not.toHaveReceivedAnyCommand();
+  });
+});
+
+describe('shift-traffic handler on ALB traffic', () => {
+  function albEvent(stepIndex = 0) {
+    return { release: release(albConfig), colours: blueLive, progress: progress(stepIndex) };
+  }
+
+  function givenForward(blue: number, green: number) {
+    elbv2.on(DescribeRulesCommand, { RuleArns: [RULE_ARN] }).resolves(describeRulesOutput(rule(productionActions(blue, green))));
+  }
+
+  function givenGreenTargets(targets: Parameters<typeof targetHealthOutput>[0]) {
+    elbv2.on(DescribeTargetHealthCommand, { TargetGroupArn: TARGET_GROUP_ARNS.green }).resolves(targetHealthOutput(targets));
+  }
+
+  /** The forward action's target groups in the n-th ModifyRule (1-based). */
+  function forwardSent(n: number) {
+    return elbv2.commandCalls(ModifyRuleCommand)[n - 1].args[0].input.Actions?.find((a) => a.Type === 'forward')?.ForwardConfig?.TargetGroups;
+  }
+
+  beforeEach(() => {
+    elbv2.on(ModifyRuleCommand).resolves({ Rules: [] });
+  });
+
+  it("checks the idle target group's health, then sets the step's weight with ModifyRule", async () => {
+    ssm.on(GetParameterCommand).resolves(lockParameter(lock()));
+    givenForward(100, 0);
+    givenGreenTargets([['healthy'], ['healthy']]);
+
+    await expect(handler(albEvent(0))).resolves.toMatchObject({ stepIndex: 0, weight: 10, weights: { live: 90, idle: 10 }, changed: true });
+
+    expect(elbv2.calls().map((call) => call.args[0].constructor.name)).toEqual([
+      'DescribeTargetHealthCommand',
+      'DescribeRulesCommand',
+      'ModifyRuleCommand',
+    ]);
+    expect(elbv2).toHaveReceivedCommandWith(DescribeTargetHealthCommand, { TargetGroupArn: TARGET_GROUP_ARNS.green });
+    expect(elbv2).toHaveReceivedCommandWith(ModifyRuleCommand, { RuleArn: RULE_ARN, Actions: productionActions(90, 10, true) });
+    expect(appmesh).not.toHaveReceivedAnyCommand();
+  });
+
+  it('is a NoHealthyTargetsError and moves no weight when the idle target group has no healthy target', async () => {
+    ssm.on(GetParameterCommand).resolves(lockParameter(lock()));
+    givenForward(100, 0);
+    givenGreenTargets([['initial', 'Elb.InitialHealthChecking'], ['unhealthy', 'Target.ResponseCodeMismatch']]);
+
+    const error = await handler(albEvent(0)).catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(NoHealthyTargetsError);
+    expect((error as Error).message).toContain('Target group colorapp-green of the idle colour (green) has no healthy target');
+    expect((error as Error).message).toContain('No traffic was moved to it.');
+    expect(elbv2).not.toHaveReceivedCommand(ModifyRuleCommand);
+    expect(elbv2).not.toHaveReceivedCommand(DescribeRulesCommand);
+    expect(ssm).toHaveReceivedCommandTimes(GetParameterCommand, 1);
+  });
+
+  it('reads no target health and touches nothing when the lock is not held', async () => {
+    ssm.on(GetParameterCommand).resolves(lockParameter(lock({ status: 'rolling-back' })));
+
+    await expect(handler(albEvent(0))).rejects.toThrow(ExecutionAbortedError);
+    expect(elbv2).not.toHaveReceivedAnyCommand();
+  });
+
+  it('restores 100/0 after losing the lock mid-shift without asking for target health again', async () => {
+    ssm
+      .on(GetParameterCommand)
+      .resolvesOnce(lockParameter(lock()))
+      .resolves(lockParameter(lock({ status: 'rolling-back' })));
+    elbv2
+      .on(DescribeRulesCommand, { RuleArns: [RULE_ARN] })
+      .resolvesOnce(describeRulesOutput(rule(productionActions(100, 0))))
+      .resolves(describeRulesOutput(rule(productionActions(50, 50))));
+    givenGreenTargets([['healthy']]);
+
+    await expect(handler(albEvent(1))).rejects.toThrow(/set back to 100\/0/);
+
+    expect(elbv2).toHaveReceivedCommandTimes(DescribeTargetHealthCommand, 1);
+    expect(elbv2).toHaveReceivedCommandTimes(ModifyRuleCommand, 2);
+    expect(forwardSent(1)).toEqual([
+      { TargetGroupArn: TARGET_GROUP_ARNS.blue, Weight: 50 },
+      { TargetGroupArn: TARGET_GROUP_ARNS.green, Weight: 50 },
+    ]);
+    expect(forwardSent(2)).toEqual([
+      { TargetGroupArn: TARGET_GROUP_ARNS.blue, Weight: 100 },
+      { TargetGroupArn: TARGET_GROUP_ARNS.green, Weight: 0 },
+    ]);
+  });
+
+  it('reports changed: false and sends no ModifyRule when a retried step finds the weights already set', async () => {
+    ssm.on(GetParameterCommand).resolves(lockParameter(lock()));
+    givenForward(50, 50);
+    givenGreenTargets([['healthy']]);
+
+    await expect(handler(albEvent(1))).resolves.toMatchObject({ weight: 50, changed: false });
+    expect(elbv2).not.toHaveReceivedCommand(ModifyRuleCommand);
   });
 });

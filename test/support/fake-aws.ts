@@ -1,7 +1,7 @@
 /**
  * A small, stateful, in-memory AWS for path tests: SSM parameters, ECS services and task
- * definitions, one App Mesh route, CloudWatch alarms and metrics, and Step Functions task
- * tokens. It sits behind aws-sdk-client-mock, so the real handlers send real SDK commands and
+ * definitions, one App Mesh route, ELBv2 listeners, rules and target health, CloudWatch alarms
+ * and metrics (Envoy's and the load balancer's), and Step Functions task tokens. It sits behind aws-sdk-client-mock, so the real handlers send real SDK commands and
  * the tests assert on what the world looks like afterwards (weights, state, services, lock).
  */
 import {
@@ -16,6 +16,20 @@ import {
   GetMetricDataCommand,
   type MetricDataQuery,
 } from '@aws-sdk/client-cloudwatch';
+import {
+  DescribeListenersCommand,
+  DescribeRulesCommand,
+  DescribeTargetHealthCommand,
+  ElasticLoadBalancingV2Client,
+  ModifyListenerCommand,
+  ModifyRuleCommand,
+  type Action,
+  type DescribeListenersInput,
+  type DescribeRulesInput,
+  type Listener,
+  type Rule,
+  type TargetHealthDescription,
+} from '@aws-sdk/client-elastic-load-balancing-v2';
 import {
   DescribeServicesCommand,
   DescribeTaskDefinitionCommand,
@@ -41,6 +55,8 @@ import {
   SSMClient,
 } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
+import { ALB_METRICS, loadBalancerDimension, targetGroupDimension } from '../../lambdas/shared/alb-metrics';
+import type { Colour } from '../../lambdas/shared/colours';
 import { ENVOY_METRICS } from '../../lambdas/shared/envoy-metrics';
 
 /** An AWS-shaped error: the SDK's exceptions carry the error code as `name`. */
@@ -53,11 +69,28 @@ export function awsError(name: string, message = name): Error {
 /** How the fake ECS rolls out a new deployment of a service. */
 export type RolloutBehaviour = 'completes' | 'fails' | 'never-stabilises';
 
-/** Traffic the fake CloudWatch reports for one colour's ingress listener, over any window. */
+/**
+ * Traffic the fake CloudWatch reports for one colour, over any window: as its Envoy ingress
+ * listener's statistics, and as its target group's `AWS/ApplicationELB` metrics.
+ */
 export interface ColourTraffic {
   requests: number;
+  /** 5xx the colour's tasks answered (Envoy 5xx; ALB `HTTPCode_Target_5XX_Count`). */
   errors5xx: number;
   p99LatencyMs: number | null;
+  /**
+   * ALB only: requests whose connection to a target failed (`TargetConnectionErrorCount`),
+   * each a 502 the load balancer answers itself. Part of `requests`.
+   * @default 0
+   */
+  connectionErrors?: number;
+}
+
+/** One colour's target group behind the fake load balancer. */
+export interface FakeTargetGroup {
+  readonly colour: Colour;
+  /** ECS service whose running tasks are the group's registered targets. */
+  readonly serviceName: string;
 }
 
 /** A pending `.waitForTaskToken` task: resolved or rejected by SendTaskSuccess/Failure. */
@@ -69,10 +102,14 @@ interface PendingToken {
 /** What one UpdateRoute set, by colour (virtual node name -> weight). */
 export type WeightsByNode = Record<string, number>;
 
+/** What one ModifyRule/ModifyListener set on the weighted forward (target group name -> weight). */
+export type WeightsByTargetGroup = Record<string, number>;
+
 export class FakeAws {
   readonly ssm = mockClient(SSMClient);
   readonly ecs = mockClient(ECSClient);
   readonly appmesh = mockClient(AppMeshClient);
+  readonly elbv2 = mockClient(ElasticLoadBalancingV2Client);
   readonly cloudwatch = mockClient(CloudWatchClient);
   readonly sfn = mockClient(SFNClient);
 
@@ -96,6 +133,25 @@ export class FakeAws {
   readonly deleteParameterFailures = new Map<string, Error>();
   /** When set for an ECS service name, every UpdateService of it throws this (e.g. a scale-down that fails). */
   readonly updateServiceFailures = new Map<string, Error>();
+  /** ELB listener rules by ARN, as DescribeRules describes them. */
+  readonly rules = new Map<string, Rule>();
+  /** ELB listeners by ARN, as DescribeListeners describes them. */
+  readonly listeners = new Map<string, Listener>();
+  /** The colour and ECS service of each target group, by target group ARN. */
+  readonly targetGroups = new Map<string, FakeTargetGroup>();
+  /**
+   * Target health that replaces the one derived from the service's running tasks, by target
+   * group ARN (tasks that run but fail the health check, targets still in `initial`, ...).
+   */
+  readonly targetHealthOverrides = new Map<string, TargetHealthDescription[]>();
+  /** The weighted rule (or listener, for its default action) whose forward {@link albWeights} reads. */
+  weightedForwardOf: { readonly rule: string } | { readonly listener: string } | null = null;
+  /** Every forward weight set by ModifyRule/ModifyListener on the weighted forward, in order. */
+  readonly albWeightHistory: WeightsByTargetGroup[] = [];
+  /** Errors the next ModifyRule/ModifyListener calls throw, one per call, before any succeeds. */
+  readonly modifyForwardFailures: Error[] = [];
+  /** When set, every ModifyRule/ModifyListener throws this (a rollback that cannot complete). */
+  modifyForwardAlwaysFails: Error | null = null;
   /** Alarm states by name. */
   readonly alarms = new Map<string, 'OK' | 'ALARM' | 'INSUFFICIENT_DATA'>();
   /** Traffic per colour the metrics report. */
@@ -111,13 +167,14 @@ export class FakeAws {
     this.wireSsm();
     this.wireEcs();
     this.wireAppMesh();
+    this.wireElbv2();
     this.wireCloudWatch();
     this.wireSfn();
   }
 
   /** Removes every mock; call in afterAll. */
   restore(): void {
-    for (const mock of [this.ssm, this.ecs, this.appmesh, this.cloudwatch, this.sfn]) mock.restore();
+    for (const mock of [this.ssm, this.ecs, this.appmesh, this.elbv2, this.cloudwatch, this.sfn]) mock.restore();
   }
 
   // ---------- SSM ----------
@@ -346,6 +403,118 @@ export class FakeAws {
     });
   }
 
+  // ---------- ELBv2 ----------
+  // What is faked, from the ELB API reference (2015-12-01): DescribeRules by RuleArns (every ARN
+  // must exist, else RuleNotFound), DescribeListeners by ListenerArns (ListenerNotFound),
+  // DescribeTargetHealth (TargetGroupNotFound), ModifyRule ("Replaces the specified properties of
+  // the specified rule. Any properties that you do not specify are unchanged", so Actions and
+  // Conditions are each replaced only when sent) and ModifyListener (DefaultActions likewise).
+  // The SDK names each error `<code>Exception`. A forward action is checked as the Action
+  // reference states: "If you specify both ForwardConfig and TargetGroupArn, you can specify
+  // only one target group using ForwardConfig and it must be the same target group specified
+  // in TargetGroupArn", and target group weights are 0..999; a violation is the documented
+  // ModifyRule/ModifyListener error InvalidLoadBalancerAction ("The requested action is not valid").
+
+  /** Seeds a listener rule. */
+  seedRule(rule: Rule): void {
+    this.rules.set(rule.RuleArn!, jsonCopy(rule));
+  }
+
+  /** Seeds a listener. */
+  seedListener(listener: Listener): void {
+    this.listeners.set(listener.ListenerArn!, jsonCopy(listener));
+  }
+
+  /** The weighted forward's current weights by target group name. */
+  albWeights(): WeightsByTargetGroup {
+    const where = this.weightedForwardOf;
+    if (!where) throw new Error('No weighted forward seeded');
+    const actions = 'rule' in where ? this.rules.get(where.rule)?.Actions : this.listeners.get(where.listener)?.DefaultActions;
+    const forward = (actions ?? []).find((a) => a.Type === 'forward');
+    return Object.fromEntries(
+      (forward?.ForwardConfig?.TargetGroups ?? []).map((t) => [targetGroupName(t.TargetGroupArn!), t.Weight!]),
+    );
+  }
+
+  /**
+   * A target group's targets: each running task of its ECS service, healthy (ECS registers a
+   * task's IP when it starts and deregisters it when it stops), unless overridden.
+   */
+  private targetHealth(targetGroupArn: string): TargetHealthDescription[] {
+    const override = this.targetHealthOverrides.get(targetGroupArn);
+    if (override) return jsonCopy(override);
+    const group = this.targetGroups.get(targetGroupArn)!;
+    const running = this.services.get(group.serviceName)?.runningCount ?? 0;
+    return Array.from({ length: running }, (_, index) => ({
+      Target: { Id: `10.0.${group.colour === 'blue' ? 1 : 2}.${10 + index}`, Port: 8080, AvailabilityZone: 'eu-west-1a' },
+      HealthCheckPort: '8080',
+      TargetHealth: { State: 'healthy' as const },
+    }));
+  }
+
+  private checkActions(actions: readonly Action[]): void {
+    for (const action of actions) {
+      if (action.Type !== 'forward') continue;
+      const groups = action.ForwardConfig?.TargetGroups ?? [];
+      if (action.TargetGroupArn !== undefined && groups.length > 0 && (groups.length !== 1 || groups[0].TargetGroupArn !== action.TargetGroupArn)) {
+        throw awsError('InvalidLoadBalancerActionException', 'You cannot specify both a target group ARN and a forward config with other target groups.');
+      }
+      for (const group of groups) {
+        if (!this.targetGroups.has(group.TargetGroupArn!)) throw awsError('TargetGroupNotFoundException', 'One or more target groups not found');
+        if (group.Weight !== undefined && (!Number.isInteger(group.Weight) || group.Weight < 0 || group.Weight > 999)) {
+          throw awsError('InvalidLoadBalancerActionException', `Weight ${group.Weight} is not within 0..999.`);
+        }
+      }
+    }
+  }
+
+  /** Records the weighted forward after a successful modify of the rule or listener it lives in. */
+  private recordForward(arn: string): void {
+    const where = this.weightedForwardOf;
+    if (where && ('rule' in where ? where.rule : where.listener) === arn) this.albWeightHistory.push(this.albWeights());
+  }
+
+  private wireElbv2(): void {
+    this.elbv2.on(DescribeRulesCommand).callsFake(async (input: DescribeRulesInput) => {
+      const arns = input.RuleArns ?? [];
+      const missing = arns.filter((arn) => !this.rules.has(arn));
+      if (missing.length > 0) throw awsError('RuleNotFoundException', 'One or more rules not found');
+      return { Rules: arns.map((arn) => jsonCopy(this.rules.get(arn)!)) };
+    });
+    this.elbv2.on(DescribeListenersCommand).callsFake(async (input: DescribeListenersInput) => {
+      const arns = input.ListenerArns ?? [];
+      if (arns.some((arn) => !this.listeners.has(arn))) throw awsError('ListenerNotFoundException', 'One or more listeners not found');
+      return { Listeners: arns.map((arn) => jsonCopy(this.listeners.get(arn)!)) };
+    });
+    this.elbv2.on(DescribeTargetHealthCommand).callsFake(async (input) => {
+      if (!this.targetGroups.has(input.TargetGroupArn!)) throw awsError('TargetGroupNotFoundException', 'One or more target groups not found');
+      return { TargetHealthDescriptions: this.targetHealth(input.TargetGroupArn!) };
+    });
+    this.elbv2.on(ModifyRuleCommand).callsFake(async (input) => {
+      const rule = this.rules.get(input.RuleArn!);
+      if (!rule) throw awsError('RuleNotFoundException', 'One or more rules not found');
+      const failure = this.modifyForwardFailures.shift();
+      if (failure) throw failure;
+      if (this.modifyForwardAlwaysFails) throw this.modifyForwardAlwaysFails;
+      if (input.Actions) this.checkActions(input.Actions);
+      if (input.Actions) rule.Actions = jsonCopy(input.Actions);
+      if (input.Conditions) rule.Conditions = jsonCopy(input.Conditions);
+      this.recordForward(input.RuleArn!);
+      return { Rules: [jsonCopy(rule)] };
+    });
+    this.elbv2.on(ModifyListenerCommand).callsFake(async (input) => {
+      const listener = this.listeners.get(input.ListenerArn!);
+      if (!listener) throw awsError('ListenerNotFoundException', 'One or more listeners not found');
+      const failure = this.modifyForwardFailures.shift();
+      if (failure) throw failure;
+      if (this.modifyForwardAlwaysFails) throw this.modifyForwardAlwaysFails;
+      if (input.DefaultActions) this.checkActions(input.DefaultActions);
+      if (input.DefaultActions) listener.DefaultActions = jsonCopy(input.DefaultActions);
+      this.recordForward(input.ListenerArn!);
+      return { Listeners: [jsonCopy(listener)] };
+    });
+  }
+
   // ---------- CloudWatch ----------
   private wireCloudWatch(): void {
     this.cloudwatch.on(DescribeAlarmsCommand).callsFake(async (input: { AlarmNames?: string[] }) => ({
@@ -361,6 +530,10 @@ export class FakeAws {
   private metricResult(query: MetricDataQuery) {
     const stat = query.MetricStat;
     const dims = Object.fromEntries((stat?.Metric?.Dimensions ?? []).map((d) => [d.Name, d.Value]));
+    if (stat?.Metric?.Namespace === ALB_METRICS.namespace) {
+      const values = this.albMetricValues(stat.Metric.MetricName ?? '', dims);
+      return { Id: query.Id, Label: query.Label, StatusCode: 'Complete' as const, Values: values, Timestamps: values.map(() => new Date(this.clock)) };
+    }
     // The traffic is the colour's ingress listener's, the only listener the CloudWatch agent
     // publishes: a query that does not pin it finds no metric, as in AWS.
     const ingress = dims[ENVOY_METRICS.listenerDimension] === ENVOY_METRICS.ingressListener;
@@ -378,6 +551,47 @@ export class FakeAws {
       values = traffic.p99LatencyMs === null || traffic.requests === 0 ? [] : [traffic.p99LatencyMs];
     }
     return { Id: query.Id, Label: query.Label, StatusCode: 'Complete' as const, Values: values, Timestamps: values.map(() => new Date(this.clock)) };
+  }
+
+  /**
+   * `AWS/ApplicationELB` values for one query, from "CloudWatch metrics for your Application Load
+   * Balancer": per-target-group metrics carry exactly the dimensions `TargetGroup` and
+   * `LoadBalancer` (a query naming only one of them finds nothing, as CloudWatch matches the
+   * whole dimension set); `HTTPCode_ELB_5XX_Count` exists per `LoadBalancer` only;
+   * `TargetResponseTime` is in seconds; and "if there are no requests flowing through the load
+   * balancer or no data for a metric, the metric is not reported": a count of zero is no datapoint.
+   */
+  private albMetricValues(metricName: string, dims: Record<string, string | undefined>): number[] {
+    const where = this.weightedForwardOf;
+    const listenerOrRule = where ? ('rule' in where ? where.rule : where.listener) : undefined;
+    const loadBalancer = listenerOrRule ? loadBalancerDimension(listenerOrRule) : undefined;
+    const names = Object.keys(dims).sort().join(',');
+    const count = (n: number) => (n > 0 ? [n] : []);
+    if (dims[ALB_METRICS.loadBalancerDimension] !== loadBalancer) return [];
+    if (names === ALB_METRICS.loadBalancerDimension) {
+      if (metricName !== ALB_METRICS.elb5xx) return [];
+      // A failed connection to a target is a 502 the load balancer generates itself.
+      return count([...this.targetGroups.values()].reduce((sum, g) => sum + (this.traffic.get(g.colour)?.connectionErrors ?? 0), 0));
+    }
+    if (names !== [ALB_METRICS.loadBalancerDimension, ALB_METRICS.targetGroupDimension].sort().join(',')) return [];
+    const group = [...this.targetGroups.entries()].find(([arn]) => targetGroupDimension(arn) === dims[ALB_METRICS.targetGroupDimension]);
+    const traffic = group ? this.traffic.get(group[1].colour) : undefined;
+    if (!traffic || traffic.requests === 0) return [];
+    const connectionErrors = traffic.connectionErrors ?? 0;
+    switch (metricName) {
+      case ALB_METRICS.requestCount:
+        return [traffic.requests];
+      case ALB_METRICS.targetResponsesByClass['5']:
+        return count(traffic.errors5xx);
+      case ALB_METRICS.targetResponsesByClass['2']:
+        return count(traffic.requests - traffic.errors5xx - connectionErrors);
+      case ALB_METRICS.targetConnectionErrors:
+        return count(connectionErrors);
+      case ALB_METRICS.targetResponseTime:
+        return traffic.p99LatencyMs === null ? [] : [traffic.p99LatencyMs / 1000];
+      default:
+        return [];
+    }
   }
 
   // ---------- Step Functions ----------
@@ -429,4 +643,17 @@ export class FakeAws {
       return { stopDate: new Date() };
     });
   }
+}
+
+/** `...:targetgroup/<name>/<id>` → `<name>`. */
+function targetGroupName(arn: string): string {
+  return /:targetgroup\/([^/]+)\//.exec(arn)?.[1] ?? arn;
+}
+
+/**
+ * A deep copy of plain JSON data (ELB rules and listeners hold no dates), made in the test's own
+ * realm so that `toStrictEqual` compares it with fixtures by value.
+ */
+function jsonCopy<T>(value: T): T {
+  return JSON.parse(JSON.stringify(value)) as T;
 }

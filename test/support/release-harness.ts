@@ -13,6 +13,15 @@ import { parameterNames } from '../../lambdas/shared/documents';
 import type { ServiceConfigInput } from '../../lambdas/shared/config';
 import { handlerFileOf, loadDefinition, RELEASE_ASL_PATH } from '../../local/asl/definition';
 import { failedEntryError, putEventsOutcomes, putEventsResponse, type AcceptedEvent } from '../../local/asl/put-events';
+import {
+  LISTENER_ARN,
+  RULE_ARN,
+  rule as listenerRule,
+  TARGET_GROUP_ARNS,
+  TEST_RULE_ARNS,
+  testRule,
+  weightedForward,
+} from './alb-fixtures';
 import { FakeAws } from './fake-aws';
 
 export { handlerFileOf, placeholderOf } from '../../local/asl/definition';
@@ -122,6 +131,76 @@ export function seedColorapp(world: FakeAws, config: ServiceConfigInput = colora
   world.seedService('colorapp-blue', blueTd, 2);
   world.seedService('colorapp-green', greenTd, 0);
   world.seedRoute('colorapp-mesh', 'colorapp-router', 'colorapp-route', { 'colorapp-blue-node': 100, 'colorapp-green-node': 0 });
+  for (const alarm of ['colorapp-5xx', 'colorapp-blue-p99', 'colorapp-green-p99']) world.alarms.set(alarm, 'OK');
+  world.traffic.set('green', { requests: 1000, errors5xx: 0, p99LatencyMs: 40 });
+  world.traffic.set('blue', { requests: 1000, errors5xx: 0, p99LatencyMs: 40 });
+  return { blueTd, greenTd };
+}
+
+/**
+ * colorapp behind an Application Load Balancer: the production listener's weighted rule (or its
+ * default action, with `rule: 'listener-default'`), a header test rule per colour, one target
+ * group per colour. The health metric source is left to its default (the load balancer's).
+ */
+export function colorappAlbConfig(overrides: Partial<ServiceConfigInput> = {}): ServiceConfigInput {
+  return colorappConfig({
+    traffic: {
+      kind: 'alb',
+      listenerArn: LISTENER_ARN,
+      rule: RULE_ARN,
+      targetGroups: { ...TARGET_GROUP_ARNS },
+      testRules: { ...TEST_RULE_ARNS },
+    },
+    ...overrides,
+  });
+}
+
+/**
+ * Seeds colorapp on ALB: blue v1 live with 2 tasks behind its target group, green idle at 0
+ * tasks on an older revision, the weighted forward at blue 100 / green 0 (target-group
+ * stickiness on), a header test rule per colour, alarms OK and traffic on both colours.
+ * Each revision carries only the app container and its colour: ECS registers the tasks in the
+ * target group, nothing in the task definition names it.
+ */
+export function seedColorappAlb(world: FakeAws, config: ServiceConfigInput = colorappAlbConfig()): { blueTd: string; greenTd: string } {
+  world.putJson(parameterNames('colorapp').config, config);
+  if (config.traffic.kind !== 'alb') throw new Error('seedColorappAlb seeds ALB traffic only');
+  const definition = (colour: 'blue' | 'green', image: string) => ({
+    family: 'colorapp',
+    networkMode: 'awsvpc' as const,
+    requiresCompatibilities: ['FARGATE' as const],
+    cpu: '256',
+    memory: '512',
+    taskRoleArn: `arn:aws:iam::${ACCOUNT}:role/colorapp-task`,
+    executionRoleArn: `arn:aws:iam::${ACCOUNT}:role/colorapp-exec`,
+    containerDefinitions: [
+      { name: 'app', image, essential: true, environment: [{ name: 'COLOR', value: colour }], portMappings: [{ containerPort: 8080 }] },
+    ],
+  });
+  const greenTd = world.seedTaskDefinition(definition('green', '111122223333.dkr.ecr.eu-west-1.amazonaws.com/colorapp:v0'));
+  const blueTd = world.seedTaskDefinition(definition('blue', '111122223333.dkr.ecr.eu-west-1.amazonaws.com/colorapp:v1'));
+  world.seedService('colorapp-blue', blueTd, 2);
+  world.seedService('colorapp-green', greenTd, 0);
+  world.targetGroups.set(TARGET_GROUP_ARNS.blue, { colour: 'blue', serviceName: 'colorapp-blue' });
+  world.targetGroups.set(TARGET_GROUP_ARNS.green, { colour: 'green', serviceName: 'colorapp-green' });
+  const weighted = weightedForward([
+    [TARGET_GROUP_ARNS.blue, 100],
+    [TARGET_GROUP_ARNS.green, 0],
+  ]);
+  const onDefault = config.traffic.rule === 'listener-default';
+  world.seedListener({
+    ListenerArn: LISTENER_ARN,
+    LoadBalancerArn: `arn:aws:elasticloadbalancing:${REGION}:${ACCOUNT}:loadbalancer/app/colorapp/50dc6c495c0c9188`,
+    Port: 80,
+    Protocol: 'HTTP',
+    DefaultActions: onDefault
+      ? [weighted]
+      : [{ Type: 'fixed-response', Order: 1, FixedResponseConfig: { StatusCode: '404', ContentType: 'text/plain', MessageBody: 'no route' } }],
+  });
+  if (!onDefault) world.seedRule(listenerRule([weighted]));
+  world.seedRule(testRule('blue'));
+  world.seedRule(testRule('green'));
+  world.weightedForwardOf = onDefault ? { listener: LISTENER_ARN } : { rule: RULE_ARN };
   for (const alarm of ['colorapp-5xx', 'colorapp-blue-p99', 'colorapp-green-p99']) world.alarms.set(alarm, 'OK');
   world.traffic.set('green', { requests: 1000, errors5xx: 0, p99LatencyMs: 40 });
   world.traffic.set('blue', { requests: 1000, errors5xx: 0, p99LatencyMs: 40 });

@@ -13,7 +13,7 @@ import type { Colour, Weights } from '../colours';
 import type { AppMeshTrafficSchema } from '../config';
 import { ResourceNotFoundError, RouteDriftError, ValidationError } from '../errors';
 import { withThrottlingRetry } from '../retry';
-import type { TrafficRouter } from './traffic-router';
+import type { TargetsCheck, TrafficRole, TrafficRouter } from './traffic-router';
 
 /** App Mesh traffic configuration, as parsed from the service configuration. */
 export type AppMeshTrafficConfig = z.infer<typeof AppMeshTrafficSchema>;
@@ -63,7 +63,7 @@ export class AppMeshRouter implements TrafficRouter {
   constructor(
     private readonly appmesh: AppMeshClient,
     private readonly config: AppMeshTrafficConfig,
-    colours: { live: Colour; idle: Colour },
+    private readonly colours: { live: Colour; idle: Colour },
   ) {
     if (colours.live === colours.idle) {
       throw new ValidationError(
@@ -136,6 +136,29 @@ export class AppMeshRouter implements TrafficRouter {
     // The input (and so the token) is built once, so every throttled attempt is the same request.
     await this.call(`UpdateRoute ${this.describe()}`, () => this.appmesh.send(new UpdateRouteCommand(input)));
     return { changed: true };
+  }
+
+  /**
+   * App Mesh keeps no health of its own that the release could read: Envoy sends to the virtual
+   * node's endpoints as service discovery lists them, and those are the colour's running ECS
+   * tasks. What stands in for target health is the idle service's stability, which CheckStability
+   * already required (ECS running count at the desired count, container health checks passing)
+   * before any traffic moves. So nothing is sent here, and nothing is refused.
+   */
+  async checkTargets(role: TrafficRole): Promise<TargetsCheck> {
+    return {
+      checked: false,
+      role,
+      colour: this.colours[role],
+      reason:
+        `App Mesh has no target health to read for virtual node ${role === 'live' ? this.liveNode : this.idleNode}; ` +
+        'the ECS service stability check (running tasks, container health checks) stands in for it',
+    };
+  }
+
+  /** The App Mesh configuration names no test routes, so there is nothing to check. */
+  async checkTestRoutes(): Promise<readonly string[]> {
+    return [];
   }
 
   /** Mesh, router and route names, plus the owner of a shared mesh only when configured. */

@@ -1,7 +1,9 @@
 import { AppMeshClient } from '@aws-sdk/client-app-mesh';
+import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import type { Colour } from '../colours';
 import type { TrafficConfig } from '../config';
 import { ValidationError } from '../errors';
+import { AlbTrafficRouter } from './alb-router';
 import { AppMeshRouter } from './appmesh-router';
 import type { TrafficRouter } from './traffic-router';
 
@@ -9,15 +11,23 @@ import type { TrafficRouter } from './traffic-router';
 export interface TrafficClients {
   /** @default - one AppMeshClient per process, created on first use */
   readonly appmesh?: AppMeshClient;
+  /** @default - one ElasticLoadBalancingV2Client per process, created on first use */
+  readonly elbv2?: ElasticLoadBalancingV2Client;
 }
 
-// Created on first use so a function whose service uses another backend never builds an App
-// Mesh client, and kept for the life of the process so warm invocations reuse its connections.
+// Created on first use so a function whose service uses one backend never builds the other's
+// client, and kept for the life of the process so warm invocations reuse its connections.
 let defaultAppMesh: AppMeshClient | undefined;
+let defaultElbv2: ElasticLoadBalancingV2Client | undefined;
 
 function appMeshClient(): AppMeshClient {
   defaultAppMesh ??= new AppMeshClient({});
   return defaultAppMesh;
+}
+
+function elbv2Client(): ElasticLoadBalancingV2Client {
+  defaultElbv2 ??= new ElasticLoadBalancingV2Client({});
+  return defaultElbv2;
 }
 
 /**
@@ -39,8 +49,7 @@ export function createTrafficRouter(
     case 'appmesh':
       return new AppMeshRouter(clients.appmesh ?? appMeshClient(), config, colours);
     case 'alb':
-      // TODO(alb-router): replaced by AlbTrafficRouter on the router branch before anything lands.
-      throw new ValidationError('ALB traffic is not wired yet');
+      return new AlbTrafficRouter(clients.elbv2 ?? elbv2Client(), config, colours);
     default: {
       // Adding a member to TrafficConfigSchema without a case here is a compile error.
       const unknownKind: never = kind;

@@ -375,4 +375,27 @@ describe('AppMeshRouter', () => {
       expect(sentUpdate()).not.toHaveProperty('clientToken');
     });
   });
+
+  describe('checks beside the weights', () => {
+    it('reports target health as not checked, naming the virtual node and what stands in for it, and sends nothing', async () => {
+      await expect(router().checkTargets('idle')).resolves.toStrictEqual({
+        checked: false,
+        role: 'idle',
+        colour: 'green',
+        reason:
+          'App Mesh has no target health to read for virtual node colorapp-green; ' +
+          'the ECS service stability check (running tasks, container health checks) stands in for it',
+      });
+      await expect(router(appMeshConfig, { live: 'green', idle: 'blue' }).checkTargets('live')).resolves.toMatchObject({
+        checked: false,
+        colour: 'green',
+      });
+      expect(appmesh).not.toHaveReceivedAnyCommand();
+    });
+
+    it('has no test routes to check and sends nothing', async () => {
+      await expect(router().checkTestRoutes()).resolves.toEqual([]);
+      expect(appmesh).not.toHaveReceivedAnyCommand();
+    });
+  });
 });
