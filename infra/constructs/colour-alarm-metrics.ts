@@ -90,11 +90,14 @@ export interface LoadBalancerColourMetricsProps {
  * The load balancer's own `AWS/ApplicationELB` metrics of the colour's target group, from the
  * contract in `lambdas/shared/alb-metrics.ts`:
  *
- * - success rate: `1 - (HTTPCode_Target_5XX_Count + TargetConnectionErrorCount) / RequestCount`,
- *   in percent. A failed connection to a target is a 502 the client sees, from the colour's
- *   target group, so it counts as a failure of the colour. 5xx that the load balancer generates
- *   itself (`HTTPCode_ELB_5XX_Count`) exist per load balancer only and cannot be told apart by
- *   colour, so they are not in this rate.
+ * - success rate: `(HTTPCode_Target_2XX_Count + 3XX + 4XX) / RequestCount`, in percent: the
+ *   share of the requests routed to the colour's target group that its targets answered without
+ *   a 5xx. Everything else routed there failed for the client: the targets' 5xx, the 502 of a
+ *   connection that failed (`TargetConnectionErrorCount`) and the 504 the load balancer answers
+ *   when a target does not answer in time. Those 504s exist only in `HTTPCode_ELB_5XX_Count`,
+ *   which has no `TargetGroup` dimension, so a rate built from explicit error counts would call a
+ *   hanging version healthy. The health check counts the same way
+ *   (`lambdas/shared/health/load-balancer-metric-source.ts`).
  * - p99 of `TargetResponseTime`, which ELB publishes in seconds.
  *
  * ELB publishes these every 60 seconds, and only when requests flow: a shorter period would only
@@ -122,11 +125,12 @@ export function loadBalancerColourMetrics(props: LoadBalancerColourMetricsProps)
       // ELB publishes an error count only when there was an error: FILL(…, 0) makes a missing one
       // zero. No requests at all gives no data point (IF without an else): not breaching.
       expression:
-        'IF(FILL(requests, 0) > 0, 100 * (1 - (FILL(target5xx, 0) + FILL(connectionErrors, 0)) / FILL(requests, 0)))',
+        'IF(FILL(requests, 0) > 0, 100 * (FILL(target2xx, 0) + FILL(target3xx, 0) + FILL(target4xx, 0)) / FILL(requests, 0))',
       usingMetrics: {
         requests: sum(ALB_METRICS.requestCount),
-        target5xx: sum(ALB_METRICS.targetResponsesByClass['5']),
-        connectionErrors: sum(ALB_METRICS.targetConnectionErrors),
+        target2xx: sum(ALB_METRICS.targetResponsesByClass['2']),
+        target3xx: sum(ALB_METRICS.targetResponsesByClass['3']),
+        target4xx: sum(ALB_METRICS.targetResponsesByClass['4']),
       },
       label: `${serviceName} ${colour} success rate at the load balancer (%)`,
       period,

@@ -300,6 +300,7 @@ describe('check-health handler: the metric source follows the service configurat
     cw.on(GetMetricDataCommand).resolves({
       MetricDataResults: [
         { Id: 'requests', Values: [300, 200], StatusCode: 'Complete' },
+        { Id: 'target_2xx', Values: [300, 200], StatusCode: 'Complete' },
         { Id: 'target_response_time_p99', Values: [0.08], StatusCode: 'Complete' },
       ],
     });
@@ -313,6 +314,9 @@ describe('check-health handler: the metric source follows the service configurat
     const input = cw.commandCalls(GetMetricDataCommand)[0].args[0].input;
     expect(input.MetricDataQueries?.map((q) => [q.MetricStat?.Metric?.Namespace, q.MetricStat?.Metric?.MetricName, q.MetricStat?.Stat, q.MetricStat?.Period])).toEqual([
       ['AWS/ApplicationELB', 'RequestCount', 'Sum', 60],
+      ['AWS/ApplicationELB', 'HTTPCode_Target_2XX_Count', 'Sum', 60],
+      ['AWS/ApplicationELB', 'HTTPCode_Target_3XX_Count', 'Sum', 60],
+      ['AWS/ApplicationELB', 'HTTPCode_Target_4XX_Count', 'Sum', 60],
       ['AWS/ApplicationELB', 'HTTPCode_Target_5XX_Count', 'Sum', 60],
       ['AWS/ApplicationELB', 'TargetConnectionErrorCount', 'Sum', 60],
       ['AWS/ApplicationELB', 'TargetResponseTime', 'p99', 60],

@@ -8,6 +8,8 @@ import { maxOf, sumOf, type HealthMetricSource, type SourceTarget, type TrafficM
 type AlbTraffic = Extract<TrafficConfig, { kind: 'alb' }>;
 
 const REQUESTS_ID = 'requests';
+/** Target answers that are not errors, by class: what the failed share is measured against. */
+const ANSWERED_IDS = { '2': 'target_2xx', '3': 'target_3xx', '4': 'target_4xx' } as const;
 const TARGET_5XX_ID = 'target_5xx';
 const CONNECTION_ERRORS_ID = 'target_connection_errors';
 const P99_ID = 'target_response_time_p99';
@@ -24,17 +26,18 @@ const P99_ID = 'target_response_time_p99';
  * accepts only `{ LoadBalancer }` (and `AvailabilityZone`)):
  *
  * - requests: `RequestCount` (Sum): requests the load balancer routed to a target of the group.
- * - errors: `HTTPCode_Target_5XX_Count` (Sum), the targets' own 5xx, plus
- *   `TargetConnectionErrorCount` (Sum): connections to a target of the group that could not be
- *   established, each answered 502 by the load balancer. That is the per-target-group view of
- *   load-balancer 5xx; `HTTPCode_ELB_5XX_Count` has no `TargetGroup` dimension, so the load
- *   balancer's other 5xx (a 503 with no target, a 504 after the idle timeout) cannot be told
- *   apart by colour and are left to the load balancer's own alarms.
- *   Denominator: `RequestCount` counts a request once the load balancer has chosen a target for
- *   it, which a failed connection has (it failed connecting to that target), so the failed
- *   connections are in the denominator as well as the numerator. Should connection errors ever
- *   outnumber the requests (a retried connection counted twice), the success rate floors at 0:
- *   counting them stays on the safe side, a rollback.
+ * - errors: every request routed to the group that the targets did not answer with a 2xx, 3xx
+ *   or 4xx: `RequestCount - (HTTPCode_Target_2XX_Count + 3XX + 4XX)`, and never fewer than
+ *   `HTTPCode_Target_5XX_Count + TargetConnectionErrorCount`. `RequestCount` counts a request
+ *   once the load balancer has chosen a target for it, so the difference holds the targets' own
+ *   5xx, the 502s of connections that failed (`TargetConnectionErrorCount`) and the 504s the
+ *   load balancer answers when a target of the group does not answer in time. Those 504s exist
+ *   only in `HTTPCode_ELB_5XX_Count`, which has no `TargetGroup` dimension, and
+ *   `TargetResponseTime` has no datapoint for them: counted any other way, a new version that
+ *   hangs would look perfectly healthy. (A 503 with no target at all was never routed to the
+ *   group and is the load balancer's own alarm's business.) Should the explicit errors ever
+ *   outnumber the requests, the success rate floors at 0: counting them stays on the safe side,
+ *   a rollback.
  * - p99 latency: `TargetResponseTime` (p99), which ELB publishes in SECONDS: times 1000.
  *
  * ELB publishes every 60 seconds, and nothing at all while no request flows ("If there are no
@@ -73,6 +76,9 @@ export class LoadBalancerMetricSource implements HealthMetricSource {
     });
     return [
       query(REQUESTS_ID, ALB_METRICS.requestCount, 'Sum'),
+      ...Object.entries(ANSWERED_IDS).map(([cls, id]) =>
+        query(id, ALB_METRICS.targetResponsesByClass[cls as keyof typeof ANSWERED_IDS], 'Sum'),
+      ),
       query(TARGET_5XX_ID, ALB_METRICS.targetResponsesByClass['5'], 'Sum'),
       query(CONNECTION_ERRORS_ID, ALB_METRICS.targetConnectionErrors, 'Sum'),
       query(P99_ID, ALB_METRICS.targetResponseTime, 'p99'),
@@ -81,9 +87,12 @@ export class LoadBalancerMetricSource implements HealthMetricSource {
 
   measure(values: ReadonlyMap<string, readonly number[]>): TrafficMeasure {
     const p99Seconds = maxOf(values, P99_ID);
+    const requests = sumOf(values, REQUESTS_ID);
+    const answered = Object.values(ANSWERED_IDS).reduce((total, id) => total + sumOf(values, id), 0);
+    const explicitErrors = sumOf(values, TARGET_5XX_ID) + sumOf(values, CONNECTION_ERRORS_ID);
     return {
-      requests: sumOf(values, REQUESTS_ID),
-      errors5xx: sumOf(values, TARGET_5XX_ID) + sumOf(values, CONNECTION_ERRORS_ID),
+      requests,
+      errors5xx: Math.max(requests - answered, explicitErrors),
       p99LatencyMs: p99Seconds === null ? null : p99Seconds * 1000,
     };
   }

@@ -81,10 +81,13 @@ describe('load-balancer source (AWS/ApplicationELB per target group)', () => {
     ReturnData: true,
   });
 
-  it("queries the idle colour's target group: RequestCount, target 5xx, connection errors (Sum) and TargetResponseTime (p99)", async () => {
+  it("queries the idle colour's target group: RequestCount, target answers by class, connection errors (Sum) and TargetResponseTime (p99)", async () => {
     const { queries } = await judgeWith(new LoadBalancerMetricSource(alb), 60, {});
     expect(queries).toEqual([
       stat('requests', 'RequestCount', 'Sum'),
+      stat('target_2xx', 'HTTPCode_Target_2XX_Count', 'Sum'),
+      stat('target_3xx', 'HTTPCode_Target_3XX_Count', 'Sum'),
+      stat('target_4xx', 'HTTPCode_Target_4XX_Count', 'Sum'),
       stat('target_5xx', 'HTTPCode_Target_5XX_Count', 'Sum'),
       stat('target_connection_errors', 'TargetConnectionErrorCount', 'Sum'),
       stat('target_response_time_p99', 'TargetResponseTime', 'p99'),
@@ -95,25 +98,25 @@ describe('load-balancer source (AWS/ApplicationELB per target group)', () => {
   it.each([
     {
       behaviour: 'healthy traffic is healthy, with TargetResponseTime seconds read as milliseconds',
-      values: { requests: [400, 600], target_5xx: [2], target_response_time_p99: [0.12, 0.25] },
+      values: { requests: [400, 600], target_2xx: [398, 590], target_4xx: [10], target_5xx: [2], target_response_time_p99: [0.12, 0.25] },
       status: 'healthy',
       evidence: { requests: 1000, errors5xx: 2, successRate: 0.998, p99LatencyMs: 250 },
     },
     {
       behaviour: "the targets' 5xx make it unhealthy",
-      values: { requests: [500], target_5xx: [25], target_response_time_p99: [0.05] },
+      values: { requests: [500], target_2xx: [475], target_5xx: [25], target_response_time_p99: [0.05] },
       status: 'unhealthy',
       evidence: { requests: 500, errors5xx: 25, successRate: 0.95, p99LatencyMs: 50 },
     },
     {
       behaviour: 'connection errors (502s from the load balancer) count as errors of the colour',
-      values: { requests: [500], target_connection_errors: [10, 5], target_response_time_p99: [0.05] },
+      values: { requests: [500], target_2xx: [485], target_connection_errors: [10, 5], target_response_time_p99: [0.05] },
       status: 'unhealthy',
       evidence: { requests: 500, errors5xx: 15, successRate: 0.97, p99LatencyMs: 50 },
     },
     {
       behaviour: 'a slow p99 (1.5 s = 1500 ms) is unhealthy',
-      values: { requests: [500], target_response_time_p99: [0.2, 1.5] },
+      values: { requests: [500], target_2xx: [500], target_response_time_p99: [0.2, 1.5] },
       status: 'unhealthy',
       evidence: { requests: 500, errors5xx: 0, successRate: 1, p99LatencyMs: 1500 },
     },
@@ -125,9 +128,17 @@ describe('load-balancer source (AWS/ApplicationELB per target group)', () => {
     },
     {
       behaviour: 'too few requests is inconclusive',
-      values: { requests: [20], target_response_time_p99: [0.01] },
+      values: { requests: [20], target_2xx: [20], target_response_time_p99: [0.01] },
       status: 'inconclusive',
       evidence: { requests: 20, errors5xx: 0, successRate: 1, p99LatencyMs: 10 },
+    },
+    {
+      // ELB answers 504 itself when a target does not answer in time: only HTTPCode_ELB_5XX_Count
+      // (no TargetGroup dimension) counts it, and TargetResponseTime has no datapoint for it.
+      behaviour: 'requests the targets never answered (504s of a hanging version) count as errors of the colour',
+      values: { requests: [500], target_2xx: [300], target_response_time_p99: [0.05] },
+      status: 'unhealthy',
+      evidence: { requests: 500, errors5xx: 200, successRate: 0.6, p99LatencyMs: 50 },
     },
     {
       behaviour: 'more connection errors than requests floors the success rate at 0',
