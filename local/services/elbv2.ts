@@ -94,7 +94,6 @@ export const ELBV2_ERRORS = {
   invalidConfigurationRequest: 'InvalidConfigurationRequest',
   targetGroupAssociationLimit: 'TargetGroupAssociationLimit',
   operationNotPermitted: 'OperationNotPermitted',
-  tooManyTargetGroups: 'TooManyTargetGroups',
   throttling: 'Throttling',
 } as const;
 
@@ -646,16 +645,20 @@ export class LocalElbv2 implements QueryProtocolService {
    * ModifyRule: `Actions` replaces the actions and `Conditions` the conditions, each only when sent
    * (API reference: "Any properties that you do not specify are unchanged").
    *
-   * @throws AwsServiceError `RuleNotFound`, `ValidationError`, `OperationNotPermitted` (conditions
-   *   of a default rule), and the action errors.
+   * @throws AwsServiceError `RuleNotFound`, `ValidationError`, `OperationNotPermitted` for a
+   *   default rule (API reference: "To modify the actions for the default rule, use
+   *   ModifyListener"; OperationNotPermitted is among ModifyRule's errors), and the action errors.
    */
   modifyRule(input: ModifyRuleInput): { Rules: Rule[] } {
     const rule = this.ruleState(requireString(input.RuleArn, 'ruleArn'));
     const listener = this.listenerState(rule.listenerArn);
-    const conditions = input.Conditions === undefined ? undefined : validateConditions(input.Conditions);
-    if (conditions !== undefined && rule.priority === 'default') {
-      throw new AwsServiceError(ELBV2_ERRORS.operationNotPermitted, 'The conditions of a default rule cannot be modified');
+    if (rule.priority === 'default') {
+      throw new AwsServiceError(
+        ELBV2_ERRORS.operationNotPermitted,
+        `Rule '${rule.arn}' is the default rule of its listener; to modify the default actions, use ModifyListener`,
+      );
     }
+    const conditions = input.Conditions === undefined ? undefined : validateConditions(input.Conditions);
     const actions = input.Actions === undefined ? undefined : this.validateActions(input.Actions, listener.loadBalancerArn, 'actions');
     if (conditions !== undefined) rule.conditions = conditions;
     if (actions !== undefined) this.setActions(rule, actions);
@@ -981,7 +984,7 @@ export class LocalElbv2 implements QueryProtocolService {
           }
         }
         if (tuples.length > MAX_TARGET_GROUPS_PER_FORWARD) {
-          throw new AwsServiceError(ELBV2_ERRORS.tooManyTargetGroups, `A forward action can have at most ${MAX_TARGET_GROUPS_PER_FORWARD} target groups`);
+          throw validation(`A forward action can have at most ${MAX_TARGET_GROUPS_PER_FORWARD} target groups; got ${tuples.length}`);
         }
         const seen = new Set<string>();
         for (const tuple of tuples) {

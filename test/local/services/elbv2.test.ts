@@ -32,7 +32,8 @@ import {
 import { loadBalancerDimension, targetGroupDimension } from '../../../lambdas/shared/alb-metrics';
 import { AlbTrafficSchema } from '../../../lambdas/shared/config';
 import { startLocalEndpoint, type LocalEndpoint } from '../../../local/endpoint/server';
-import { elbThrottling, httpHealthProbe, LocalElbv2, type HealthCheckResult } from '../../../local/services/elbv2';
+import * as sdk from '@aws-sdk/client-elastic-load-balancing-v2';
+import { ELBV2_ERRORS, elbThrottling, httpHealthProbe, LocalElbv2, type HealthCheckResult } from '../../../local/services/elbv2';
 import { clientConfig } from '../endpoint/harness';
 
 // The local ELBv2 through the real SDK v3 client (AWS Query protocol) and the real endpoint.
@@ -324,6 +325,28 @@ describe('changing weights', () => {
     ).rejects.toBeInstanceOf(PriorityInUseException);
     const defaultRule = elb.describeRules({ ListenerArn: world.listener }).Rules.find((r) => r.IsDefault)!.RuleArn;
     await expect(client.send(new DeleteRuleCommand({ RuleArn: defaultRule }))).rejects.toBeInstanceOf(OperationNotPermittedException);
+  });
+
+  it('refuses ModifyRule on the default rule (API reference, ModifyRule: "To modify the actions for the default rule, use ModifyListener")', async () => {
+    const defaultRule = elb.describeRules({ ListenerArn: world.listener }).Rules.find((r) => r.IsDefault)!.RuleArn;
+    await expect(
+      client.send(new ModifyRuleCommand({ RuleArn: defaultRule, Actions: [forward(world.blue, 0, world.green, 100)] })),
+    ).rejects.toBeInstanceOf(OperationNotPermittedException);
+    expect(elb.weights(world.listener)).toEqual({ [world.blue]: 100, [world.green]: 0 });
+  });
+
+  it('throws only error codes of the SDK model (each exception\'s awsQueryError code) or AWS common errors', () => {
+    // The static error schemas the client exports, e.g. RuleNotFoundException$ = [-3, ns, name, { awsQueryError: ['RuleNotFound', 400] }, ...].
+    const modelled = Object.entries(sdk)
+      .filter(([name]) => name.endsWith('Exception$'))
+      .map(([, schema]) => ((schema as unknown[])[3] as { awsQueryError?: [string, number] }).awsQueryError?.[0]);
+    // ValidationError: "Common Errors" of the Elastic Load Balancing API reference. Throttling: the
+    // Query code ELB throttles with ("Rate exceeded"); the SDK retries it (@smithy/core retry
+    // THROTTLING_ERROR_CODES includes "Throttling") and so does botocore.
+    const common = ['ValidationError', 'Throttling'];
+    for (const code of Object.values(ELBV2_ERRORS)) {
+      expect([code, modelled.includes(code) || common.includes(code)]).toEqual([code, true]);
+    }
   });
 
   it('retries a throttled call as the SDK does for the Query error code Throttling', async () => {
