@@ -536,6 +536,17 @@ describe('routing for the gateway (ALB user guide, "Listener rules" and "Conditi
     expect(elb.route(world.listener, { path: '/Admin/users', headers: { host: 'app.example.com' } })).toMatchObject({ kind: 'forward' });
   });
 
+  it('passes authentication actions (no identity provider on loopback) and lets the last action decide, by Order', () => {
+    const rule = elb.createRule({
+      ListenerArn: world.listener,
+      Priority: 2,
+      Conditions: [{ Field: 'path-pattern', PathPatternConfig: { Values: ['/secure*'] } }],
+      // Listed out of order on purpose: Order, not list position, decides.
+      Actions: [forward(world.blue, 0, world.green, 1, 2), OIDC],
+    }).Rules[0].RuleArn!;
+    expect(elb.route(world.listener, { path: '/secure/area', headers: {} })).toEqual({ kind: 'forward', ruleArn: rule, targetGroupArn: world.green });
+  });
+
   it('has nothing to forward to when every weight is 0', () => {
     elb.modifyListener({ ListenerArn: world.listener, DefaultActions: [forward(world.blue, 0, world.green, 0)] });
     expect(elb.route(world.listener, { path: '/', headers: {} })).toMatchObject({ kind: 'no-target' });
