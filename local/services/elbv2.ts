@@ -63,39 +63,22 @@ import {
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { AwsServiceError, type Operation, type QueryOperation, type QueryProtocolService } from '../contracts';
 import { operationShapesFromSdk } from '../endpoint/query';
+import { MAX_PRIORITY, validateActions, validateConditions, weightsOf, type ActionContext } from './elbv2/actions';
+import { defaultTargetGroupAttributes, MAX_DEREGISTRATION_DELAY, validateAttribute } from './elbv2/attributes';
+import { checkRange, ELBV2_ERRORS, isIntegerIn, requireString, validation } from './elbv2/errors';
 import { httpHealthProbe, nextHealth, REGISTERED, type HealthProbe, type TargetHealthState } from './elbv2/health';
+import { paginate } from './elbv2/paging';
 import { conditionsMatch, decide, forwardTargets, type RoutableRequest, type RouteDecision } from './elbv2/routing';
 
 export type { HealthCheckRequest, HealthCheckResult, HealthProbe } from './elbv2/health';
 export { httpHealthProbe } from './elbv2/health';
+export { ELBV2_ERRORS, elbThrottling } from './elbv2/errors';
 export type { RoutableRequest, RouteDecision } from './elbv2/routing';
 
 /** The API version of Elastic Load Balancing v2; every Query request names it. */
 export const ELBV2_API_VERSION = '2015-12-01';
 /** The namespace of every ELBv2 XML answer (the SDK client's `xmlNamespace`). */
 export const ELBV2_XML_NAMESPACE = 'http://elasticloadbalancing.amazonaws.com/doc/2015-12-01/';
-
-/**
- * Error codes as they travel on the wire: each modelled exception's `awsQueryError` code in the
- * SDK (`RuleNotFoundException` travels as `RuleNotFound`), plus the common `ValidationError`.
- */
-export const ELBV2_ERRORS = {
-  validation: 'ValidationError',
-  loadBalancerNotFound: 'LoadBalancerNotFound',
-  listenerNotFound: 'ListenerNotFound',
-  ruleNotFound: 'RuleNotFound',
-  targetGroupNotFound: 'TargetGroupNotFound',
-  duplicateLoadBalancerName: 'DuplicateLoadBalancerName',
-  duplicateTargetGroupName: 'DuplicateTargetGroupName',
-  duplicateListener: 'DuplicateListener',
-  priorityInUse: 'PriorityInUse',
-  invalidTarget: 'InvalidTarget',
-  invalidLoadBalancerAction: 'InvalidLoadBalancerAction',
-  invalidConfigurationRequest: 'InvalidConfigurationRequest',
-  targetGroupAssociationLimit: 'TargetGroupAssociationLimit',
-  operationNotPermitted: 'OperationNotPermitted',
-  throttling: 'Throttling',
-} as const;
 
 /** Operations {@link LocalElbv2} answers (and in which failures can be injected). */
 export type Elbv2OperationName =
@@ -161,11 +144,6 @@ export interface RoutableTarget {
 /** `'listener-default'` names the listener's default rule, as in the `AlbTrafficSchema` config. */
 export type RuleSelector = 'listener-default' | string;
 
-/** ELBv2's throttling error (HTTP 400, code `Throttling`), for {@link LocalElbv2.injectFailures}. */
-export function elbThrottling(message = 'Rate exceeded'): AwsServiceError {
-  return new AwsServiceError(ELBV2_ERRORS.throttling, message);
-}
-
 interface LoadBalancerState {
   readonly arn: string;
   readonly id: string;
@@ -214,14 +192,6 @@ interface ListenerState {
 }
 
 const NAME = /^(?!-)(?!internal-)[A-Za-z0-9-]{1,32}(?<!-)$/;
-const MAX_PAGE_SIZE = 400;
-const MAX_TARGET_GROUPS_PER_FORWARD = 5;
-const MAX_WEIGHT = 999;
-const MAX_PRIORITY = 50_000;
-const MAX_DEREGISTRATION_DELAY = 3600;
-const MAX_STICKINESS_SECONDS = 604_800;
-const TERMINAL_ACTIONS = new Set(['forward', 'redirect', 'fixed-response']);
-const ACTION_TYPES = new Set(['forward', 'redirect', 'fixed-response', 'authenticate-oidc', 'authenticate-cognito', 'jwt-validation']);
 /** Hosted zone of ALBs in a few regions (AWS general reference, "Elastic Load Balancing endpoints and quotas"). */
 const ALB_HOSTED_ZONES: Record<string, string> = {
   'eu-west-1': 'Z32O12XQLNTSW2',
@@ -451,15 +421,7 @@ export class LocalElbv2 implements QueryProtocolService {
     const state: TargetGroupState = {
       arn,
       data: { ...data, TargetGroupArn: arn },
-      // ALB target group attributes and their defaults (ALB user guide, "Target group attributes").
-      attributes: new Map([
-        ['deregistration_delay.timeout_seconds', String(this.defaultDeregistrationDelaySeconds)],
-        ['stickiness.enabled', 'false'],
-        ['stickiness.type', 'lb_cookie'],
-        ['stickiness.lb_cookie.duration_seconds', '86400'],
-        ['slow_start.duration_seconds', '0'],
-        ['load_balancing.algorithm.type', 'round_robin'],
-      ]),
+      attributes: defaultTargetGroupAttributes(this.defaultDeregistrationDelaySeconds),
       targets: new Map(),
       tags: [...(input.Tags ?? [])],
     };
@@ -540,7 +502,7 @@ export class LocalElbv2 implements QueryProtocolService {
         throw new AwsServiceError(ELBV2_ERRORS.duplicateListener, `A listener already exists on port ${port} of this load balancer`);
       }
     }
-    const actions = this.validateActions(input.DefaultActions, lb.arn, 'defaultActions');
+    const actions = validateActions(input.DefaultActions, 'defaultActions', this.actionContext(lb.arn));
     const id = this.newId();
     const arn = this.arn(`listener/app/${lb.data.LoadBalancerName}/${lb.id}/${id}`);
     const defaultRule = this.newRule(arn, 'default', [], actions, []);
@@ -584,7 +546,7 @@ export class LocalElbv2 implements QueryProtocolService {
    */
   modifyListener(input: ModifyListenerInput): { Listeners: Listener[] } {
     const listener = this.listenerState(requireString(input.ListenerArn, 'listenerArn'));
-    const actions = input.DefaultActions === undefined ? undefined : this.validateActions(input.DefaultActions, listener.loadBalancerArn, 'defaultActions');
+    const actions = input.DefaultActions === undefined ? undefined : validateActions(input.DefaultActions, 'defaultActions', this.actionContext(listener.loadBalancerArn));
     if (input.Port !== undefined) {
       if (!isIntegerIn(input.Port, 1, 65535)) throw validation(`A port from 1 to 65535 must be specified; got ${input.Port}`);
       for (const other of this.listeners.values()) {
@@ -614,7 +576,7 @@ export class LocalElbv2 implements QueryProtocolService {
     const priority = input.Priority;
     if (!isIntegerIn(priority, 1, MAX_PRIORITY)) throw validation(`Priority must be an integer from 1 to ${MAX_PRIORITY}; got ${String(priority)}`);
     const conditions = validateConditions(input.Conditions);
-    const actions = this.validateActions(input.Actions, listener.loadBalancerArn, 'actions');
+    const actions = validateActions(input.Actions, 'actions', this.actionContext(listener.loadBalancerArn));
     for (const rule of listener.rules.values()) {
       if (rule.priority === priority) throw new AwsServiceError(ELBV2_ERRORS.priorityInUse, `Priority '${priority}' is currently in use`);
     }
@@ -659,7 +621,7 @@ export class LocalElbv2 implements QueryProtocolService {
       );
     }
     const conditions = input.Conditions === undefined ? undefined : validateConditions(input.Conditions);
-    const actions = input.Actions === undefined ? undefined : this.validateActions(input.Actions, listener.loadBalancerArn, 'actions');
+    const actions = input.Actions === undefined ? undefined : validateActions(input.Actions, 'actions', this.actionContext(listener.loadBalancerArn));
     if (conditions !== undefined) rule.conditions = conditions;
     if (actions !== undefined) this.setActions(rule, actions);
     return { Rules: [ruleData(rule)] };
@@ -936,110 +898,12 @@ export class LocalElbv2 implements QueryProtocolService {
     return rule;
   }
 
-  /**
-   * Validates actions as AWS does and returns them as AWS stores them (see {@link asStored}).
-   * Forwarded target groups must exist, and each may belong to this load balancer only.
-   */
-  private validateActions(actions: readonly Action[] | undefined, loadBalancerArn: string, field: string): Action[] {
-    if (actions === undefined || actions.length === 0) {
-      throw validation(`1 validation error detected: Value null at '${field}' failed to satisfy constraint: Member must not be null`);
-    }
-    if (actions.length > 1 && actions.some((a) => a.Order === undefined)) {
-      throw validation('An action order must be specified for each action when a rule has more than one action');
-    }
-    const orders = new Set<number>();
-    for (const action of actions) {
-      if (action.Type === undefined || !ACTION_TYPES.has(action.Type)) {
-        throw validation(`Action type '${String(action.Type)}' must be one of ${[...ACTION_TYPES].join(', ')}`);
-      }
-      if (action.Order !== undefined) {
-        if (!isIntegerIn(action.Order, 1, MAX_PRIORITY)) throw validation(`Action order must be from 1 to ${MAX_PRIORITY}; got ${action.Order}`);
-        if (orders.has(action.Order)) throw new AwsServiceError(ELBV2_ERRORS.invalidLoadBalancerAction, `Action order '${action.Order}' is used more than once`);
-        orders.add(action.Order);
-      }
-    }
-    const ordered = [...actions].sort((a, b) => (a.Order ?? 0) - (b.Order ?? 0));
-    const terminals = ordered.filter((a) => TERMINAL_ACTIONS.has(a.Type!));
-    if (terminals.length !== 1 || ordered[ordered.length - 1] !== terminals[0]) {
-      throw new AwsServiceError(
-        ELBV2_ERRORS.invalidLoadBalancerAction,
-        'A rule must end with exactly one forward, redirect or fixed-response action, performed last',
-      );
-    }
-    for (const action of actions) this.validateAction(action, loadBalancerArn);
-    return actions.map(asStored);
-  }
-
-  private validateAction(action: Action, loadBalancerArn: string): void {
-    switch (action.Type) {
-      case 'forward': {
-        const tuples = action.ForwardConfig?.TargetGroups ?? [];
-        if (action.TargetGroupArn === undefined && tuples.length === 0) {
-          throw validation('A target group ARN must be specified for a forward action');
-        }
-        if (action.TargetGroupArn !== undefined && tuples.length > 0) {
-          // API reference, Action.ForwardConfig: with both, one target group, the same one.
-          if (tuples.length !== 1 || tuples[0].TargetGroupArn !== action.TargetGroupArn) {
-            throw validation('If you specify both TargetGroupArn and ForwardConfig, ForwardConfig must name only that target group');
-          }
-        }
-        if (tuples.length > MAX_TARGET_GROUPS_PER_FORWARD) {
-          throw validation(`A forward action can have at most ${MAX_TARGET_GROUPS_PER_FORWARD} target groups; got ${tuples.length}`);
-        }
-        const seen = new Set<string>();
-        for (const tuple of tuples) {
-          if (tuple.TargetGroupArn === undefined) throw validation('Each target group of a forward action needs a TargetGroupArn');
-          if (seen.has(tuple.TargetGroupArn)) throw validation(`Target group '${tuple.TargetGroupArn}' appears more than once in a forward action`);
-          seen.add(tuple.TargetGroupArn);
-          // TargetGroupTuple.Weight: "The range is 0 to 999."
-          if (tuple.Weight !== undefined && !isIntegerIn(tuple.Weight, 0, MAX_WEIGHT)) {
-            throw validation(`Weight must be an integer from 0 to ${MAX_WEIGHT}; got ${tuple.Weight} for ${tuple.TargetGroupArn}`);
-          }
-        }
-        const stickiness = action.ForwardConfig?.TargetGroupStickinessConfig;
-        if (stickiness?.Enabled === true && !isIntegerIn(stickiness.DurationSeconds, 1, MAX_STICKINESS_SECONDS)) {
-          throw validation(`Target group stickiness needs DurationSeconds from 1 to ${MAX_STICKINESS_SECONDS} when enabled`);
-        }
-        for (const { targetGroupArn } of forwardTargets(action)) {
-          this.targetGroupState(targetGroupArn);
-          const others = this.loadBalancersOf(targetGroupArn).filter((arn) => arn !== loadBalancerArn);
-          if (others.length > 0) {
-            // An ALB target group serves one load balancer (TargetGroupAssociationLimitException).
-            throw new AwsServiceError(
-              ELBV2_ERRORS.targetGroupAssociationLimit,
-              `The following target groups cannot be associated with more than one load balancer: ${targetGroupArn}`,
-            );
-          }
-        }
-        return;
-      }
-      case 'fixed-response': {
-        const code = action.FixedResponseConfig?.StatusCode;
-        if (code === undefined || !/^(2|4|5)\d\d$/.test(code)) throw validation(`A fixed response needs a StatusCode of 2XX, 4XX or 5XX; got ${String(code)}`);
-        return;
-      }
-      case 'redirect': {
-        const code = action.RedirectConfig?.StatusCode;
-        if (code !== 'HTTP_301' && code !== 'HTTP_302') throw validation(`A redirect needs StatusCode HTTP_301 or HTTP_302; got ${String(code)}`);
-        return;
-      }
-      case 'authenticate-oidc': {
-        const c = action.AuthenticateOidcConfig;
-        if (!c?.Issuer || !c.AuthorizationEndpoint || !c.TokenEndpoint || !c.UserInfoEndpoint || !c.ClientId) {
-          throw validation('An authenticate-oidc action needs Issuer, AuthorizationEndpoint, TokenEndpoint, UserInfoEndpoint and ClientId');
-        }
-        return;
-      }
-      case 'authenticate-cognito': {
-        const c = action.AuthenticateCognitoConfig;
-        if (!c?.UserPoolArn || !c.UserPoolClientId || !c.UserPoolDomain) {
-          throw validation('An authenticate-cognito action needs UserPoolArn, UserPoolClientId and UserPoolDomain');
-        }
-        return;
-      }
-      default:
-        return;
-    }
+  private actionContext(loadBalancerArn: string): ActionContext {
+    return {
+      loadBalancerArn,
+      requireTargetGroup: (arn) => void this.targetGroupState(arn),
+      loadBalancersOf: (arn) => this.loadBalancersOf(arn),
+    };
   }
 
   /** Load balancers whose listeners' rules forward to the target group. */
@@ -1180,94 +1044,9 @@ function ruleData(rule: RuleState): Rule {
   };
 }
 
-/**
- * An action as AWS stores and describes it: a forward names its target groups in `ForwardConfig`
- * (a bare `TargetGroupArn` becomes one tuple of weight 1) with `TargetGroupStickinessConfig`
- * (`Enabled: false` unless sent), and keeps `TargetGroupArn` when it forwards to exactly one
- * target group. Every other action is kept verbatim.
- */
-function asStored(action: Action): Action {
-  const copy = structuredClone(action);
-  if (copy.Type !== 'forward') return copy;
-  const targets = forwardTargets(copy);
-  copy.ForwardConfig = {
-    TargetGroups: targets.map((t) => ({ TargetGroupArn: t.targetGroupArn, Weight: t.weight })),
-    TargetGroupStickinessConfig: copy.ForwardConfig?.TargetGroupStickinessConfig ?? { Enabled: false },
-  };
-  if (targets.length === 1) copy.TargetGroupArn = targets[0].targetGroupArn;
-  else delete copy.TargetGroupArn;
-  return copy;
-}
-
-function weightsOf(actions: readonly Action[]): Record<string, number> {
-  const forward = actions.find((a) => a.Type === 'forward');
-  if (forward === undefined) return {};
-  return Object.fromEntries(forwardTargets(forward).map((t) => [t.targetGroupArn, t.weight]));
-}
-
-function validateConditions(conditions: readonly RuleCondition[] | undefined): RuleCondition[] {
-  if (conditions === undefined || conditions.length === 0) {
-    throw validation("1 validation error detected: Value null at 'conditions' failed to satisfy constraint: Member must not be null");
-  }
-  const fields = new Set(['http-header', 'http-request-method', 'host-header', 'path-pattern', 'query-string', 'source-ip']);
-  for (const condition of conditions) {
-    if (condition.Field === undefined || !fields.has(condition.Field)) {
-      throw validation(`Condition field '${String(condition.Field)}' must be one of ${[...fields].join(', ')}`);
-    }
-    if (condition.Field === 'http-header' && !condition.HttpHeaderConfig?.HttpHeaderName) {
-      throw validation('An http-header condition needs HttpHeaderConfig.HttpHeaderName');
-    }
-  }
-  return structuredClone([...conditions]);
-}
-
-function validateAttribute(key: string, value: string): void {
-  const integer = (min: number, max: number) => {
-    if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) {
-      throw validation(`Target group attribute '${key}' must be an integer from ${min} to ${max}; got '${value}'`);
-    }
-  };
-  switch (key) {
-    case 'deregistration_delay.timeout_seconds':
-      return integer(0, MAX_DEREGISTRATION_DELAY);
-    case 'stickiness.lb_cookie.duration_seconds':
-      return integer(1, MAX_STICKINESS_SECONDS);
-    case 'slow_start.duration_seconds':
-      if (value !== '0') integer(30, 900);
-      return;
-    case 'stickiness.enabled':
-      if (value !== 'true' && value !== 'false') throw validation(`Target group attribute '${key}' must be true or false; got '${value}'`);
-      return;
-    case 'stickiness.type':
-      if (value !== 'lb_cookie' && value !== 'app_cookie') throw validation(`Target group attribute '${key}' must be lb_cookie or app_cookie`);
-      return;
-    case 'load_balancing.algorithm.type':
-      if (!['round_robin', 'least_outstanding_requests', 'weighted_random'].includes(value)) {
-        throw validation(`Target group attribute '${key}' must be round_robin, least_outstanding_requests or weighted_random`);
-      }
-      return;
-  }
-}
-
 function byPriority(a: RuleState, b: RuleState): number {
   const rank = (r: RuleState) => (r.priority === 'default' ? Number.MAX_SAFE_INTEGER : r.priority);
   return rank(a) - rank(b);
-}
-
-/** Pages a list: `Marker` is the opaque token of the next item's index, `PageSize` 1 to 400. */
-function paginate<T>(items: readonly T[], marker: string | undefined, pageSize: number | undefined): { items: T[]; next?: string } {
-  if (pageSize !== undefined && !isIntegerIn(pageSize, 1, MAX_PAGE_SIZE)) {
-    throw validation(`Page size must be from 1 to ${MAX_PAGE_SIZE}; got ${pageSize}`);
-  }
-  let start = 0;
-  if (marker !== undefined) {
-    const decoded = /^\d+$/.test(Buffer.from(marker, 'base64').toString('utf8')) ? Number(Buffer.from(marker, 'base64').toString('utf8')) : NaN;
-    if (!Number.isInteger(decoded) || decoded < 0 || decoded > items.length) throw validation(`Invalid marker '${marker}'`);
-    start = decoded;
-  }
-  const size = pageSize ?? MAX_PAGE_SIZE;
-  const end = Math.min(items.length, start + size);
-  return { items: items.slice(start, end), ...(end < items.length ? { next: Buffer.from(String(end)).toString('base64') } : {}) };
 }
 
 function validateName(name: string, what: string): void {
@@ -1278,21 +1057,3 @@ function validateName(name: string, what: string): void {
   }
 }
 
-function requireString(value: string | undefined, field: string): string {
-  if (typeof value !== 'string' || value === '') {
-    throw validation(`1 validation error detected: Value null at '${field}' failed to satisfy constraint: Member must not be null`);
-  }
-  return value;
-}
-
-function checkRange(value: number, min: number, max: number, field: string): void {
-  if (!isIntegerIn(value, min, max)) throw validation(`${field} must be an integer from ${min} to ${max}; got ${value}`);
-}
-
-function isIntegerIn(value: number | undefined, min: number, max: number): value is number {
-  return typeof value === 'number' && Number.isInteger(value) && value >= min && value <= max;
-}
-
-function validation(message: string): AwsServiceError {
-  return new AwsServiceError(ELBV2_ERRORS.validation, message);
-}
