@@ -799,8 +799,9 @@ export class LocalElbv2 implements QueryProtocolService {
   }
 
   /**
-   * Resolves when the target has left the target group: at once when it is not registered, else
-   * when its draining ends (it must be deregistered for that to happen).
+   * Resolves when the target stops being in the target group's care: at once when it is not
+   * registered, else when its draining ends (or it is registered again while draining). ECS
+   * stops a task behind a load balancer only after this (its deregistration delay).
    */
   whenDeregistered(targetGroupArn: string, target: { id: string; port: number }): Promise<void> {
     const tg = this.targetGroupState(targetGroupArn);
