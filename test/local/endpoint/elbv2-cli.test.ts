@@ -114,6 +114,24 @@ describe('aws elbv2 against the local endpoint', () => {
     });
   });
 
+  it('answers the other commands a user tries: target group attributes, tags, create-rule in shorthand', async () => {
+    const [attributes, tags, created] = await Promise.all([
+      aws(endpoint.url, ['elbv2', 'describe-target-group-attributes', '--target-group-arn', blue]),
+      aws(endpoint.url, ['elbv2', 'describe-tags', '--resource-arns', lbArn, blue]),
+      aws(endpoint.url, [
+        'elbv2', 'create-rule', '--listener-arn', listenerArn, '--priority', '30',
+        '--conditions', 'Field=path-pattern,PathPatternConfig={Values=[/blue/*]}',
+        '--actions', `Type=forward,TargetGroupArn=${blue}`,
+      ]),
+    ]);
+    expect(output(attributes).Attributes).toContainEqual({ Key: 'deregistration_delay.timeout_seconds', Value: '60' });
+    expect(output(tags)).toEqual({ TagDescriptions: [{ ResourceArn: lbArn, Tags: [] }, { ResourceArn: blue, Tags: [] }] });
+    expect(output(created)).toMatchObject({
+      Rules: [{ Priority: '30', IsDefault: false, Conditions: [{ Field: 'path-pattern', PathPatternConfig: { Values: ['/blue/*'] } }] }],
+    });
+    expect(elb.route(listenerArn, { path: '/blue/x', headers: {} })).toMatchObject({ kind: 'forward', targetGroupArn: blue });
+  });
+
   it('exits non-zero naming the error code from the XML error (RuleNotFound, ValidationError)', async () => {
     const [badRule, badWeight] = await Promise.all([
       aws(endpoint.url, ['elbv2', 'describe-rules', '--rule-arns', `${headerRule.slice(0, -16)}0000000000000000`]),
