@@ -5,6 +5,8 @@
  * built and tested alone.
  */
 
+import type { QueryOperationShapes } from './endpoint/query';
+
 /**
  * An AWS-shaped error. The endpoint renders it the way the real service does: `__type`/`code`
  * for the JSON protocols, the status code and `x-amzn-ErrorType` for REST JSON, so SDK v3 and
@@ -33,6 +35,26 @@ export interface JsonProtocolService {
   /** `application/x-amz-json-1.1` (ECS, SSM) or `1.0` (CloudWatch, Step Functions). */
   readonly jsonVersion: '1.0' | '1.1';
   readonly operations: Readonly<Record<string, Operation>>;
+}
+
+/** One operation of a Query-protocol service: its shapes (from the SDK model) and what answers it. */
+export interface QueryOperation {
+  readonly shapes: QueryOperationShapes;
+  /** Gets the input decoded by `shapes.input`; its result is encoded by `shapes.output`. */
+  readonly handler: Operation;
+}
+
+/**
+ * A service reached through the AWS Query protocol (`POST /`, form-encoded `Action=...&Version=...`).
+ * The endpoint picks the service by the request's `Version`, as each Query API has its own.
+ */
+export interface QueryProtocolService {
+  /** The API version every request names, e.g. `2015-12-01` for Elastic Load Balancing v2. */
+  readonly apiVersion: string;
+  /** Namespace of every XML answer, e.g. `http://elasticloadbalancing.amazonaws.com/doc/2015-12-01/`. */
+  readonly xmlNamespace: string;
+  /** Operations by action name. */
+  readonly queryOperations: Readonly<Record<string, QueryOperation>>;
 }
 
 /** An EventBridge-shaped event, as rules deliver it to a Lambda target. */

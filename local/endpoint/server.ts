@@ -5,6 +5,9 @@
  * - **awsJson1_0 / awsJson1_1** (SSM, ECS, CloudWatch, Step Functions): `POST /` with
  *   `X-Amz-Target: <targetPrefix>.<Operation>` and `Content-Type: application/x-amz-json-1.x`.
  * - **REST JSON** (App Mesh): paths under `/v20190125/`, handed to {@link AppMeshRestHandler}.
+ * - **AWS Query** (Elastic Load Balancing v2): `POST /` with a form-encoded body
+ *   (`Action=...&Version=...`) and no `X-Amz-Target`; XML answers and XML errors (see `./query`).
+ *   The `Version` picks the service, as each Query API has its own.
  *
  * SigV4 is not checked (any `Authorization` is accepted), which is why the server only binds to
  * and only answers loopback: nothing off this machine can reach an unauthenticated AWS.
@@ -13,7 +16,8 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { isIP, type AddressInfo } from 'node:net';
-import { AwsServiceError, type JsonProtocolService } from '../contracts';
+import { AwsServiceError, type JsonProtocolService, type QueryProtocolService } from '../contracts';
+import { decodeQueryInput, encodeQueryResponse, QUERY_COMMON_ERRORS, queryProtocolError } from './query';
 import type { AppMeshRestHandler } from './rest';
 import { jsonProtocolError, restJsonError, toWireJson, type WireError } from './wire';
 
@@ -31,6 +35,12 @@ export interface LocalEndpointOptions {
    * @default - such requests get 404 `UnknownOperationException`
    */
   readonly restAppMesh?: AppMeshRestHandler;
+  /**
+   * Services reached through the AWS Query protocol (Elastic Load Balancing v2); each API
+   * version at most once.
+   * @default - none: Query requests get `InvalidAction`
+   */
+  readonly queryServices?: readonly QueryProtocolService[];
   /**
    * Loopback address to bind (`127.0.0.1`, another `127.x.y.z`, `::1` or `localhost`).
    * @default '127.0.0.1'
@@ -90,8 +100,16 @@ export async function startLocalEndpoint(options: LocalEndpointOptions): Promise
     }
     services.set(service.targetPrefix, service);
   }
+  const queryServices = new Map<string, QueryProtocolService>();
+  for (const service of options.queryServices ?? []) {
+    if (queryServices.has(service.apiVersion)) {
+      throw new Error(`Two Query services use the API version '${service.apiVersion}'; each version must be registered once`);
+    }
+    queryServices.set(service.apiVersion, service);
+  }
   const context: Context = {
     services,
+    queryServices,
     restAppMesh: options.restAppMesh,
     logger: options.logger ?? console,
     maxBodyBytes: options.maxBodyBytes ?? 1024 * 1024,
@@ -135,24 +153,31 @@ export async function startLocalEndpoint(options: LocalEndpointOptions): Promise
 
 interface Context {
   readonly services: ReadonlyMap<string, JsonProtocolService>;
+  readonly queryServices: ReadonlyMap<string, QueryProtocolService>;
   readonly restAppMesh: AppMeshRestHandler | undefined;
   readonly logger: EndpointLogger;
   readonly maxBodyBytes: number;
 }
 
 /** Which protocol a request speaks decides how its errors are rendered. */
-type Protocol = { kind: 'json'; contentType: string; queryMode: boolean } | { kind: 'rest' };
+type Protocol =
+  | { kind: 'json'; contentType: string; queryMode: boolean }
+  | { kind: 'rest' }
+  // `service` is filled in once the request's Version is known, so errors carry its namespace.
+  | { kind: 'query'; service?: QueryProtocolService };
 
 async function handle(context: Context, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const requestId = randomUUID();
   const url = new URL(req.url ?? '/', 'http://local');
   const protocol: Protocol = url.pathname.startsWith(APP_MESH_PREFIX)
     ? { kind: 'rest' }
-    : {
-        kind: 'json',
-        contentType: jsonContentType(req.headers['content-type']) ?? 'application/x-amz-json-1.1',
-        queryMode: req.headers['x-amzn-query-mode'] === 'true',
-      };
+    : isQueryRequest(req)
+      ? { kind: 'query' }
+      : {
+          kind: 'json',
+          contentType: jsonContentType(req.headers['content-type']) ?? 'application/x-amz-json-1.1',
+          queryMode: req.headers['x-amzn-query-mode'] === 'true',
+        };
   let status = 200;
   let headers: Record<string, string>;
   let body: string;
@@ -170,12 +195,15 @@ async function handle(context: Context, req: IncomingMessage, res: ServerRespons
       status = out.statusCode ?? 200;
       headers = { 'content-type': 'application/json' };
       body = toWireJson(out.body);
+    } else if (protocol.kind === 'query') {
+      headers = { 'content-type': 'text/xml' };
+      body = await answerQuery(context, protocol, raw, requestId);
     } else {
       headers = { 'content-type': protocol.contentType };
       body = toWireJson(await answerJson(context, req, raw));
     }
   } catch (error) {
-    const wire = renderError(context, protocol, req, url, error);
+    const wire = renderError(context, protocol, req, url, error, requestId);
     status = wire.statusCode;
     headers = wire.headers;
     body = wire.body;
@@ -226,6 +254,46 @@ async function answerJson(context: Context, req: IncomingMessage, raw: Buffer): 
   return (await service.operations[name](input ?? {})) ?? {};
 }
 
+/**
+ * Decodes a Query request by its operation's input shape, runs the operation and encodes the
+ * answer by its output shape.
+ */
+async function answerQuery(
+  context: Context,
+  protocol: Extract<Protocol, { kind: 'query' }>,
+  raw: Buffer,
+  requestId: string,
+): Promise<string> {
+  const params = new URLSearchParams(raw.toString('utf8'));
+  const action = params.get('Action');
+  if (action === null || action === '') {
+    throw new AwsServiceError(QUERY_COMMON_ERRORS.missingAction, 'The request has no Action parameter');
+  }
+  const version = params.get('Version');
+  if (version === null || version === '') {
+    throw new AwsServiceError(QUERY_COMMON_ERRORS.missingParameter, `The request for ${action} has no Version parameter`);
+  }
+  const service = context.queryServices.get(version);
+  if (service === undefined) {
+    const known = [...context.queryServices.keys()].join(', ') || 'none';
+    throw new AwsServiceError(
+      QUERY_COMMON_ERRORS.invalidAction,
+      `No local Query service answers API version ${version} (versions: ${known}); cannot run ${action}`,
+    );
+  }
+  protocol.service = service;
+  if (!Object.hasOwn(service.queryOperations, action)) {
+    throw new AwsServiceError(
+      QUERY_COMMON_ERRORS.invalidAction,
+      `The local service for API version ${version} does not implement ${action}; it implements ${Object.keys(service.queryOperations).join(', ')}`,
+    );
+  }
+  const operation = service.queryOperations[action];
+  const input = decodeQueryInput(operation.shapes.input, params);
+  const output = (await operation.handler(input)) ?? {};
+  return encodeQueryResponse(operation.shapes, output, { xmlNamespace: service.xmlNamespace, requestId });
+}
+
 /** Hands an App Mesh request to the REST handler. */
 async function answerRest(context: Context, req: IncomingMessage, url: URL, raw: Buffer) {
   if (context.restAppMesh === undefined) {
@@ -239,17 +307,19 @@ async function answerRest(context: Context, req: IncomingMessage, url: URL, raw:
   });
 }
 
-function renderError(context: Context, protocol: Protocol, req: IncomingMessage, url: URL, error: unknown): WireError {
+function renderError(context: Context, protocol: Protocol, req: IncomingMessage, url: URL, error: unknown, requestId: string): WireError {
   let aws: AwsServiceError;
   if (error instanceof AwsServiceError) {
     aws = error;
   } else {
-    const what = protocol.kind === 'rest' ? `${req.method} ${url.pathname}` : String(req.headers['x-amz-target']);
+    const what =
+      protocol.kind === 'rest' ? `${req.method} ${url.pathname}` : protocol.kind === 'query' ? 'a Query request' : String(req.headers['x-amz-target']);
     context.logger.error(`Local endpoint: ${what} failed unexpectedly`, error);
     const message = `The local service failed: ${error instanceof Error ? error.message : String(error)}`;
     // InternalFailure is the JSON protocols' generic fault; App Mesh models its own 500.
     aws = new AwsServiceError(protocol.kind === 'rest' ? 'InternalServerErrorException' : 'InternalFailure', message, 500);
   }
+  if (protocol.kind === 'query') return queryProtocolError(aws, { xmlNamespace: protocol.service?.xmlNamespace, requestId });
   return protocol.kind === 'rest' ? restJsonError(aws) : jsonProtocolError(aws, protocol);
 }
 
@@ -280,6 +350,15 @@ async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
     throw new AwsServiceError('RequestEntityTooLargeException', `The request body is ${size} bytes; the limit is ${limit}`, 413);
   }
   return Buffer.concat(chunks);
+}
+
+/**
+ * True for an AWS Query request: a form-encoded POST without `X-Amz-Target` (the SDK's
+ * `AwsQueryProtocol` and botocore's `QuerySerializer` both send exactly this).
+ */
+function isQueryRequest(req: IncomingMessage): boolean {
+  const type = req.headers['content-type']?.split(';', 1)[0].trim().toLowerCase();
+  return req.method === 'POST' && req.headers['x-amz-target'] === undefined && type === 'application/x-www-form-urlencoded';
 }
 
 /** `application/x-amz-json-1.0` or `-1.1` without parameters, or `undefined` for anything else. */
