@@ -5,6 +5,9 @@
  */
 import * as http from 'node:http';
 
+/** How long the generator keeps an idle keep-alive connection: under the gateway's 60 s. */
+export const CLIENT_IDLE_SOCKET_MS = 30_000;
+
 /** What one colour served, as the client saw it. */
 export interface ClientColourCounts {
   requests: number;
@@ -30,7 +33,9 @@ export interface TrafficGenerator {
 
 /** Sends `requestsPerSecond` GET / to `url` until stopped or `maxDurationMs` passes. */
 export function startTraffic(url: string, options: { requestsPerSecond: number; maxDurationMs: number }): TrafficGenerator {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+  // An idle connection is closed by the client first (30 s), well before the gateway would close
+  // it (60 s, an ALB's idle timeout): a request never races the server's close on a reused socket.
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 64, timeout: CLIENT_IDLE_SOCKET_MS });
   const byColour: Record<string, ClientColourCounts> = {};
   const firstFailureAt: Record<string, number> = {};
   let requests = 0;

@@ -1,4 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+
+/** How long colorapp keeps an idle keep-alive connection: longer than an ALB's 60 s idle timeout. */
+export const KEEP_ALIVE_TIMEOUT_MS = 65_000;
 import { performance } from 'node:perf_hooks';
 
 /**
@@ -85,6 +88,10 @@ export function createColorApp(options: ColorAppOptions): Server {
     // A client that gives up (or a forced shutdown) must not leave a timer writing to a dead socket.
     res.on('close', () => clearTimeout(timer));
   });
+  // Longer than the load balancer's idle timeout (60 s by default), as AWS recommends: the load
+  // balancer, not colorapp, closes idle connections, so it never sends a request on a socket
+  // colorapp is closing (which the client would see as a 502).
+  server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
   return server;
 }
 

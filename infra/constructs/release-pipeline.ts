@@ -291,6 +291,9 @@ export class ReleasePipeline extends Construct {
   /** The default per-colour alarms (empty when `createColourAlarms` is false). */
   readonly colourAlarms: Readonly<Partial<Record<Colour, ColourAlarms>>>;
 
+  /** The traffic backend the release moves weights in (its API is the only one granted). */
+  readonly trafficKind: 'alb' | 'appmesh';
+
   private readonly serviceName: string;
   private readonly names: ReturnType<typeof parameterNames>;
   private readonly alarms: Record<Colour | 'common', cloudwatch.IAlarm[]> = { common: [], blue: [], green: [] };
@@ -305,6 +308,7 @@ export class ReleasePipeline extends Construct {
     super(scope, id);
     // Bound first: the rest of the props are checked against what the backend is.
     this.traffic = props.traffic.bind(this);
+    this.trafficKind = this.traffic.config.kind;
     this.metricSource = props.metricSource ?? this.traffic.naturalMetricSource;
     validateProps(props, this.traffic, this.metricSource);
     this.props = props;

@@ -97,6 +97,13 @@ const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'tra
 /** App Mesh's default retry policy: 2 retries. */
 const MAX_RETRIES = 2;
 const MAX_BODY_BYTES = 1024 * 1024;
+/**
+ * How long a client's idle keep-alive connection stays open. An ALB closes it after its
+ * connection idle timeout, 60 s by default ("Edit attributes for your Application Load
+ * Balancer"); Envoy's HTTP connection manager after 1 h. The gateway keeps the shorter, not
+ * Node's 5 s default, which would close connections clients still count on.
+ */
+export const CLIENT_IDLE_TIMEOUT_MS = 60_000;
 const LATENCY_WINDOW = 1000;
 
 type Attempt =
@@ -292,6 +299,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       else res.destroy();
     });
   });
+  server.keepAliveTimeout = CLIENT_IDLE_TIMEOUT_MS;
   const sockets = new Set<Socket>();
   server.on('connection', (socket) => {
     sockets.add(socket);

@@ -1,6 +1,7 @@
 import { Agent, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { closeGracefully, createColorApp, type ColorAppOptions } from '../../colorapp/src/server';
+import { closeGracefully, createColorApp, KEEP_ALIVE_TIMEOUT_MS, type ColorAppOptions } from '../../colorapp/src/server';
+import { CLIENT_IDLE_TIMEOUT_MS } from '../../local/gateway/gateway';
 import { call } from './http-client';
 
 const servers: Server[] = [];
@@ -27,6 +28,18 @@ afterEach(async () => {
 });
 
 describe('colorapp', () => {
+  it('keeps idle keep-alive connections 65 s, longer than the load balancer in front (60 s), so the load balancer closes them', async () => {
+    const port = await start();
+    const agent = new Agent({ keepAlive: true });
+    try {
+      const reply = await call(port, '/', { agent });
+      expect(reply.headers['keep-alive']).toBe(`timeout=${KEEP_ALIVE_TIMEOUT_MS / 1000}`);
+      expect(KEEP_ALIVE_TIMEOUT_MS).toBeGreaterThan(CLIENT_IDLE_TIMEOUT_MS);
+    } finally {
+      agent.destroy();
+    }
+  });
+
   it('answers its colour and version as JSON on GET /', async () => {
     const port = await start({ color: 'green', version: 'v2' });
 

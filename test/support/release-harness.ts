@@ -11,7 +11,7 @@ import { randomUUID } from 'node:crypto';
 import { StateMachine } from 'aws-local-stepfunctions';
 import { parameterNames } from '../../lambdas/shared/documents';
 import type { ServiceConfigInput } from '../../lambdas/shared/config';
-import { handlerFileOf, loadDefinition, RELEASE_ASL_PATH } from '../../local/asl/definition';
+import { allStates, handlerFileOf, loadDefinition, RELEASE_ASL_PATH } from '../../local/asl/definition';
 import { failedEntryError, putEventsOutcomes, putEventsResponse, type AcceptedEvent } from '../../local/asl/put-events';
 import {
   LISTENER_ARN,
@@ -43,6 +43,39 @@ const loaded = loadDefinition({
 });
 // Constructing validates the definition (150-350 ms): once per test file.
 const machine = new StateMachine(loaded.definition, { validationOptions: { checkArn: true, checkPaths: true } });
+
+/**
+ * Real milliseconds per second of a token task's `TimeoutSeconds`. A bake ends when its task
+ * times out; the runner's own timer would spend a whole real second per bake second, so the
+ * harness ends the task first, with the `States.Timeout` error the runner would raise (Catch
+ * matches on the name), on a clock 20 times faster.
+ */
+const TOKEN_TASK_MS_PER_SECOND = 50;
+
+/** The TimeoutSecondsPath of each token task, as the loader rewrote it (read from the task's input). */
+const tokenTaskTimeoutPaths = new Map(
+  [...allStates(loaded.definition as never)]
+    .filter(([, state]) => typeof state.TimeoutSecondsPath === 'string')
+    .map(([name, state]) => [name, String(state.TimeoutSecondsPath)]),
+);
+
+/** Rejects with `States.Timeout` when the token task's timeout, on the harness clock, has passed. */
+function tokenTaskTimeout(stateName: string, taskInput: unknown): Promise<never> {
+  const timeoutPath = tokenTaskTimeoutPaths.get(stateName);
+  if (!timeoutPath) return new Promise<never>(() => undefined);
+  const seconds = timeoutPath
+    .replace(/^\$\./, '')
+    .split('.')
+    .reduce<unknown>((value, key) => (value as Record<string, unknown> | undefined)?.[key], taskInput);
+  if (typeof seconds !== 'number') throw new Error(`${stateName}: ${timeoutPath} is not a number in the task input`);
+  return new Promise<never>((_resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(Object.assign(new Error('Task timed out'), { name: 'States.Timeout' })),
+      seconds * TOKEN_TASK_MS_PER_SECOND,
+    );
+    timer.unref();
+  });
+}
 
 /** The colorapp service configuration the tests seed (small bakes and fast polls). */
 export function colorappConfig(overrides: Partial<ServiceConfigInput> = {}): ServiceConfigInput {
@@ -308,7 +341,7 @@ export async function runRelease(world: FakeAws, input: Record<string, unknown>,
       } else {
         await hooks.onApprovalRequested?.({ token, gate: String(payload.gate), abort: abortLater });
       }
-      return Promise.race([done, abortSignal]);
+      return Promise.race([done, abortSignal, tokenTaskTimeout(name, taskInput)]);
     };
   }
   const execution = machine.run(input as never, {

@@ -1,10 +1,11 @@
 // The local gateway with stand-in tasks (small HTTP servers in this process): weighted and
 // header routing, round-robin, Envoy-like failures and retries, and the statistics it records.
-import { createServer, request, type Server } from 'node:http';
+import { Agent, createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ENVOY_METRICS } from '../../../lambdas/shared/envoy-metrics';
 import type { MetricSample, TaskEndpoint } from '../../../local/contracts';
-import { startGateway, type Gateway, type GatewayOptions } from '../../../local/gateway/gateway';
+import { CLIENT_IDLE_TIMEOUT_MS, startGateway, type Gateway, type GatewayOptions } from '../../../local/gateway/gateway';
+import { CLIENT_IDLE_SOCKET_MS } from '../../../local/traffic';
 
 const MESH = { meshName: 'apps', virtualRouterName: 'colorapp-router', routeName: 'colorapp-route' };
 const NODES = { blue: 'colorapp-blue-node', green: 'colorapp-green-node' };
@@ -134,6 +135,25 @@ afterEach(async () => {
 });
 
 describe('local gateway', () => {
+  it("keeps a client's idle keep-alive connection 60 s, an ALB's default idle timeout; the traffic generator lets go first", async () => {
+    await start();
+    const agent = new Agent({ keepAlive: true });
+    try {
+      const reply = await new Promise<unknown>((resolve, reject) => {
+        const req = request(gateway!.url, { agent, timeout: 5000 }, (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.headers['keep-alive']));
+        });
+        req.on('error', reject);
+        req.end();
+      });
+      expect(reply).toBe('timeout=60');
+      expect(CLIENT_IDLE_SOCKET_MS).toBeLessThan(CLIENT_IDLE_TIMEOUT_MS);
+    } finally {
+      agent.destroy();
+    }
+  });
+
   it("splits 100 requests about 80/20 by the route weights and records Envoy's ingress statistics per colour", async () => {
     endpoints = { [SERVICES.blue]: [(await standIn('blue', 'b1')).endpoint], [SERVICES.green]: [(await standIn('green', 'g1')).endpoint] };
     weights = { [NODES.blue]: 80, [NODES.green]: 20 };
