@@ -32,6 +32,9 @@ async function main(): Promise<void> {
   const { traffic, cluster, ecsServices } = world.config;
   if (traffic.kind !== 'appmesh') throw new Error('npm run local prints App Mesh commands only');
   const route = `--mesh-name ${traffic.meshName} --virtual-router-name ${traffic.virtualRouterName} --route-name ${traffic.routeName}`;
+  // Any credentials do (the endpoint checks none), but the SDK and the CLI refuse to sign without
+  // some: each printed line carries them, so it works pasted into a fresh shell.
+  const creds = 'AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local';
   console.log(`
 Local world running. Blue (colorapp:v1) is live at 100%.
 
@@ -40,11 +43,11 @@ Local world running. Blue (colorapp:v1) is live at 100%.
   state machine ${world.stateMachineArn}
 
 Try:
-  npx ecs-release --endpoint-url ${e} start --service colorapp --image colorapp:v2 --wait
-  npx ecs-release --endpoint-url ${e} status --service colorapp
-  AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local aws --region ${world.region} --endpoint-url ${e} ssm get-parameter --name /ecs-release/colorapp/state
-  AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local aws --region ${world.region} --endpoint-url ${e} appmesh describe-route ${route}
-  AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local aws --region ${world.region} --endpoint-url ${e} ecs describe-services --cluster ${cluster} --services ${ecsServices.blue} ${ecsServices.green}
+  ${creds} npx ecs-release --region ${world.region} --endpoint-url ${e} start --service colorapp --image colorapp:v2 --wait
+  ${creds} npx ecs-release --region ${world.region} --endpoint-url ${e} status --service colorapp
+  ${creds} aws --region ${world.region} --endpoint-url ${e} ssm get-parameter --name /ecs-release/colorapp/state
+  ${creds} aws --region ${world.region} --endpoint-url ${e} appmesh describe-route ${route}
+  ${creds} aws --region ${world.region} --endpoint-url ${e} ecs describe-services --cluster ${cluster} --services ${ecsServices.blue} ${ecsServices.green}
 
 Images: colorapp:v2 (healthy), colorapp:v2-faulty, colorapp:v2-slow, colorapp:v2-crash. Ctrl-C stops everything.
 `);

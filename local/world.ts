@@ -10,6 +10,8 @@
 import * as path from 'node:path';
 import type { ServiceConfig } from '../lambdas/shared/config';
 import { parameterNames } from '../lambdas/shared/documents';
+import { versionOf } from '../lambdas/shared/release';
+import { seedState } from '../lambdas/shared/release-state';
 import { CLEANUP_EXECUTION_STATUSES } from '../infra/release-rules';
 import type { LambdaHandler } from './asl/lambda';
 import { RELEASE_ASL_PATH, handlerFileOf } from './asl/definition';
@@ -192,6 +194,10 @@ async function start(options: LocalWorldOptions, endpointPort: number): Promise<
   const blueTd = taskDefinition('blue');
   ecs.seedService({ serviceName: config.ecsServices.blue, taskDefinition: blueTd, desiredCount: options.liveTasks ?? 2 });
   ecs.seedService({ serviceName: config.ecsServices.green, taskDefinition: greenTd, desiredCount: 0 });
+  // The initial release state, as the deployed stack creates it (marked `seededBy: cdk`, which
+  // the first release checks against what runs): a newcomer can read it before any release.
+  const slot = (taskDefinitionArn: string) => ({ taskDefinitionArn, image: options.liveImage, version: versionOf(options.liveImage) });
+  ssm.putJson(parameterNames(config.service).state, seedState(config.service, 'blue', { blue: slot(blueTd), green: slot(greenTd) }));
   for (const colour of ['blue', 'green'] as const) {
     appMesh.seedVirtualNode({ meshName: traffic.meshName, virtualNodeName: traffic.virtualNodes[colour] });
   }
