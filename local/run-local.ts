@@ -7,10 +7,32 @@
  * colorapp:v2-slow (1.5 s per request), colorapp:v2-crash (exits on start).
  */
 import { COLORAPP, alarmDefinitionsOf, appMeshTrafficOf, localProfile, serviceConfigOf } from '../infra/colorapp-settings';
+import { parseArgs } from 'node:util';
 import { buildColorApp } from './services/ecs';
+import { startTraffic } from './traffic';
 import { startLocalWorld } from './world';
 
+/**
+ * Background client traffic, so a release started from the CLI has requests to be judged on: at
+ * 100 requests/s a 10 % step gets about 100 requests per 10-second bake, above the 50 it needs.
+ */
+const DEFAULT_RPS = 100;
+/** The generator is bounded by design; a hands-on session is bounded by a day. */
+const TRAFFIC_MAX_MS = 24 * 3600 * 1000;
+
+/** `--rps N`: client requests per second through the gateway (0: none). */
+function requestsPerSecondOf(argv: string[]): number {
+  const { values } = parseArgs({ args: argv, options: { rps: { type: 'string' } }, strict: true });
+  if (values.rps === undefined) return DEFAULT_RPS;
+  const rps = Number(values.rps);
+  if (!Number.isInteger(rps) || rps < 0 || rps > 1000) {
+    throw new Error(`--rps must be a whole number from 0 to 1000 (requests per second; 0 for none), got '${values.rps}'`);
+  }
+  return rps;
+}
+
 async function main(): Promise<void> {
+  const requestsPerSecond = requestsPerSecondOf(process.argv.slice(2));
   const settings = localProfile(COLORAPP, { bakeSeconds: 10 });
   const entry = await buildColorApp();
   const world = await startLocalWorld({
@@ -49,10 +71,14 @@ Try:
   ${creds} aws --region ${world.region} --endpoint-url ${e} appmesh describe-route ${route}
   ${creds} aws --region ${world.region} --endpoint-url ${e} ecs describe-services --cluster ${cluster} --services ${ecsServices.blue} ${ecsServices.green}
 
+Background traffic: ${requestsPerSecond > 0 ? `${requestsPerSecond} requests/s through the gateway (--rps N to change, --rps 0 for none)` : 'none (--rps 0); a release with no requests is judged inconclusive'}.
 Images: colorapp:v2 (healthy), colorapp:v2-faulty, colorapp:v2-slow, colorapp:v2-crash. Ctrl-C stops everything.
 `);
+  const clients = requestsPerSecond > 0 ? startTraffic(world.gateway.url, { requestsPerSecond, maxDurationMs: TRAFFIC_MAX_MS }) : undefined;
   const stop = async () => {
     console.log('\nStopping the local world...');
+    const seen = await clients?.stop();
+    if (seen) console.log(`Background traffic: ${seen.requests} requests, ${seen.failed} failed.`);
     await world.close();
     process.exit(0);
   };
