@@ -56,10 +56,12 @@ export interface ReleaseSettings {
 
 /**
  * colorapp, the sample service, as the CDK app deploys it: `ColorappServiceStack` names its
- * cluster, ECS services, task definition family, container, mesh, virtual router, weighted route
- * and virtual nodes from here, and `ColorappReleaseStack` builds its `ReleasePipeline` from the
- * rest (bake, thresholds, strategy, alarms, timeouts). A test checks that the synthesized
- * `/ecs-release/colorapp/config` equals {@link serviceConfigOf}(COLORAPP).
+ * cluster, ECS services, task definition family, container, load balancer and target groups (or,
+ * with `-c traffic=appmesh`, mesh, virtual router, weighted route and virtual nodes) from here, and
+ * `ColorappReleaseStack` builds its `ReleasePipeline` from the rest (bake, thresholds, strategy,
+ * alarms, timeouts). The periods here are App Mesh's (10 s), which the local world runs with; the
+ * ALB sample deploys {@link settingsForTraffic}(COLORAPP, 'alb'). Tests check that the synthesized
+ * `/ecs-release/colorapp/config` equals {@link serviceConfigOf} of those settings, per variant.
  */
 export const COLORAPP: ReleaseSettings = {
   serviceName: 'colorapp',

@@ -93,8 +93,8 @@ export interface ColorappServiceStackProps extends StackProps {
   readonly cloudWatchAgentImage?: string;
   /**
    * The names and release settings of the service: its cluster, ECS services, task definition
-   * family, container, App Mesh mesh, virtual router, route and virtual nodes, and the namespace
-   * its Envoy metrics are published to. The release stack and the local environment read the
+   * family, container, load balancer and target groups (ALB), or App Mesh mesh, virtual router,
+   * route and virtual nodes and the namespace its Envoy metrics are published to (App Mesh). The release stack and the local environment read the
    * same settings, so what is deployed is what the release configuration names.
    * @default COLORAPP
    */

@@ -1,6 +1,7 @@
-import { Stack } from 'aws-cdk-lib';
+import { App, Stack } from 'aws-cdk-lib';
 import type { Template } from 'aws-cdk-lib/assertions';
 import type { IConstruct } from 'constructs';
+import { sampleTrafficOf } from '../../infra/app';
 import { ServiceConfigSchema } from '../../lambdas/shared/config';
 import { ENVOY_METRICS } from '../../lambdas/shared/envoy-metrics';
 import { alarmDefinitionsOf, appMeshTrafficOf, COLORAPP, serviceConfigOf } from '../../infra/colorapp-settings';
@@ -29,6 +30,17 @@ type Resource = { Type: string; Properties: Record<string, Cfn> };
 const resources = (template: Template, type?: string): Array<[string, Resource]> =>
   Object.entries(template.toJSON().Resources as Record<string, Resource>).filter(([, r]) => !type || r.Type === type);
 const logicalId = (construct: IConstruct) => Stack.of(construct).getLogicalId(construct.node.defaultChild as never);
+
+describe('the traffic context', () => {
+  it('defaults to the load balancer, and takes -c traffic=appmesh', () => {
+    expect(sampleTrafficOf(new App())).toBe('alb');
+    expect(sampleTrafficOf(new App({ context: { traffic: 'appmesh' } }))).toBe('appmesh');
+  });
+
+  it('refuses any other value, naming the allowed ones', () => {
+    expect(() => sampleTrafficOf(new App({ context: { traffic: 'nlb' } }))).toThrow(/Unknown traffic 'nlb': use one of alb, appmesh/);
+  });
+});
 
 describe('the App Mesh variant', () => {
   it('synthesizes with cdk-nag clean and warns that App Mesh was discontinued', () => {
