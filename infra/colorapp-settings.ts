@@ -24,6 +24,11 @@ export interface ReleaseSettings {
     readonly loadBalancerName: string;
     readonly targetGroupNames: Readonly<Record<Colour, string>>;
     readonly testHeader: string;
+    /**
+     * How long a target group lets a deregistered task finish its requests. A release waits on
+     * it when the old colour scales down, so it is short: colorapp answers in milliseconds.
+     */
+    readonly deregistrationDelaySeconds: number;
   };
   /** The App Mesh sample (`-c traffic=appmesh`; App Mesh was discontinued on 2026-09-30). */
   readonly appMesh: {
@@ -51,10 +56,12 @@ export interface ReleaseSettings {
 
 /**
  * colorapp, the sample service, as the CDK app deploys it: `ColorappServiceStack` names its
- * cluster, ECS services, task definition family, container, mesh, virtual router, weighted route
- * and virtual nodes from here, and `ColorappReleaseStack` builds its `ReleasePipeline` from the
- * rest (bake, thresholds, strategy, alarms, timeouts). A test checks that the synthesized
- * `/ecs-release/colorapp/config` equals {@link serviceConfigOf}(COLORAPP).
+ * cluster, ECS services, task definition family, container, load balancer and target groups (or,
+ * with `-c traffic=appmesh`, mesh, virtual router, weighted route and virtual nodes) from here, and
+ * `ColorappReleaseStack` builds its `ReleasePipeline` from the rest (bake, thresholds, strategy,
+ * alarms, timeouts). The periods here are App Mesh's (10 s), which the local world runs with; the
+ * ALB sample deploys {@link settingsForTraffic}(COLORAPP, 'alb'). Tests check that the synthesized
+ * `/ecs-release/colorapp/config` equals {@link serviceConfigOf} of those settings, per variant.
  */
 export const COLORAPP: ReleaseSettings = {
   serviceName: 'colorapp',
@@ -67,6 +74,7 @@ export const COLORAPP: ReleaseSettings = {
     loadBalancerName: 'colorapp',
     targetGroupNames: { blue: 'colorapp-blue', green: 'colorapp-green' },
     testHeader: 'x-release-color',
+    deregistrationDelaySeconds: 30,
   },
   appMesh: {
     meshName: 'colorapp-mesh',
@@ -91,6 +99,28 @@ export const COLORAPP: ReleaseSettings = {
   approvalTimeoutSeconds: 3600,
   promotion: { scaleDownDelaySeconds: 300, keepOldColourWarm: false },
 };
+
+/** The traffic backends the sample can be deployed with (`cdk synth -c traffic=...`). */
+export const SAMPLE_TRAFFIC_KINDS = ['alb', 'appmesh'] as const;
+/** A traffic backend of the sample: `alb` (the default) or `appmesh` (discontinued on 2026-09-30). */
+export type SampleTrafficKind = (typeof SAMPLE_TRAFFIC_KINDS)[number];
+
+/**
+ * The settings as deployed with one traffic backend. App Mesh's Envoy metrics are high resolution
+ * (10-second periods); the ALB sample reads the load balancer's `AWS/ApplicationELB` metrics, which
+ * Elastic Load Balancing publishes every 60 seconds, so its health and alarm periods are 60
+ * seconds (a shorter one would only ever see missing data, and `ReleasePipeline` refuses it). Its
+ * alarms look at three minutes and alarm on two bad ones: three of six minutes would wait longer
+ * than a bake lasts.
+ */
+export function settingsForTraffic(settings: ReleaseSettings, traffic: SampleTrafficKind): ReleaseSettings {
+  if (traffic === 'appmesh') return settings;
+  return {
+    ...settings,
+    health: { ...settings.health, metricPeriodSeconds: 60 },
+    alarms: { periodSeconds: 60, evaluationPeriods: 3, datapointsToAlarm: 2 },
+  };
+}
 
 /** The alarm names of one colour, as the CDK app names them. */
 export function colourAlarmNames(serviceName: string, colour: Colour): { successRate: string; p99Latency: string } {

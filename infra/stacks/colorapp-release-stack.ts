@@ -38,17 +38,15 @@ export class ColorappReleaseStack extends Stack {
       containerName: settings.containerName,
       colourEnvironmentVariable: settings.colourEnvironmentVariable,
       taskRoles: [service.taskRole, service.executionRole],
-      traffic: ReleaseTraffic.appMesh({
-        route: service.weightedRoute,
-        blueVirtualNode: service.virtualNodes.blue,
-        greenVirtualNode: service.virtualNodes.green,
-      }),
+      traffic: releaseTrafficOf(service),
       strategy: ReleaseStrategy.fromConfig(settings.strategy),
       bakeTime: Duration.seconds(settings.bakeSeconds),
       minSuccessRate: settings.health.minSuccessRate,
       maxP99Latency: Duration.millis(settings.health.maxP99LatencyMs),
       minRequestsPerStep: settings.health.minRequestsPerStep,
       maxInconclusiveBakes: settings.health.maxInconclusiveBakes,
+      // Not read with the ALB (its metrics are AWS/ApplicationELB), but written to the config
+      // document either way, so the document is the settings' (serviceConfigOf) in both variants.
       metricNamespace: settings.health.metricNamespace,
       metricPeriod: Duration.seconds(settings.health.metricPeriodSeconds),
       alarmPeriod: Duration.seconds(settings.alarms.periodSeconds),
@@ -82,4 +80,28 @@ export class ColorappReleaseStack extends Stack {
     });
     new CfnOutput(this, 'RepositoryUri', { value: service.repository.repositoryUri, description: 'Push release images here' });
   }
+}
+
+/**
+ * The traffic backend the service stack was built with: the ALB listener's default action (the
+ * weighted forward) with the colours' target groups and header rules, or the App Mesh weighted
+ * route between the virtual nodes.
+ */
+function releaseTrafficOf(service: ColorappServiceStack): ReleaseTraffic {
+  if (service.alb) {
+    const { listener, loadBalancer, targetGroups, testRules } = service.alb;
+    return ReleaseTraffic.alb({
+      listener,
+      loadBalancer,
+      // No `rule`: the weighted forward is the listener's default action.
+      blueTargetGroup: targetGroups.blue,
+      greenTargetGroup: targetGroups.green,
+      testRules: { blue: testRules.blue, green: testRules.green },
+    });
+  }
+  if (service.appMesh) {
+    const { weightedRoute, virtualNodes } = service.appMesh;
+    return ReleaseTraffic.appMesh({ route: weightedRoute, blueVirtualNode: virtualNodes.blue, greenVirtualNode: virtualNodes.green });
+  }
+  throw new Error(`ColorappReleaseStack: the service stack ${service.node.path} has neither a load balancer nor a mesh`);
 }

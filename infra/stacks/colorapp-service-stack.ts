@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { Aws, CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import { Annotations, Aws, CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import * as appmesh from 'aws-cdk-lib/aws-appmesh';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecr from 'aws-cdk-lib/aws-ecr';
@@ -12,7 +12,7 @@ import * as servicediscovery from 'aws-cdk-lib/aws-servicediscovery';
 import type { Construct } from 'constructs';
 import { COLOURS, type Colour } from '../../lambdas/shared/colours';
 import { STATSD_PORT, cloudWatchAgentConfig, envoyStatsConfigScript } from '../envoy-telemetry';
-import { COLORAPP, type ReleaseSettings } from '../colorapp-settings';
+import { COLORAPP, type ReleaseSettings, type SampleTrafficKind } from '../colorapp-settings';
 
 /** Pinned sidecar images: a release must never pick up a new proxy or agent by accident. */
 export const DEFAULT_ENVOY_IMAGE = 'public.ecr.aws/appmesh/aws-appmesh-envoy:v1.29.12.1-prod';
@@ -22,8 +22,54 @@ const APP_PORT = 8080;
 const ENVOY_UID = '1337';
 const STATS_CONFIG_DIR = '/etc/envoy-release';
 
+/** The warning a synth with `-c traffic=appmesh` prints. */
+export const APP_MESH_END_OF_SUPPORT_WARNING =
+  'AWS App Mesh was discontinued on 2026-09-30: this App Mesh variant of the sample is kept for existing meshes only. ' +
+  'Deploy the default (an Application Load Balancer, `cdk deploy` without -c traffic=appmesh) instead.';
+
+/** The App Mesh pieces of the service (`traffic: 'appmesh'` only). */
+export interface ColorappMesh {
+  readonly mesh: appmesh.Mesh;
+  /** The route the release engine rewrites: blue 100 / green 0 at first. */
+  readonly weightedRoute: appmesh.Route;
+  readonly virtualNodes: Record<Colour, appmesh.VirtualNode>;
+  /** The Network Load Balancer in front of the virtual gateway. */
+  readonly loadBalancer: elbv2.NetworkLoadBalancer;
+}
+
+/** The Application Load Balancer pieces of the service (`traffic: 'alb'`, the default). */
+export interface ColorappAlb {
+  readonly loadBalancer: elbv2.ApplicationLoadBalancer;
+  /** The production listener (HTTP 80): its default action is the weighted forward a release rewrites. */
+  readonly listener: elbv2.ApplicationListener;
+  /** One target group per colour; each colour's ECS service registers its tasks to its own. */
+  readonly targetGroups: Record<Colour, elbv2.ApplicationTargetGroup>;
+  /** Rules that send a request with `<testHeader>: <colour>` to that colour, whatever the weights. */
+  readonly testRules: Record<Colour, elbv2.ApplicationListenerRule>;
+}
+
+/** What both traffic variants build their colours from. */
+interface ColourBuildContext {
+  readonly settings: ReleaseSettings;
+  readonly image: ecrAssets.DockerImageAsset;
+  readonly logGroup: logs.ILogGroup;
+  readonly desiredCount: number;
+}
+
+/** The colours as a traffic variant built them. */
+interface BuiltColours {
+  readonly services: Record<Colour, ecs.FargateService>;
+  readonly taskDefinitions: Record<Colour, ecs.FargateTaskDefinition>;
+}
+
 /** Properties of {@link ColorappServiceStack}. */
 export interface ColorappServiceStackProps extends StackProps {
+  /**
+   * How traffic reaches the colours: an internet-facing Application Load Balancer with one
+   * target group per colour, or the App Mesh sample (discontinued on 2026-09-30).
+   * @default 'alb'
+   */
+  readonly traffic?: SampleTrafficKind;
   /**
    * Tasks the live colour runs. The idle colour starts at zero; a release deploys it at the live
    * colour's count.
@@ -31,7 +77,7 @@ export interface ColorappServiceStackProps extends StackProps {
    */
   readonly desiredCount?: number;
   /**
-   * Tasks of the virtual gateway (the Envoy behind the load balancer).
+   * Tasks of the virtual gateway (the Envoy behind the load balancer; App Mesh only).
    * @default 2
    */
   readonly gatewayDesiredCount?: number;
@@ -47,8 +93,8 @@ export interface ColorappServiceStackProps extends StackProps {
   readonly cloudWatchAgentImage?: string;
   /**
    * The names and release settings of the service: its cluster, ECS services, task definition
-   * family, container, App Mesh mesh, virtual router, route and virtual nodes, and the namespace
-   * its Envoy metrics are published to. The release stack and the local environment read the
+   * family, container, load balancer and target groups (ALB), or App Mesh mesh, virtual router,
+   * route and virtual nodes and the namespace its Envoy metrics are published to (App Mesh). The release stack and the local environment read the
    * same settings, so what is deployed is what the release configuration names.
    * @default COLORAPP
    */
@@ -61,7 +107,15 @@ export interface ColorappServiceStackProps extends StackProps {
 }
 
 /**
- * The sample service, colorapp, as the seeds build it by hand: a VPC, a Fargate cluster, Cloud
+ * The sample service, colorapp: a VPC, a Fargate cluster, an image repository and one ECS service
+ * per colour, reached in one of two ways.
+ *
+ * By default (`traffic: 'alb'`), an internet-facing Application Load Balancer: one target group
+ * per colour, a production listener whose default action forwards blue 100 / green 0 (the
+ * weights a release rewrites), and listener rules that send `x-release-color: <colour>` to that
+ * colour whatever the weights. Health comes from the load balancer's own metrics.
+ *
+ * With `traffic: 'appmesh'` (App Mesh was discontinued on 2026-09-30), Cloud
  * Map, an App Mesh mesh (egress DROP_ALL) with one virtual node per colour, a virtual router
  * whose weighted route starts at blue 100 / green 0 plus header routes that reach either colour
  * on purpose (`x-release-color: green`), a virtual service, and a virtual gateway (Envoy on
@@ -88,12 +142,14 @@ export class ColorappServiceStack extends Stack {
   readonly colourEnvironmentVariable: string;
   readonly metricNamespace: string;
 
+  /** How traffic reaches the colours. */
+  readonly traffic: SampleTrafficKind;
   readonly vpc: ec2.Vpc;
   readonly cluster: ecs.Cluster;
-  readonly mesh: appmesh.Mesh;
-  /** The route the release engine rewrites: blue 100 / green 0 at first. */
-  readonly weightedRoute: appmesh.Route;
-  readonly virtualNodes: Record<Colour, appmesh.VirtualNode>;
+  /** The App Mesh pieces; only with `traffic: 'appmesh'`. */
+  readonly appMesh?: ColorappMesh;
+  /** The load balancer pieces; only with `traffic: 'alb'`. */
+  readonly alb?: ColorappAlb;
   readonly services: Record<Colour, ecs.FargateService>;
   readonly taskDefinitions: Record<Colour, ecs.FargateTaskDefinition>;
   /** Shared by both colours: a release clones one colour's revision for the other. */
@@ -102,16 +158,10 @@ export class ColorappServiceStack extends Stack {
   readonly executionRole: iam.Role;
   /** Where release images are pushed; the pipeline watches it. */
   readonly repository: ecr.Repository;
-  readonly loadBalancer: elbv2.NetworkLoadBalancer;
 
   constructor(scope: Construct, id: string, props: ColorappServiceStackProps = {}) {
     super(scope, id, props);
-    Validations.of(this).acknowledge({
-      id: 'CloudFormation-Validate::W3696',
-      reason:
-        'App Mesh reaches end of support on 2026-09-30. This sample uses it on purpose, as the first implementation of ' +
-        'the TrafficRouter seam; the README explains the end of support and what to use instead.',
-    });
+    this.traffic = props.traffic ?? 'alb';
     const settings = props.settings ?? COLORAPP;
     if (!settings.colourEnvironmentVariable) {
       throw new Error(
@@ -126,8 +176,6 @@ export class ColorappServiceStack extends Stack {
     this.colourEnvironmentVariable = settings.colourEnvironmentVariable;
     this.metricNamespace = settings.health.metricNamespace;
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
-    const envoyImage = ecs.ContainerImage.fromRegistry(props.envoyImage ?? DEFAULT_ENVOY_IMAGE);
-    const agentImage = ecs.ContainerImage.fromRegistry(props.cloudWatchAgentImage ?? DEFAULT_CLOUDWATCH_AGENT_IMAGE);
     const desiredCount = props.desiredCount ?? 2;
 
     // --- Network, cluster, discovery --------------------------------------------------------
@@ -143,21 +191,225 @@ export class ColorappServiceStack extends Stack {
       vpc: this.vpc,
       containerInsightsV2: ecs.ContainerInsights.ENABLED,
     });
+    const logGroup = new logs.LogGroup(this, 'ContainerLogs', { retention: logs.RetentionDays.ONE_MONTH, removalPolicy });
+
+    // --- Colour services ------------------------------------------------------------------------
+    this.repository = new ecr.Repository(this, 'Repository', {
+      imageScanOnPush: true,
+      // The pipeline follows a moving tag ('latest'); releases themselves deploy by digest.
+      imageTagMutability: ecr.TagMutability.MUTABLE,
+      lifecycleRules: [{ description: 'Keep the last 50 images', maxImageCount: 50 }],
+      removalPolicy,
+      emptyOnDelete: removalPolicy === RemovalPolicy.DESTROY,
+    });
+    const image = new ecrAssets.DockerImageAsset(this, 'InitialImage', {
+      directory: path.join(__dirname, '..', '..', 'colorapp'),
+      platform: ecrAssets.Platform.LINUX_AMD64,
+    });
+
+    this.taskRole = new iam.Role(this, 'TaskRole', {
+      assumedBy: new iam.ServicePrincipal('ecs-tasks.amazonaws.com'),
+      description:
+        this.traffic === 'appmesh'
+          ? 'colorapp tasks of both colours: Envoy reads its mesh config, the agent publishes Envoy metrics'
+          : 'colorapp tasks of both colours (the app needs no AWS access; a release passes this role on)',
+    });
+    this.executionRole = new iam.Role(this, 'ExecutionRole', {
+      assumedBy: new iam.ServicePrincipal('ecs-tasks.amazonaws.com'),
+      description: 'Pulls colorapp images (initial asset and released images) and writes container logs',
+    });
+    this.repository.grantPull(this.executionRole);
+    Validations.of(this.executionRole).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason: 'ecr:GetAuthorizationToken supports no resource-level permissions; image pulls are limited to the named repositories.',
+    });
+
+    const built =
+      this.traffic === 'appmesh'
+        ? this.buildAppMesh(props, { settings, image, logGroup, desiredCount })
+        : this.buildAlb({ settings, image, logGroup, desiredCount });
+    this.services = built.services;
+    this.taskDefinitions = built.taskDefinitions;
+    if (built.kind === 'appmesh') this.appMesh = built.appMesh;
+    else this.alb = built.alb;
+  }
+
+  /**
+   * The default sample: an internet-facing Application Load Balancer in front of one target
+   * group per colour. The production listener's default action is the weighted forward a release
+   * rewrites (blue 100 / green 0 at first); header rules reach either colour on purpose.
+   */
+  private buildAlb({ settings, image, logGroup, desiredCount }: ColourBuildContext): BuiltColours & { kind: 'alb'; alb: ColorappAlb } {
+    const lbSecurityGroup = new ec2.SecurityGroup(this, 'LoadBalancerSecurityGroup', {
+      vpc: this.vpc,
+      description: 'colorapp public endpoint',
+      allowAllOutbound: false,
+    });
+    lbSecurityGroup.addIngressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(80), 'colorapp over HTTP from anywhere');
+    Validations.of(lbSecurityGroup).acknowledge({
+      id: 'AwsSolutions-EC23',
+      reason: 'This is the public endpoint of the sample web service: port 80 from anywhere is its purpose.',
+    });
+    const tasksSecurityGroup = new ec2.SecurityGroup(this, 'ColourTasks', {
+      vpc: this.vpc,
+      description: 'colorapp tasks (both colours): HTTP from the load balancer only',
+    });
+    tasksSecurityGroup.addIngressRule(lbSecurityGroup, ec2.Port.tcp(APP_PORT), 'From the load balancer');
+    lbSecurityGroup.addEgressRule(tasksSecurityGroup, ec2.Port.tcp(APP_PORT), 'To the colour tasks');
+
+    const loadBalancer = new elbv2.ApplicationLoadBalancer(this, 'LoadBalancer', {
+      vpc: this.vpc,
+      loadBalancerName: settings.alb.loadBalancerName,
+      internetFacing: true,
+      securityGroup: lbSecurityGroup,
+      dropInvalidHeaderFields: true,
+    });
+    Validations.of(loadBalancer).acknowledge({
+      id: 'AwsSolutions-ELB2',
+      reason:
+        'A sample endpoint: an access log bucket would outlive `cdk destroy` and cost more than the sample. The release ' +
+        'reads its health from the AWS/ApplicationELB metrics, and colorapp logs every request to CloudWatch Logs.',
+    });
+
+    const targetGroups = {} as Record<Colour, elbv2.ApplicationTargetGroup>;
+    for (const colour of COLOURS) {
+      targetGroups[colour] = new elbv2.ApplicationTargetGroup(this, `${title(colour)}TargetGroup`, {
+        vpc: this.vpc,
+        targetGroupName: settings.alb.targetGroupNames[colour],
+        // Fargate tasks (awsvpc) register by IP.
+        targetType: elbv2.TargetType.IP,
+        protocol: elbv2.ApplicationProtocol.HTTP,
+        port: APP_PORT,
+        // The release waits for it when the old colour scales down, so it is short.
+        deregistrationDelay: Duration.seconds(settings.alb.deregistrationDelaySeconds),
+        healthCheck: {
+          path: '/healthcheck',
+          interval: Duration.seconds(10),
+          timeout: Duration.seconds(5),
+          healthyThresholdCount: 2,
+          unhealthyThresholdCount: 2,
+        },
+      });
+    }
+
+    // `open: false`: the security group above already admits port 80 (plain HTTP: the sample has
+    // no domain, so no certificate), acknowledged where it is.
+    const listener = loadBalancer.addListener('Http', {
+      port: 80,
+      protocol: elbv2.ApplicationProtocol.HTTP,
+      open: false,
+      // The forward a release rewrites (ReleaseTraffic.alb with the listener's default action).
+      defaultAction: elbv2.ListenerAction.weightedForward([
+        { targetGroup: targetGroups.blue, weight: 100 },
+        { targetGroup: targetGroups.green, weight: 0 },
+      ]),
+    });
+    // Rules come before the default action: `x-release-color: green` reaches green whatever the
+    // weights say, so the idle colour can be tried before it gets traffic.
+    const testRules = {} as Record<Colour, elbv2.ApplicationListenerRule>;
+    COLOURS.forEach((colour, i) => {
+      testRules[colour] = new elbv2.ApplicationListenerRule(this, `${title(colour)}ByHeaderRule`, {
+        listener,
+        priority: i + 1,
+        conditions: [elbv2.ListenerCondition.httpHeader(settings.alb.testHeader, [colour])],
+        action: elbv2.ListenerAction.forward([targetGroups[colour]]),
+      });
+    });
+
+    const taskDefinitions = {} as Record<Colour, ecs.FargateTaskDefinition>;
+    const services = {} as Record<Colour, ecs.FargateService>;
+    for (const colour of COLOURS) {
+      const taskDefinition = new ecs.FargateTaskDefinition(this, `${title(colour)}TaskDefinition`, {
+        family: this.taskDefinitionFamily,
+        cpu: 256,
+        memoryLimitMiB: 512,
+        taskRole: this.taskRole,
+        executionRole: this.executionRole,
+      });
+      taskDefinition.addContainer(this.containerName, {
+        image: ecs.ContainerImage.fromDockerImageAsset(image),
+        essential: true,
+        environment: { PORT: String(APP_PORT), [this.colourEnvironmentVariable]: colour },
+        portMappings: [{ containerPort: APP_PORT }],
+        logging: ecs.LogDrivers.awsLogs({ logGroup, streamPrefix: `${colour}-app` }),
+        // The image's own check (ECS ignores the Dockerfile HEALTHCHECK): a task that never gets
+        // healthy fails the deployment, which the release engine sees as FAILED.
+        healthCheck: {
+          command: ['CMD', 'node', '/app/healthcheck.js'],
+          interval: Duration.seconds(10),
+          timeout: Duration.seconds(3),
+          retries: 3,
+          startPeriod: Duration.seconds(10),
+        },
+      });
+      Validations.of(taskDefinition).acknowledge({
+        id: 'AwsSolutions-ECS2',
+        reason:
+          'The environment holds no secrets: the colour and the port. They must stay plain values because a release ' +
+          'clones this revision and rewrites the colour variable.',
+      });
+      taskDefinitions[colour] = taskDefinition;
+
+      const service = new ecs.FargateService(this, `${title(colour)}Service`, {
+        cluster: this.cluster,
+        serviceName: settings.ecsServices[colour],
+        taskDefinition,
+        // Blue is live at first; green waits at zero until a release deploys to it.
+        desiredCount: colour === 'blue' ? desiredCount : 0,
+        minHealthyPercent: 100,
+        maxHealthyPercent: 200,
+        // FAILED deployments surface to the release engine, which owns the rollback: ECS's own
+        // rollback would race it, so it is off.
+        circuitBreaker: { enable: true, rollback: false },
+        healthCheckGracePeriod: Duration.seconds(30),
+        securityGroups: [tasksSecurityGroup],
+        vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
+        propagateTags: ecs.PropagatedTagSource.SERVICE,
+        enableECSManagedTags: true,
+      });
+      // Each colour in its own target group: the weights of the forward are the traffic split.
+      service.attachToApplicationTargetGroup(targetGroups[colour]);
+      services[colour] = service;
+    }
+
+    new CfnOutput(this, 'Url', {
+      value: `http://${loadBalancer.loadBalancerDnsName}/`,
+      description: `colorapp through the load balancer (add the header ${settings.alb.testHeader}: green to reach green)`,
+    });
+    return { kind: 'alb', alb: { loadBalancer, listener, targetGroups, testRules }, services, taskDefinitions };
+  }
+
+  /**
+   * The App Mesh sample: Cloud Map, the mesh, its routes, the colours behind Envoy sidecars and a
+   * CloudWatch agent, and a virtual gateway behind a Network Load Balancer.
+   */
+  private buildAppMesh(
+    props: ColorappServiceStackProps,
+    { settings, image, logGroup, desiredCount }: ColourBuildContext,
+  ): BuiltColours & { kind: 'appmesh'; appMesh: ColorappMesh } {
+    Annotations.of(this).addWarning(APP_MESH_END_OF_SUPPORT_WARNING);
+    Validations.of(this).acknowledge({
+      id: 'CloudFormation-Validate::W3696',
+      reason:
+        'App Mesh reached end of support on 2026-09-30. This variant is only built with -c traffic=appmesh, for meshes ' +
+        'that still run; the default sample uses an Application Load Balancer instead.',
+    });
+    const envoyImage = ecs.ContainerImage.fromRegistry(props.envoyImage ?? DEFAULT_ENVOY_IMAGE);
+    const agentImage = ecs.ContainerImage.fromRegistry(props.cloudWatchAgentImage ?? DEFAULT_CLOUDWATCH_AGENT_IMAGE);
     const namespace = new servicediscovery.PrivateDnsNamespace(this, 'Namespace', {
       name: `${this.serviceName}.local`,
       vpc: this.vpc,
       description: 'Service discovery for the colorapp mesh',
     });
-    const logGroup = new logs.LogGroup(this, 'ContainerLogs', { retention: logs.RetentionDays.ONE_MONTH, removalPolicy });
 
     // --- Mesh --------------------------------------------------------------------------------
-    this.mesh = new appmesh.Mesh(this, 'Mesh', { meshName: settings.appMesh.meshName, egressFilter: appmesh.MeshFilterType.DROP_ALL });
+    const mesh = new appmesh.Mesh(this, 'Mesh', { meshName: settings.appMesh.meshName, egressFilter: appmesh.MeshFilterType.DROP_ALL });
 
     // DROP_ALL blocks every destination the mesh does not know. The CloudWatch agent must reach
     // CloudWatch, so the monitoring endpoint is declared as an external service (TLS passes
     // through Envoy untouched) and is the only backend the colours may call.
     const monitoringHost = `monitoring.${Aws.REGION}.${Aws.URL_SUFFIX}`;
-    const monitoringNode = this.mesh.addVirtualNode('CloudWatchMonitoring', {
+    const monitoringNode = mesh.addVirtualNode('CloudWatchMonitoring', {
       serviceDiscovery: appmesh.ServiceDiscovery.dns(monitoringHost),
       listeners: [appmesh.VirtualNodeListener.tcp({ port: 443 })],
     });
@@ -175,7 +427,7 @@ export class ColorappServiceStack extends Stack {
         dnsTtl: Duration.seconds(10),
         customHealthCheck: { failureThreshold: 1 },
       });
-      nodes[colour] = this.mesh.addVirtualNode(`${title(colour)}Node`, {
+      nodes[colour] = mesh.addVirtualNode(`${title(colour)}Node`, {
         virtualNodeName: settings.appMesh.virtualNodes[colour],
         serviceDiscovery: appmesh.ServiceDiscovery.cloudMap(cloudMapServices[colour]),
         listeners: [
@@ -194,9 +446,8 @@ export class ColorappServiceStack extends Stack {
         accessLog: appmesh.AccessLog.fromFilePath('/dev/stdout'),
       });
     }
-    this.virtualNodes = nodes;
 
-    const router = this.mesh.addVirtualRouter('Router', {
+    const router = mesh.addVirtualRouter('Router', {
       virtualRouterName: settings.appMesh.virtualRouterName,
       listeners: [appmesh.VirtualRouterListener.http(APP_PORT)],
     });
@@ -204,7 +455,7 @@ export class ColorappServiceStack extends Stack {
     // green whatever the weights say, so the idle colour can be tried before it gets traffic.
     COLOURS.forEach((colour, i) => {
       new appmesh.Route(this, `${title(colour)}ByHeaderRoute`, {
-        mesh: this.mesh,
+        mesh,
         virtualRouter: router,
         routeName: `${colour}-by-header`,
         routeSpec: appmesh.RouteSpec.http({
@@ -217,8 +468,8 @@ export class ColorappServiceStack extends Stack {
         }),
       });
     });
-    this.weightedRoute = new appmesh.Route(this, 'WeightedRoute', {
-      mesh: this.mesh,
+    const weightedRoute = new appmesh.Route(this, 'WeightedRoute', {
+      mesh,
       virtualRouter: router,
       routeName: settings.appMesh.routeName,
       routeSpec: appmesh.RouteSpec.http({
@@ -236,24 +487,6 @@ export class ColorappServiceStack extends Stack {
       virtualServiceProvider: appmesh.VirtualServiceProvider.virtualRouter(router),
     });
 
-    // --- Colour services ------------------------------------------------------------------------
-    this.repository = new ecr.Repository(this, 'Repository', {
-      imageScanOnPush: true,
-      // The pipeline follows a moving tag ('latest'); releases themselves deploy by digest.
-      imageTagMutability: ecr.TagMutability.MUTABLE,
-      lifecycleRules: [{ description: 'Keep the last 50 images', maxImageCount: 50 }],
-      removalPolicy,
-      emptyOnDelete: removalPolicy === RemovalPolicy.DESTROY,
-    });
-    const image = new ecrAssets.DockerImageAsset(this, 'InitialImage', {
-      directory: path.join(__dirname, '..', '..', 'colorapp'),
-      platform: ecrAssets.Platform.LINUX_AMD64,
-    });
-
-    this.taskRole = new iam.Role(this, 'TaskRole', {
-      assumedBy: new iam.ServicePrincipal('ecs-tasks.amazonaws.com'),
-      description: 'colorapp tasks of both colours: Envoy reads its mesh config, the agent publishes Envoy metrics',
-    });
     this.taskRole.addToPolicy(
       new iam.PolicyStatement({
         actions: ['appmesh:StreamAggregatedResources'],
@@ -271,15 +504,6 @@ export class ColorappServiceStack extends Stack {
       id: 'AwsSolutions-IAM5[Resource::*]',
       reason:
         'cloudwatch:PutMetricData supports no resource-level permissions; the condition limits it to the Envoy metric namespace.',
-    });
-    this.executionRole = new iam.Role(this, 'ExecutionRole', {
-      assumedBy: new iam.ServicePrincipal('ecs-tasks.amazonaws.com'),
-      description: 'Pulls colorapp images (initial asset and released images) and writes container logs',
-    });
-    this.repository.grantPull(this.executionRole);
-    Validations.of(this.executionRole).acknowledge({
-      id: 'AwsSolutions-IAM5[Resource::*]',
-      reason: 'ecr:GetAuthorizationToken supports no resource-level permissions; image pulls are limited to the named repositories.',
     });
 
     const tasksSecurityGroup = new ec2.SecurityGroup(this, 'ColourTasks', {
@@ -345,11 +569,9 @@ export class ColorappServiceStack extends Stack {
       service.node.addDependency(nodes[colour]);
       services[colour] = service;
     }
-    this.taskDefinitions = taskDefinitions;
-    this.services = services;
 
     // --- Gateway behind a Network Load Balancer --------------------------------------------
-    const gateway = this.mesh.addVirtualGateway('Gateway', {
+    const gateway = mesh.addVirtualGateway('Gateway', {
       listeners: [appmesh.VirtualGatewayListener.http({ port: APP_PORT })],
       accessLog: appmesh.AccessLog.fromFilePath('/dev/stdout'),
     });
@@ -418,19 +640,19 @@ export class ColorappServiceStack extends Stack {
     });
     gatewayService.node.addDependency(gateway);
 
-    this.loadBalancer = new elbv2.NetworkLoadBalancer(this, 'LoadBalancer', {
+    const loadBalancer = new elbv2.NetworkLoadBalancer(this, 'LoadBalancer', {
       vpc: this.vpc,
       internetFacing: true,
       securityGroups: [lbSecurityGroup],
       crossZoneEnabled: true,
     });
-    Validations.of(this.loadBalancer).acknowledge({
+    Validations.of(loadBalancer).acknowledge({
       id: 'AwsSolutions-ELB2',
       reason:
         'Network Load Balancers write access logs only for TLS listeners; this one forwards TCP, so a log bucket would ' +
         'stay empty. The gateway Envoy logs every request to CloudWatch Logs instead.',
     });
-    this.loadBalancer
+    loadBalancer
       .addListener('Http', { port: 80, protocol: elbv2.Protocol.TCP })
       .addTargets('Gateway', {
         port: APP_PORT,
@@ -440,9 +662,10 @@ export class ColorappServiceStack extends Stack {
         healthCheck: { protocol: elbv2.Protocol.TCP, interval: Duration.seconds(10) },
       });
     new CfnOutput(this, 'Url', {
-      value: `http://${this.loadBalancer.loadBalancerDnsName}/`,
+      value: `http://${loadBalancer.loadBalancerDnsName}/`,
       description: 'colorapp through the virtual gateway (add the header x-release-color: green to reach green)',
     });
+    return { kind: 'appmesh', appMesh: { mesh, weightedRoute, virtualNodes: nodes, loadBalancer }, services, taskDefinitions };
   }
 
   /**

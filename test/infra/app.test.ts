@@ -6,7 +6,7 @@ import type { IConstruct } from 'constructs';
 import { ServiceConfigSchema } from '../../lambdas/shared/config';
 import { parameterNames, ReleaseStateSchema } from '../../lambdas/shared/documents';
 import { SEED_UPDATED_AT } from '../../lambdas/shared/release-state';
-import { ENVOY_METRICS } from '../../lambdas/shared/envoy-metrics';
+import { ALB_METRICS } from '../../lambdas/shared/alb-metrics';
 import { ReleaseRequestSchema } from '../../lambdas/shared/release';
 import {
   API_HANDLERS,
@@ -18,7 +18,7 @@ import {
 import { definitionPlaceholders, RELEASE_DEFINITION_FILE } from '../../infra/constructs/release-pipeline';
 import { RELEASE_EVENT_SOURCE, RELEASE_EVENT_TYPES } from '../../infra/release-event-schema';
 import { CLEANUP_EXECUTION_STATUSES } from '../../infra/release-rules';
-import { alarmDefinitionsOf, appMeshTrafficOf, COLORAPP, serviceConfigOf } from '../../infra/colorapp-settings';
+import { alarmDefinitionsOf, COLORAPP, serviceConfigOf, settingsForTraffic } from '../../infra/colorapp-settings';
 import { SdkCallScanner } from './support/sdk-calls';
 import { flattenIntrinsics, PROJECT_ROOT, resolveNames, synthesizeSampleApp, type TemplateJson } from './support/synth';
 
@@ -247,10 +247,15 @@ describe('handlers', () => {
      * configured backend's API: the other backend's calls are unreachable with this config.
      */
     const otherBackendPrefix = () => (synth.release.pipeline.trafficKind === 'alb' ? 'appmesh:' : 'elasticloadbalancing:');
+    /**
+     * The sample's weighted forward is the listener's default action, so the router modifies the
+     * listener and never a rule: ModifyRule is granted only to a pipeline whose forward is a rule.
+     */
+    const UNREACHABLE_WITH_DEFAULT_ACTION = new Set(['elasticloadbalancing:ModifyRule']);
 
     it.each(Object.entries(HANDLERS))('%s', (id, spec) => {
       const called = [...scanner.actionsOf(path.join(PROJECT_ROOT, 'lambdas', spec.entry))]
-        .filter((action) => !action.startsWith(otherBackendPrefix()))
+        .filter((action) => !action.startsWith(otherBackendPrefix()) && !UNREACHABLE_WITH_DEFAULT_ACTION.has(action))
         .sort();
       const granted = grantedActions(id);
       expect({ handler: spec.entry, missing: called.filter((a) => !granted.has(a)) }).toEqual({ handler: spec.entry, missing: [] });
@@ -301,7 +306,11 @@ describe('IAM', () => {
       }
     }
     // Cross-stack references read the service stack's outputs (weak references, cdk.json).
-    for (const resource of resourcesFor('appmesh:UpdateRoute')) expect(resource).toMatch(/Output:ColorappService\.PublishOutputRefWeightedRoute/);
+    // The ALB sample's weighted forward is the production listener's default action.
+    expect(resourcesFor('appmesh:UpdateRoute')).toEqual([]);
+    const listenerWrites = resourcesFor('elasticloadbalancing:ModifyListener');
+    expect(listenerWrites.length).toBeGreaterThan(0);
+    for (const resource of listenerWrites) expect(resource).toMatch(/Output:ColorappService\.PublishOutputRefLoadBalancerHttp/);
     for (const resource of resourcesFor('ecs:UpdateService')) {
       expect(resource).toMatch(/Output:ColorappService\.PublishOutputRef(Blue|Green)Service/);
     }
@@ -485,9 +494,33 @@ describe('triggers', () => {
 
 describe('service configuration', () => {
   const configParameter = () => resources(release, 'AWS::SSM::Parameter').find(([, p]) => p.Properties.Name === '/ecs-release/colorapp/config')![1];
+  /**
+   * ARNs of the right shape for the load balancer's listener, rules and target groups, which only
+   * CloudFormation knows: the schema checks their format, so the template's stand-ins are swapped
+   * for these before it parses the document.
+   */
+  const LB = 'app/colorapp/50dc6c495c0c9188';
+  const ELB = 'arn:aws:elasticloadbalancing:eu-west-1:123456789012';
+  const LISTENER = `${ELB}:listener/${LB}/f2f7dc8efc522ab2`;
+  const REALISTIC_TRAFFIC = {
+    kind: 'alb' as const,
+    listenerArn: LISTENER,
+    rule: 'listener-default',
+    targetGroups: { blue: `${ELB}:targetgroup/colorapp-blue/6d0ecf831eec9f09`, green: `${ELB}:targetgroup/colorapp-green/7e1fdf942ffd0a1a` },
+    testRules: {
+      blue: `${LISTENER.replace(':listener/', ':listener-rule/')}/9683b2d02a6cabee`,
+      green: `${LISTENER.replace(':listener/', ':listener-rule/')}/a794c3e13b7dbcff`,
+    },
+  };
+  /** The document as the handlers parse it, its traffic section's deploy-time ARNs swapped for realistic ones. */
+  const parsedConfig = () => {
+    const document = JSON.parse(String(flattenIntrinsics(configParameter().Properties.Value)));
+    expect(document.traffic).toMatchObject({ kind: 'alb', rule: 'listener-default' });
+    return ServiceConfigSchema.parse({ ...document, traffic: REALISTIC_TRAFFIC });
+  };
 
   it('is written to /ecs-release/colorapp/config and is what the handlers accept', () => {
-    const config = ServiceConfigSchema.parse(JSON.parse(String(flattenIntrinsics(configParameter().Properties.Value))));
+    const config = parsedConfig();
     expect(config.service).toBe('colorapp');
     // The alarms the release watches are the ones the pipeline created, per colour.
     const names = (colour: string) =>
@@ -499,15 +532,29 @@ describe('service configuration', () => {
     expect([...config.health.alarms.green].sort()).toEqual(names('green'));
   });
 
-  it('is serviceConfigOf(COLORAPP), the document the local world runs with, once CloudFormation fills in the names', () => {
+  it('is serviceConfigOf(COLORAPP) with the ALB sample\'s 60-second periods, once CloudFormation fills in the names', () => {
     const stacks = { ColorappService: service.toJSON() as TemplateJson, ColorappRelease: release.toJSON() as TemplateJson };
-    const deployed = JSON.parse(String(resolveNames(configParameter().Properties.Value, stacks, 'ColorappRelease')));
+    const resolved = JSON.parse(String(resolveNames(configParameter().Properties.Value, stacks, 'ColorappRelease')));
     const stateMachineArn = 'arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:stateMachine:ecs-release-colorapp';
-    expect(ServiceConfigSchema.parse(deployed)).toEqual(serviceConfigOf(COLORAPP, { traffic: appMeshTrafficOf(COLORAPP), releaseStateMachineArn: stateMachineArn }));
+    // The load balancer's ARNs are CloudFormation's to make: they read as <Arn:ColorappService.LogicalId>.
+    const arn = (construct: IConstruct) => `<Arn:ColorappService.${logicalId(construct)}>`;
+    const { listener, targetGroups, testRules } = synth.service.alb!;
+    const traffic = {
+      kind: 'alb' as const,
+      listenerArn: arn(listener),
+      rule: 'listener-default',
+      targetGroups: { blue: arn(targetGroups.blue), green: arn(targetGroups.green) },
+      testRules: { blue: arn(testRules.blue), green: arn(testRules.green) },
+    };
+    expect(resolved.traffic).toEqual(traffic);
+    const deployed = ServiceConfigSchema.parse({ ...resolved, traffic: REALISTIC_TRAFFIC });
+    expect(deployed).toEqual(
+      serviceConfigOf(settingsForTraffic(COLORAPP, 'alb'), { traffic: REALISTIC_TRAFFIC, releaseStateMachineArn: stateMachineArn }),
+    );
   });
 
   it('names the release state machine, for the CLI, without depending on it', () => {
-    const config = ServiceConfigSchema.parse(JSON.parse(String(flattenIntrinsics(configParameter().Properties.Value))));
+    const config = parsedConfig();
     expect(config.releaseStateMachineArn).toBe(
       'arn:<Ref:AWS::Partition>:states:<Ref:AWS::Region>:<Ref:AWS::AccountId>:stateMachine:ecs-release-colorapp',
     );
@@ -614,8 +661,8 @@ describe('initial release state', () => {
 });
 
 describe('alarms', () => {
-  it('are the ones the local world evaluates: alarmDefinitionsOf(COLORAPP)', () => {
-    const definitions = alarmDefinitionsOf(COLORAPP);
+  it('are the ones the settings define for the ALB sample: alarmDefinitionsOf(settingsForTraffic(COLORAPP, \'alb\'))', () => {
+    const definitions = alarmDefinitionsOf(settingsForTraffic(COLORAPP, 'alb'));
     expect(definitions).toHaveLength(4);
     for (const definition of definitions) {
       const [, alarm] = resources(release, 'AWS::CloudWatch::Alarm').find(([, a]) => a.Properties.AlarmName === definition.alarmName)!;
@@ -627,7 +674,8 @@ describe('alarms', () => {
         datapointsToAlarm: alarm.Properties.DatapointsToAlarm,
         treatMissingData: alarm.Properties.TreatMissingData,
         // The success-rate alarm's metric math is in percent; the settings' threshold is a fraction.
-        threshold: definition.kind === 'success-rate' ? alarm.Properties.Threshold / 100 : alarm.Properties.Threshold,
+        // The latency alarm reads TargetResponseTime, which ELB publishes in seconds; the settings' threshold is in ms.
+        threshold: definition.kind === 'success-rate' ? alarm.Properties.Threshold / 100 : alarm.Properties.Threshold * 1000,
       }).toEqual({
         alarmName: definition.alarmName,
         periodSeconds: definition.periodSeconds,
@@ -639,52 +687,40 @@ describe('alarms', () => {
     }
   });
 
-  it.each(['blue', 'green'])('%s has a success-rate alarm (metric math over the Envoy response classes)', (colour) => {
+  it.each(['blue', 'green'] as const)('%s has a success-rate alarm on the load balancer\'s metrics of its target group', (colour) => {
     const [, alarm] = resources(release, 'AWS::CloudWatch::Alarm').find(([, a]) => a.Properties.AlarmName === `colorapp-${colour}-success-rate`)!;
     expect(alarm.Properties.TreatMissingData).toBe('notBreaching');
     expect(alarm.Properties.ComparisonOperator).toBe('LessThanThreshold');
     expect(alarm.Properties.Threshold).toBe(99);
     const metrics = alarm.Properties.Metrics as Cfn[];
-    const expression = metrics.find((m) => m.Expression);
-    expect(expression.Expression).toContain('r5xx');
+    expect(metrics.find((m) => m.Expression).Expression).toContain('requests');
     const stats = metrics.filter((m) => m.MetricStat).map((m) => m.MetricStat);
     expect(stats).toHaveLength(4);
+    const targetGroup = synth.service.alb!.targetGroups[colour];
     for (const stat of stats) {
-      expect(stat.Metric.MetricName).toBe(ENVOY_METRICS.responsesByClass);
-      expect(stat.Metric.Namespace).toBe('ECSRelease/Envoy');
-      expect(stat.Period).toBe(10);
-      // Exactly the contract's dimensions (in any order): the colour's ingress listener, one response class.
-      expect(stat.Metric.Dimensions).toHaveLength(4);
-      expect(stat.Metric.Dimensions).toEqual(
+      expect(stat.Metric.Namespace).toBe(ALB_METRICS.namespace);
+      // ELB publishes every 60 seconds: a shorter period would only ever see missing data.
+      expect(stat.Period).toBe(60);
+      expect(flattenIntrinsics(stat.Metric.Dimensions)).toEqual(
         expect.arrayContaining([
-          { Name: ENVOY_METRICS.serviceDimension, Value: 'colorapp' },
-          { Name: ENVOY_METRICS.colourDimension, Value: colour },
-          { Name: ENVOY_METRICS.listenerDimension, Value: 'ingress' },
-          { Name: ENVOY_METRICS.responseClassDimension, Value: expect.stringMatching(/^[2-5]$/) },
+          { Name: ALB_METRICS.targetGroupDimension, Value: expect.stringContaining(`${logicalId(targetGroup)}TargetGroupFullName`) },
+          { Name: ALB_METRICS.loadBalancerDimension, Value: expect.stringContaining('LoadBalancerFullName') },
         ]),
       );
     }
   });
 
-  it.each(['blue', 'green'])('%s has a p99 latency alarm', (colour) => {
+  it.each(['blue', 'green'])('%s has a p99 latency alarm on TargetResponseTime (seconds)', (colour) => {
     release.hasResourceProperties('AWS::CloudWatch::Alarm', {
       AlarmName: `colorapp-${colour}-p99-latency`,
-      MetricName: ENVOY_METRICS.requestTime,
+      Namespace: ALB_METRICS.namespace,
+      MetricName: ALB_METRICS.targetResponseTime,
       ExtendedStatistic: 'p99',
-      Threshold: 1000,
+      Period: 60,
+      Threshold: 1,
       ComparisonOperator: 'GreaterThanThreshold',
       TreatMissingData: 'notBreaching',
     });
-    const [, alarm] = resources(release, 'AWS::CloudWatch::Alarm').find(([, a]) => a.Properties.AlarmName === `colorapp-${colour}-p99-latency`)!;
-    // Exactly the contract's dimensions (in any order): the colour's ingress listener.
-    expect(alarm.Properties.Dimensions).toHaveLength(3);
-    expect(alarm.Properties.Dimensions).toEqual(
-      expect.arrayContaining([
-        { Name: ENVOY_METRICS.serviceDimension, Value: 'colorapp' },
-        { Name: ENVOY_METRICS.colourDimension, Value: colour },
-        { Name: ENVOY_METRICS.listenerDimension, Value: 'ingress' },
-      ]),
-    );
   });
 });
 
@@ -706,30 +742,71 @@ describe('release events out', () => {
 });
 
 describe('the sample service', () => {
-  it('runs a mesh that drops egress to unknown destinations', () => {
-    service.hasResourceProperties('AWS::AppMesh::Mesh', { Spec: { EgressFilter: { Type: 'DROP_ALL' } } });
+  it('runs no App Mesh resource at all (App Mesh was discontinued on 2026-09-30)', () => {
+    const meshTypes = resources(service).map(([, r]) => r.Type).filter((type) => type.startsWith('AWS::AppMesh::'));
+    expect(meshTypes).toEqual([]);
+    expect(synth.service.appMesh).toBeUndefined();
+    expect(synth.release.pipeline.trafficKind).toBe('alb');
   });
 
-  it('starts the weighted route at blue 100 / green 0', () => {
-    const [, route] = resources(service, 'AWS::AppMesh::Route').find(([, r]) => r.Properties.RouteName === 'weighted')!;
-    const targets = route.Properties.Spec.HttpRoute.Action.WeightedTargets as Array<{ VirtualNode: unknown; Weight: number }>;
-    const node = (colour: string) => ({ 'Fn::GetAtt': [logicalId(synth.service.virtualNodes[colour as 'blue']), 'VirtualNodeName'] });
-    expect(targets).toEqual([
-      { VirtualNode: node('blue'), Weight: 100 },
-      { VirtualNode: node('green'), Weight: 0 },
+  it('puts the colours behind one internet-facing Application Load Balancer', () => {
+    service.resourceCountIs('AWS::ElasticLoadBalancingV2::LoadBalancer', 1);
+    service.hasResourceProperties('AWS::ElasticLoadBalancingV2::LoadBalancer', { Type: 'application', Scheme: 'internet-facing' });
+  });
+
+  it('gives each colour its own IP target group, checked on /healthcheck, with a short deregistration delay', () => {
+    const groups = resources(service, 'AWS::ElasticLoadBalancingV2::TargetGroup');
+    expect(groups).toHaveLength(2);
+    for (const colour of ['blue', 'green'] as const) {
+      const [, group] = groups.find(([id]) => id === logicalId(synth.service.alb!.targetGroups[colour]))!;
+      expect(group.Properties).toMatchObject({
+        Name: COLORAPP.alb.targetGroupNames[colour],
+        TargetType: 'ip',
+        Port: 8080,
+        Protocol: 'HTTP',
+        HealthCheckPath: '/healthcheck',
+      });
+      expect(group.Properties.TargetGroupAttributes).toContainEqual({
+        Key: 'deregistration_delay.timeout_seconds',
+        Value: String(COLORAPP.alb.deregistrationDelaySeconds),
+      });
+      // The colour's ECS service registers its tasks there.
+      service.hasResourceProperties('AWS::ECS::Service', {
+        ServiceName: `colorapp-${colour}`,
+        LoadBalancers: [Match.objectLike({ ContainerName: 'app', ContainerPort: 8080, TargetGroupArn: { Ref: logicalId(synth.service.alb!.targetGroups[colour]) } })],
+      });
+    }
+  });
+
+  it('starts the production listener (HTTP 80) at blue 100 / green 0, in its default action', () => {
+    const [, listener] = resources(service, 'AWS::ElasticLoadBalancingV2::Listener')[0];
+    expect(listener.Properties).toMatchObject({ Port: 80, Protocol: 'HTTP' });
+    const tg = (colour: 'blue' | 'green') => ({ Ref: logicalId(synth.service.alb!.targetGroups[colour]) });
+    expect(listener.Properties.DefaultActions).toEqual([
+      {
+        Type: 'forward',
+        ForwardConfig: { TargetGroups: [{ TargetGroupArn: tg('blue'), Weight: 100 }, { TargetGroupArn: tg('green'), Weight: 0 }] },
+      },
     ]);
   });
 
-  it.each(['blue', 'green'])('reaches %s on purpose with the x-release-color header, ahead of the weights', (colour) => {
-    const [, route] = resources(service, 'AWS::AppMesh::Route').find(([, r]) => r.Properties.RouteName === `${colour}-by-header`)!;
-    expect(route.Properties.Spec.Priority).toBeLessThan(10);
-    expect(route.Properties.Spec.HttpRoute.Match.Headers).toEqual([{ Name: 'x-release-color', Match: { Exact: colour }, Invert: false }]);
+  it.each(['blue', 'green'] as const)('reaches %s on purpose with the x-release-color header, ahead of the weights', (colour) => {
+    const rules = resources(service, 'AWS::ElasticLoadBalancingV2::ListenerRule');
+    expect(rules).toHaveLength(2);
+    const [, rule] = rules.find(([id]) => id === logicalId(synth.service.alb!.testRules[colour]))!;
+    expect(rule.Properties.Conditions).toEqual([{ Field: 'http-header', HttpHeaderConfig: { HttpHeaderName: 'x-release-color', Values: [colour] } }]);
+    expect(rule.Properties.Actions).toEqual([
+      expect.objectContaining({ Type: 'forward', TargetGroupArn: { Ref: logicalId(synth.service.alb!.targetGroups[colour]) } }),
+    ]);
   });
 
-  it('puts a virtual gateway behind an internet-facing Network Load Balancer', () => {
-    service.resourceCountIs('AWS::AppMesh::VirtualGateway', 1);
-    service.resourceCountIs('AWS::AppMesh::GatewayRoute', 1);
-    service.hasResourceProperties('AWS::ElasticLoadBalancingV2::LoadBalancer', { Type: 'network', Scheme: 'internet-facing' });
+  it.each(['blue', 'green'] as const)('runs %s as the app container alone: no Envoy, no agent, no proxy configuration', (colour) => {
+    const [, td] = resources(service, 'AWS::ECS::TaskDefinition').find(([id]) => id === logicalId(synth.service.taskDefinitions[colour]))!;
+    const containers = td.Properties.ContainerDefinitions as Cfn[];
+    expect(containers.map((c) => c.Name)).toEqual(['app']);
+    expect(Object.fromEntries((containers[0].Environment as Cfn[]).map((e) => [e.Name, e.Value]))).toEqual({ PORT: '8080', COLOR: colour });
+    expect(containers[0].HealthCheck.Command).toEqual(['CMD', 'node', '/app/healthcheck.js']);
+    expect(td.Properties.ProxyConfiguration).toBeUndefined();
   });
 
   it('surfaces failed deployments as FAILED and leaves the rollback to the release engine', () => {
@@ -740,40 +817,6 @@ describe('the sample service', () => {
         DesiredCount: colour === 'blue' ? 2 : 0,
       });
     }
-  });
-
-  it.each(['blue', 'green'])('tags the %s Envoy statistics with Service and Color and ships them over StatsD', (colour) => {
-    const taskDefinition = synth.service.taskDefinitions[colour as 'blue'];
-    const [, td] = resources(service, 'AWS::ECS::TaskDefinition').find(([id]) => id === logicalId(taskDefinition))!;
-    const containers = Object.fromEntries((td.Properties.ContainerDefinitions as Cfn[]).map((c) => [c.Name, c]));
-    expect(Object.keys(containers).sort()).toEqual(['app', 'cloudwatch-agent', 'envoy', 'envoy-stats-config']);
-    const env = (name: string) => Object.fromEntries((containers[name].Environment as Cfn[]).map((e) => [e.Name, e.Value]));
-    expect(env('app')).toEqual({ PORT: '8080', COLOR: colour });
-    expect(env('envoy')).toMatchObject({ ENABLE_ENVOY_DOG_STATSD: '1', STATSD_PORT: '8125', ENVOY_STATS_CONFIG_FILE: '/etc/envoy-release/stats.yaml' });
-    expect(env('envoy-stats-config')).toEqual({ SERVICE: 'colorapp', COLOR: colour });
-    // The release clone renames this node for the other colour (see cloneTaskDefinition).
-    expect(env('envoy').APPMESH_RESOURCE_ARN).toEqual({ Ref: logicalId(synth.service.virtualNodes[colour as 'blue']) });
-    expect(containers.envoy.DependsOn).toEqual(
-      expect.arrayContaining([{ ContainerName: 'envoy-stats-config', Condition: 'SUCCESS' }]),
-    );
-    expect(containers.app.DependsOn).toEqual([{ ContainerName: 'envoy', Condition: 'HEALTHY' }]);
-    expect(containers.app.HealthCheck.Command).toEqual(['CMD', 'node', '/app/healthcheck.js']);
-    expect(td.Properties.ProxyConfiguration).toMatchObject({ ContainerName: 'envoy', Type: 'APPMESH' });
-    const agent = JSON.parse(env('cloudwatch-agent').CW_CONFIG_CONTENT);
-    expect(agent.metrics.namespace).toBe('ECSRelease/Envoy');
-    // The agent publishes exactly the dimension sets the alarms and the health check read, each
-    // keeping the listener, and no set that would mix the admin listener's requests in.
-    expect(agent.metrics.aggregation_dimensions).toEqual([
-      [ENVOY_METRICS.serviceDimension, ENVOY_METRICS.colourDimension, 'envoy.http_conn_manager_prefix'],
-      [ENVOY_METRICS.serviceDimension, ENVOY_METRICS.colourDimension, 'envoy.http_conn_manager_prefix', ENVOY_METRICS.responseClassDimension],
-    ]);
-    expect(agent.metrics.metrics_collected.statsd).toEqual({
-      service_address: ':8125',
-      metrics_collection_interval: 10,
-      metrics_aggregation_interval: 10,
-      // Pinned, not left to the agent's default: the metric contract's names depend on it.
-      metric_separator: '_',
-    });
   });
 
   it('builds colorapp from colorapp/ as a container image asset', () => {

@@ -26,7 +26,7 @@ import { flattenIntrinsics, newApp } from './support/synth';
  * parts. Handler bundling is skipped here (the app test bundles for real), so each synth is quick.
  */
 const app = newApp({ bundle: false });
-const service = new ColorappServiceStack(app, 'Service');
+const service = new ColorappServiceStack(app, 'Service', { traffic: 'appmesh' });
 let stackCount = 0;
 
 function props(overrides: Partial<ReleasePipelineProps> = {}): ReleasePipelineProps {
@@ -40,9 +40,9 @@ function props(overrides: Partial<ReleasePipelineProps> = {}): ReleasePipelinePr
     colourEnvironmentVariable: service.colourEnvironmentVariable,
     taskRoles: [service.taskRole, service.executionRole],
     traffic: ReleaseTraffic.appMesh({
-      route: service.weightedRoute,
-      blueVirtualNode: service.virtualNodes.blue,
-      greenVirtualNode: service.virtualNodes.green,
+      route: service.appMesh!.weightedRoute,
+      blueVirtualNode: service.appMesh!.virtualNodes.blue,
+      greenVirtualNode: service.appMesh!.virtualNodes.green,
     }),
     ...overrides,
   };
@@ -70,7 +70,7 @@ function pipelineStack(overrides: Partial<ReleasePipelineProps> = {}) {
  */
 function inOwnApp<T>(build: (stack: Stack, ownProps: ReleasePipelineProps) => T) {
   const ownApp = newApp({ bundle: false });
-  const ownService = new ColorappServiceStack(ownApp, 'Service');
+  const ownService = new ColorappServiceStack(ownApp, 'Service', { traffic: 'appmesh' });
   const stack = new Stack(ownApp, 'Release');
   const built = build(stack, {
     ...props(),
@@ -79,9 +79,9 @@ function inOwnApp<T>(build: (stack: Stack, ownProps: ReleasePipelineProps) => T)
     greenService: ownService.services.green,
     taskRoles: [ownService.taskRole, ownService.executionRole],
     traffic: ReleaseTraffic.appMesh({
-      route: ownService.weightedRoute,
-      blueVirtualNode: ownService.virtualNodes.blue,
-      greenVirtualNode: ownService.virtualNodes.green,
+      route: ownService.appMesh!.weightedRoute,
+      blueVirtualNode: ownService.appMesh!.virtualNodes.blue,
+      greenVirtualNode: ownService.appMesh!.virtualNodes.green,
     }),
   });
   return { app: ownApp, stack, built };
@@ -173,8 +173,8 @@ describe('ReleasePipeline refuses props that make no sense, naming the prop', ()
         return new ReleasePipeline(stack, 'Pipeline', {
           ...props(),
           traffic: ReleaseTraffic.appMesh({
-            route: service.weightedRoute,
-            blueVirtualNode: service.virtualNodes.blue,
+            route: service.appMesh!.weightedRoute,
+            blueVirtualNode: service.appMesh!.virtualNodes.blue,
             greenVirtualNode: stranger,
           }),
         });

@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { buildApp } from '../../../infra/app';
+import type { SampleTrafficKind } from '../../../infra/colorapp-settings';
 import { SKIP_BUNDLING_CONTEXT } from '../../../infra/constructs/release-pipeline';
 
 export const PROJECT_ROOT = path.resolve(__dirname, '..', '..', '..');
@@ -22,10 +23,13 @@ export function newApp(options: { bundle: boolean }): App {
   });
 }
 
-/** The whole sample app, synthesized once (with cdk-nag, as `npm run synth` does). */
-export function synthesizeSampleApp(options: { bundle: boolean }) {
+/**
+ * The whole sample app, synthesized once (with cdk-nag, as `npm run synth` does).
+ * `traffic` as `-c traffic=...` would set it; by default the app's own default (ALB).
+ */
+export function synthesizeSampleApp(options: { bundle: boolean; traffic?: SampleTrafficKind }) {
   const app = newApp(options);
-  const stacks = buildApp(app);
+  const stacks = buildApp(app, { traffic: options.traffic });
   const assembly = app.synth();
   return {
     app,
@@ -77,6 +81,13 @@ const NAME_PROPERTY: Record<string, Record<string, string>> = {
   'AWS::AppMesh::VirtualNode': { VirtualNodeName: 'VirtualNodeName' },
 };
 
+/** Resources whose `Ref` is an ARN CloudFormation makes up: it reads as `<Arn:Stack.LogicalId>`. */
+const ARN_ONLY_REF = new Set([
+  'AWS::ElasticLoadBalancingV2::Listener',
+  'AWS::ElasticLoadBalancingV2::ListenerRule',
+  'AWS::ElasticLoadBalancingV2::TargetGroup',
+]);
+
 export type TemplateJson = { Resources: Record<string, { Type: string; Properties?: Record<string, Json> }>; Outputs?: Record<string, { Value: Json }> };
 
 /**
@@ -84,7 +95,8 @@ export type TemplateJson = { Resources: Record<string, { Type: string; Propertie
  * resource, following cross-stack references (`Fn::GetStackOutput`) to the other stack's
  * output; pseudo parameters become `<AWS::Region>` and the like; `Fn::Join` is joined. A value
  * built this way reads as it will at deploy time, so it can be compared with literal settings.
- * Throws for a reference to a resource that has no literal physical name (CloudFormation would
+ * A `Ref` to a load balancer listener, rule or target group (an ARN no setting can know) reads
+ * as `<Arn:Stack.LogicalId>`. Throws for a reference to any other resource that has no literal physical name (CloudFormation would
  * generate one, which no setting can match) or to something else than a name.
  *
  * @param stacks every template of the app, by stack name
@@ -93,6 +105,7 @@ export function resolveNames(value: Json, stacks: Readonly<Record<string, Templa
   const nameOf = (id: string, by: string): Json => {
     const resource = stacks[stackName].Resources[id];
     if (!resource) throw new Error(`${stackName}: no resource ${id}`);
+    if (by === 'Ref' && ARN_ONLY_REF.has(resource.Type)) return `<Arn:${stackName}.${id}>`;
     const property = NAME_PROPERTY[resource.Type]?.[by];
     if (!property) throw new Error(`${stackName}: ${by === 'Ref' ? 'Ref' : `Fn::GetAtt ${by}`} of ${id} (${resource.Type}) is not a name this helper knows`);
     const name = resource.Properties?.[property];
