@@ -15,7 +15,7 @@ import { readdirSync } from 'node:fs';
 import * as path from 'node:path';
 import { build } from 'esbuild';
 import type { HistoryEvent } from '@aws-sdk/client-sfn';
-import { BUNDLE_TARGET, MAIN_FIELDS, RUNTIME_PROVIDED_MODULES } from '../infra/bundling';
+import { handlerBuildOptions } from '../infra/bundling';
 import { runDemo } from './demo';
 
 const ROOT = path.join(__dirname, '..');
@@ -120,19 +120,8 @@ async function bundleSizes(): Promise<{ name: string; bytes: number }[]> {
   for (const entry of entries) {
     const source = await import('node:fs').then((fs) => fs.readFileSync(path.join(ROOT, entry), 'utf8'));
     if (!/export (async )?function handler|export const handler/.test(source)) continue;
-    const result = await build({
-      entryPoints: [path.join(ROOT, entry)],
-      bundle: true,
-      minify: true,
-      keepNames: true,
-      platform: 'node',
-      target: BUNDLE_TARGET,
-      mainFields: MAIN_FIELDS,
-      external: RUNTIME_PROVIDED_MODULES,
-      format: 'cjs',
-      write: false,
-      logLevel: 'silent',
-    });
+    // Exactly the construct's options, without the source map (not loaded at cold start).
+    const result = await build({ ...handlerBuildOptions(path.join(ROOT, entry)), sourcemap: false, write: false, logLevel: 'silent' });
     sizes.push({ name: entry.replace(/^lambdas\//, '').replace(/\.ts$/, ''), bytes: result.outputFiles[0].contents.byteLength });
   }
   return sizes.sort((a, b) => b.bytes - a.bytes);

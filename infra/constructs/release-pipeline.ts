@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
-import { BUNDLE_TARGET, MAIN_FIELDS, RUNTIME_PROVIDED_MODULES } from '../bundling';
+import { bundleHandler } from '../bundling';
 import * as path from 'node:path';
-import { ArnFormat, type CfnElement, Duration, Lazy, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import { ArnFormat, AssetHashType, type CfnElement, Duration, Lazy, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
@@ -15,7 +15,6 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
-import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
@@ -825,7 +824,7 @@ export class ReleasePipeline extends Construct {
     spec: ReleaseHandlerSpec,
     environment: Record<string, string>,
     asyncInvoke: Pick<lambda.FunctionOptions, 'onFailure' | 'retryAttempts' | 'maxEventAge'> = {},
-  ): nodejs.NodejsFunction {
+  ): lambda.Function {
     const name = kebabCase(id);
     const logGroup = new logs.LogGroup(this, `${id}Logs`, {
       retention: this.logRetention,
@@ -864,29 +863,31 @@ export class ReleasePipeline extends Construct {
         code: lambda.Code.fromInline(`// placeholder for ${spec.entry}: ${SKIP_BUNDLING_CONTEXT} is set\nexports.handler = async () => { throw new Error('not bundled'); };`),
       });
     } else {
-      fn = new nodejs.NodejsFunction(this, id, {
+      fn = new lambda.Function(this, id, {
         ...common,
-        entry,
-        handler: 'handler',
-        projectRoot: PROJECT_ROOT,
-        depsLockFilePath: path.join(PROJECT_ROOT, 'package-lock.json'),
-        bundling: {
-          minify: true,
-          keepNames: true, // error names are matched by the state machine's Catch clauses
-          sourceMap: true,
-          sourcesContent: false, // file:line is enough for stack traces; keeps the asset small
-          target: BUNDLE_TARGET,
-          format: nodejs.OutputFormat.CJS,
-          mainFields: MAIN_FIELDS,
-          // The runtime's SDK: see infra/bundling.ts (bundle size is cold start is rollback latency).
-          externalModules: RUNTIME_PROVIDED_MODULES,
-          forceDockerBundling: false,
-          logLevel: nodejs.LogLevel.WARNING,
-        },
+        handler: 'index.handler',
+        code: lambda.Code.fromAsset(LAMBDAS_DIR, {
+          // The bundle, not the sources, decides whether the function changed: a dependency
+          // upgrade in node_modules changes what is deployed without touching lambdas/.
+          assetHashType: AssetHashType.OUTPUT,
+          bundling: {
+            // Never pulled: local bundling always answers (it throws on a build error).
+            image: lambda.Runtime.NODEJS_24_X.bundlingImage,
+            // CDK caches a bundle by these options (not by the local function): each handler
+            // needs its own key, or every function would get the first one's bundle.
+            environment: { HANDLER_ENTRY: spec.entry },
+            local: {
+              tryBundle: (outputDir: string) => {
+                bundleHandler(entry, outputDir);
+                return true;
+              },
+            },
+          },
+        }),
       });
     }
     for (const permission of spec.permissions) this.grantHandlerPermission(role, permission, name);
-    return fn as nodejs.NodejsFunction;
+    return fn;
   }
 
   private grantHandlerPermission(role: iam.Role, permission: HandlerPermission, handler: string): void {
