@@ -170,6 +170,18 @@ describe('release.asl.json', () => {
     }
   });
 
+  it('puts every caught error where Rollback reads it, and keeps the release input beside it', () => {
+    const rollbackReads = (definition.States.Rollback as State & { Parameters: Record<string, string> }).Parameters['error.$'];
+    expect(rollbackReads).toBe('$.error');
+    for (const [name, state] of tasks) {
+      for (const c of state.Catch ?? []) {
+        // `$` or null would replace the input or drop the error: Rollback could not read $.release.
+        expect({ name, next: c.Next, resultPath: c.ResultPath }).toEqual({ name, next: c.Next, resultPath: expect.stringMatching(/^\$\.[A-Za-z]+$/) });
+        if (c.Next === 'Rollback') expect({ name, resultPath: c.ResultPath }).toEqual({ name, resultPath: rollbackReads });
+      }
+    }
+  });
+
   it('rejects at AcquireLock only the refusals that leave the lock not ours, and rolls back anything else', () => {
     expect(definition.States.AcquireLock.Catch).toEqual([
       {
@@ -195,10 +207,23 @@ describe('release.asl.json', () => {
     expect(LockReleaseFailed).toMatchObject({ Type: 'Fail', Error: 'LockReleaseFailedError', CausePath: '$.lockReleaseFailure.Cause' });
   });
 
-  it('retries the Lambda service exceptions on every Lambda task, and bounds every task in time', () => {
+  /**
+   * The transient Lambda errors AWS recommends retrying on every Lambda task (Step Functions
+   * developer guide, "Handle Lambda service exceptions",
+   * https://docs.aws.amazon.com/step-functions/latest/dg/bp-lambda-serviceexception.html).
+   */
+  const TRANSIENT_LAMBDA_ERRORS = [
+    'Lambda.ClientExecutionTimeoutException',
+    'Lambda.ServiceException',
+    'Lambda.AWSLambdaException',
+    'Lambda.SdkClientException',
+  ];
+
+  it('retries the transient Lambda errors AWS lists on every Lambda task, and bounds every task in time', () => {
     for (const [name, state] of lambdaTasks) {
       const retried = (state.Retry ?? []).flatMap((r) => r.ErrorEquals);
-      expect({ name, retriesLambda: retried.includes('Lambda.ServiceException') || retried.includes('States.ALL') }).toEqual({ name, retriesLambda: true });
+      const missing = retried.includes('States.ALL') ? [] : TRANSIENT_LAMBDA_ERRORS.filter((e) => !retried.includes(e));
+      expect({ name, missing }).toEqual({ name, missing: [] });
     }
     for (const [name, state] of tasks) {
       expect({ name, bounded: Boolean(state.TimeoutSeconds ?? state.TimeoutSecondsPath) }).toEqual({ name, bounded: true });

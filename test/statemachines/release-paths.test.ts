@@ -576,6 +576,43 @@ describe('release state machine: rollback paths', () => {
   });
 });
 
+/**
+ * Each Catch into Rollback hands Rollback the error at `$.error`. A Catch whose ResultPath were
+ * changed would leave Rollback reading nothing: it would fail with States.Runtime, which no Catch
+ * handles, and leave traffic split. So every source state is made to fail here, after its handler
+ * did its work (as a task that times out after its writes does), with an error no Retry covers.
+ */
+describe('release state machine: a non-retryable failure in each step rolls back', () => {
+  const denied = (state: string) => awsError('AccessDeniedException', `injected into ${state}: not authorized`);
+
+  /** LoadState fails before the release changed anything: nothing to undo, so the outcome is "failed". */
+  it.each([
+    ['LoadState', 'failed'],
+    ['Preflight', 'rolled-back'],
+    ['RegisterTaskDefinition', 'rolled-back'],
+    ['DeployIdle', 'rolled-back'],
+    ['CheckStability', 'rolled-back'],
+    ['ShiftTraffic', 'rolled-back'],
+    ['CheckHealth', 'rolled-back'],
+  ])('%s fails: the run ends %s with that error recorded, 100/0, green as before, lock free', async (failing, outcome) => {
+    const result = await runRelease(world, v2Request(), {
+      onStateDone: (name) => {
+        if (name === failing) throw denied(name);
+      },
+    });
+    expect(result.status).toBe('FAILED');
+    expect(result.error?.Error).toBe('AccessDeniedException');
+    expect(tail(result, failing)).toEqual([failing, 'Rollback', 'WasItPromoted?', 'RolledBack']);
+    expect(route()).toEqual({ 'colorapp-blue-node': 100, 'colorapp-green-node': 0 });
+    expect(service('colorapp-green')).toMatchObject({ taskDefinition: seeded.greenTd, desiredCount: 0 });
+    expect(service('colorapp-blue')).toMatchObject({ taskDefinition: seeded.blueTd, desiredCount: 2 });
+    expect(lock()).toBeUndefined();
+    expect(state().live).toBe('blue');
+    expect(state().lastRelease).toMatchObject({ id: result.releaseId, outcome, failure: { error: 'AccessDeniedException' } });
+    expect(state().lastRelease?.failure?.cause).toContain(`injected into ${failing}`);
+  });
+});
+
 describe('release state machine: Promote fails after its state write', () => {
   it('ends in PromotedBeforeTheError: traffic stays on green, the state says promoted, the lock is released', async () => {
     const result = await runRelease(world, v2Request({ strategy: { type: 'blue-green' } }), {
