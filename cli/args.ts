@@ -238,10 +238,11 @@ function optionLines(options: Record<string, OptionSpec>): string[] {
 /** The exit codes, as every help text lists them. */
 export const EXIT_CODE_LINES = [
   `  ${EXIT.ok}    success; with start --wait: the release was promoted`,
-  `  ${EXIT.releaseFailed}    start --wait: the release was rolled back or failed`,
+  `  ${EXIT.releaseFailed}    start --wait: the release was rolled back cleanly, or failed before it changed anything`,
   `  ${EXIT.usage}    bad usage or input, or the service is not configured (nothing was touched)`,
   `  ${EXIT.refused}    refused by the service's state: a release in progress, a stale lock, no approval waiting, nothing to abort`,
   `  ${EXIT.aws}    AWS or the endpoint failed (credentials, permissions, network, throttling), or an unexpected error`,
+  `  ${EXIT.needsOperator}    start --wait: the rollback failed, or no rollback was recorded yet: the service may be half-way, the lock is kept`,
   `  ${EXIT.interrupted}  interrupted while waiting (the release goes on)`,
 ];
 

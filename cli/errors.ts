@@ -27,6 +27,12 @@ export const EXIT = {
   refused: 3,
   /** AWS or the endpoint failed (credentials, permissions, network, throttling) or something unexpected. */
   aws: 4,
+  /**
+   * `start --wait`: the rollback failed, or the release ended with no rollback recorded yet.
+   * Traffic or the idle service may be left half-way and the lock is kept: someone must look.
+   * Distinct from {@link EXIT.releaseFailed} so a CI job can page instead of just going red.
+   */
+  needsOperator: 5,
   /** Interrupted (Ctrl-C) while waiting; the release itself goes on. */
   interrupted: 130,
 } as const;

@@ -151,9 +151,19 @@ export async function watchRelease(
   };
 }
 
+/** The exit code for each way a followed release can end: 0 only when it was promoted. */
+const EXIT_BY_OUTCOME: Readonly<Record<WatchOutcome, number>> = {
+  promoted: EXIT.ok,
+  'rolled-back': EXIT.releaseFailed,
+  failed: EXIT.releaseFailed,
+  'rollback-failed': EXIT.needsOperator,
+  // The execution ended but no rollback is recorded and the lock is held: not known to be clean.
+  unknown: EXIT.needsOperator,
+};
+
 /** The exit code for a followed release: 0 only when it was promoted. */
 export function exitCodeOf(result: WatchResult): number {
-  return result.outcome === 'promoted' ? EXIT.ok : EXIT.releaseFailed;
+  return EXIT_BY_OUTCOME[result.outcome];
 }
 
 /** The end-of-wait summary, as text lines. */

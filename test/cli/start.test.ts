@@ -428,6 +428,43 @@ describe('ecs-release start --wait', () => {
     ]);
   });
 
+  /**
+   * Every way a followed release can end, and the exit code a CI job sees. A job must never read
+   * a failed rollback as success, nor a clean rollback as "page someone".
+   */
+  it.each([
+    ['promoted', 'SUCCEEDED', 0, 'PROMOTED'],
+    ['rolled-back', 'FAILED', 1, 'ROLLED BACK'],
+    ['failed', 'FAILED', 1, 'FAILED'],
+    ['rollback-failed', 'FAILED', 5, 'ROLLBACK FAILED'],
+  ] as const)('exits with the code of its recorded outcome: %s (execution %s) exits %i', async (outcome, status, code, headline) => {
+    sfnMock.on(DescribeExecutionCommand).callsFake(() => ({ ...running(), status, stopDate: NOW }));
+    sfnMock.on(GetExecutionHistoryCommand).resolves({ events: [] });
+    givenStateAfterwards({ outcome, failure: outcome === 'promoted' ? null : { error: 'SomeError', cause: 'why' } }, outcome === 'promoted' ? 'green' : 'blue');
+
+    const result = await runCli([...START, '--wait']);
+
+    expect(result.code).toBe(code);
+    expect(result.io.stdout[1]).toContain(`of colorapp: ${headline}`);
+  });
+
+  it('exits 5 when the execution failed, no outcome was recorded and the lock is still held: not known to be clean', async () => {
+    sfnMock.on(DescribeExecutionCommand).callsFake(() => ({ ...running(), status: 'FAILED', stopDate: NOW, error: 'States.Runtime' }));
+    sfnMock.on(GetExecutionHistoryCommand).resolves({ events: [] });
+    let reads = 0;
+    ssmMock.on(GetParameterCommand, { Name: NAMES.lock }).callsFake(() => {
+      // Read 1 is the start pre-check (no lock); afterwards this release's lock stays.
+      if (++reads === 1) throw sdkParameterNotFound();
+      const lock = lockDoc({ executionArn: executionArnOf(startedName!), releaseId: startedName });
+      return { Parameter: { Name: NAMES.lock, Value: JSON.stringify(lock) } };
+    });
+
+    const result = await runCli([...START, '--wait']);
+
+    expect(result.code).toBe(5);
+    expect(result.io.stdout[1]).toContain('execution FAILED; the cleanup had not recorded the rollback yet');
+  });
+
   it('waits for the cleanup after an abort, then reports the recorded rollback', async () => {
     sfnMock.on(DescribeExecutionCommand).callsFake(() => ({ ...running(), status: 'ABORTED', stopDate: NOW, error: 'ExecutionAbortedError' }));
     sfnMock.on(GetExecutionHistoryCommand).resolves({ events: [entered('Bake', executionData({ shiftedTo: 10 }))] });

@@ -183,4 +183,27 @@ describe('judge', () => {
   it.each(cases)('$behaviour', (c) => {
     expect(judge(c.evidence, c.thresholds ?? thresholds)).toEqual({ status: c.status, reasons: c.reasons });
   });
+
+  /**
+   * `1 - 7 / 100` is `0.9299999999999999` in floating point: without the tolerance, exactly the
+   * allowed 7 errors in 100 requests against a 93 % minimum would roll a healthy release back.
+   * The rate is computed here as the health check computes it.
+   */
+  describe('at exactly the minimum success rate, despite floating point', () => {
+    const atMinimum: HealthThresholds = { minSuccessRate: 0.93, maxP99LatencyMs: 1000, minRequests: 100 };
+    const rateOf = (errors: number, requests: number) => 1 - errors / requests;
+
+    it('is healthy with 7 errors in 100 requests against 93 %', () => {
+      expect(rateOf(7, 100)).toBeLessThan(0.93); // the float trap this guards against
+      expect(judge(evidence({ requests: 100, errors5xx: 7, successRate: rateOf(7, 100) }), atMinimum).status).toBe('healthy');
+    });
+
+    it('is unhealthy with 8 errors in 100 requests', () => {
+      expect(judge(evidence({ requests: 100, errors5xx: 8, successRate: rateOf(8, 100) }), atMinimum).status).toBe('unhealthy');
+    });
+
+    it('counts 7 errors in the first 50 of the 100 required requests as still able to pass, not as failed', () => {
+      expect(judge(evidence({ requests: 50, errors5xx: 7, successRate: rateOf(7, 50) }), atMinimum).status).toBe('inconclusive');
+    });
+  });
 });
