@@ -62,6 +62,23 @@ export async function handler(event: unknown): Promise<StabilityResult> {
     const elapsedSeconds = Math.max(0, Math.floor((Date.now() - Date.parse(deployment.startedAt)) / 1000));
 
     if (primary?.taskDefinition !== deployment.taskDefinitionArn) {
+      // ECS's circuit breaker with `rollback: true` fails our deployment and starts a new PRIMARY
+      // deployment of the last completed revision: that is our deployment failing, not someone
+      // else deploying, and the release rolls back as for any failed deployment.
+      const ours = service.deployments?.find((d) => d.id === deployment.deploymentId);
+      if (ours?.rolloutState === 'FAILED') {
+        logger.error('Idle deployment failed and ECS rolled the service back', {
+          serviceName: deployment.serviceName,
+          deploymentId: ours.id ?? null,
+          reason: ours.rolloutStateReason ?? null,
+          primaryTaskDefinitionArn: primary?.taskDefinition ?? null,
+        });
+        throw new DeploymentFailedError(
+          `Deployment ${ours.id} of ${deployment.taskDefinitionArn} to ${config.cluster}/${deployment.serviceName} ` +
+            `failed: ${ours.rolloutStateReason ?? 'ECS gave no reason'}; ECS's deployment circuit breaker is rolling the service back to ` +
+            `${primary?.taskDefinition ?? 'its last completed deployment'}. Check the service events and stopped tasks.`,
+        );
+      }
       logger.error('Idle service is deploying a revision this release did not deploy', {
         serviceName: deployment.serviceName,
         expectedTaskDefinitionArn: deployment.taskDefinitionArn,

@@ -3,7 +3,7 @@ import { SFNClient } from '@aws-sdk/client-sfn';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import * as z from 'zod';
 import type { UndoPlan } from './shared/documents';
-import { describeService, isSteady } from './shared/ecs';
+import { assertRollingUpdate, describeService, isSteady } from './shared/ecs';
 import { RouteDriftError, ServiceNotSteadyError, StateConflictError } from './shared/errors';
 import { ReleaseLock } from './shared/lock';
 import { createLogger, withReleaseKeys } from './shared/logger';
@@ -48,6 +48,7 @@ export async function handler(event: unknown): Promise<PreflightOutput> {
     const testRoutes = await router.checkTestRoutes();
     const liveName = config.ecsServices[colours.live];
     const live = await describeService(ecs, config.cluster, liveName);
+    assertRollingUpdate(live, config.cluster);
     if (!isSteady(live) || (live.runningCount ?? 0) < 1) {
       throw new ServiceNotSteadyError(
         `Live service ${liveName} is not steady (running ${live.runningCount}/${live.desiredCount}, ${live.deployments?.length ?? 0} deployments). Wait for it to settle, then release again.`,
@@ -65,6 +66,7 @@ export async function handler(event: unknown): Promise<PreflightOutput> {
     }
     const idleName = config.ecsServices[colours.idle];
     const idle = await describeService(ecs, config.cluster, idleName);
+    assertRollingUpdate(idle, config.cluster);
     const undo: UndoPlan = {
       live: colours.live,
       idle: colours.idle,

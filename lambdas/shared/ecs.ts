@@ -1,5 +1,5 @@
 import { DescribeServicesCommand, UpdateServiceCommand, type ECSClient, type Service } from '@aws-sdk/client-ecs';
-import { ResourceNotFoundError } from './errors';
+import { ResourceNotFoundError, UnsupportedServiceError } from './errors';
 import { withThrottlingRetry } from './retry';
 
 /**
@@ -26,6 +26,23 @@ export async function describeService(ecs: ECSClient, cluster: string, serviceNa
     );
   }
   return service;
+}
+
+/**
+ * Refuses a service whose deployments another controller owns. With CODE_DEPLOY, UpdateService
+ * cannot change the task definition at all; with EXTERNAL, task sets (not the service) hold the
+ * revision. Either way the release could not set, or put back, what the service runs.
+ * A service with no controller set uses ECS's rolling update.
+ */
+export function assertRollingUpdate(service: Service, cluster: string): void {
+  const type = service.deploymentController?.type ?? 'ECS';
+  if (type !== 'ECS') {
+    throw new UnsupportedServiceError(
+      `ECS service ${cluster}/${service.serviceName} uses the ${type} deployment controller: ${type === 'CODE_DEPLOY' ? 'CodeDeploy' : 'an external controller'} ` +
+        'owns its revisions and traffic. ecs-release deploys each colour with the rolling update (ECS) controller: ' +
+        'point the configuration at two services that use it.',
+    );
+  }
 }
 
 /** The PRIMARY deployment of a service (the one ECS is rolling towards). */

@@ -64,6 +64,15 @@ export class ServiceNotSteadyError extends ReleaseError {
   override readonly name = 'ServiceNotSteadyError' as const;
 }
 
+/**
+ * A configured ECS service is deployed by something other than ECS's rolling update: a
+ * CODE_DEPLOY or EXTERNAL deployment controller owns its revisions and traffic, so UpdateService
+ * cannot set its revision and two tools would fight over it.
+ */
+export class UnsupportedServiceError extends ReleaseError {
+  override readonly name = 'UnsupportedServiceError' as const;
+}
+
 /** The release state document disagrees with what is running, or was changed during the release. */
 export class StateConflictError extends ReleaseError {
   override readonly name = 'StateConflictError' as const;
@@ -163,6 +172,7 @@ export const ERROR_CATALOGUE = {
   RouteDriftError,
   NoHealthyTargetsError,
   ServiceNotSteadyError,
+  UnsupportedServiceError,
   StateConflictError,
   ResourceNotFoundError,
   DeploymentFailedError,

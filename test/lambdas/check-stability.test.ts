@@ -115,6 +115,26 @@ describe('check-stability', () => {
     });
   });
 
+  it('fails with DeploymentFailedError, not a conflict, when the circuit breaker failed ours and ECS rolls back to the old revision', async () => {
+    // With `rollback: true`, ECS starts a new PRIMARY deployment of the last completed revision
+    // and keeps the failed one ACTIVE (FAILED) while its tasks stop.
+    const previous = taskDefinitionArn(7);
+    const reason = 'ECS deployment circuit breaker: tasks failed to start.';
+    givenIdle({
+      deploymentConfiguration: { deploymentCircuitBreaker: { enable: true, rollback: true } },
+      deployments: [
+        deployment({ id: 'ecs-svc/rollback', taskDefinition: previous, rolloutState: 'IN_PROGRESS' }),
+        ours({ status: 'ACTIVE', rolloutState: 'FAILED', rolloutStateReason: reason, runningCount: 0 }),
+      ],
+    });
+
+    const result = check();
+
+    await expect(result).rejects.toMatchObject({ name: 'DeploymentFailedError' });
+    await expect(result).rejects.toThrow(reason);
+    await expect(result).rejects.toThrow(`rolling the service back to ${previous}`);
+  });
+
   it('fails with StabilizationTimeoutError naming the counts when it is still unstable after the timeout', async () => {
     at(TIMEOUT_SECONDS + 1);
     givenIdle({

@@ -198,6 +198,30 @@ describe('preflight handler', () => {
     expectNothingWritten();
   });
 
+  it.each([
+    ['live', 'CODE_DEPLOY', 'CodeDeploy'],
+    ['idle', 'CODE_DEPLOY', 'CodeDeploy'],
+    ['live', 'EXTERNAL', 'an external controller'],
+    ['idle', 'EXTERNAL', 'an external controller'],
+  ] as const)('is an UnsupportedServiceError, writing nothing, when the %s service uses the %s deployment controller', async (which, type, owner) => {
+    givenRoute(100, 0);
+    const controller = { deploymentController: { type } };
+    givenServices(liveService('colorapp-blue', which === 'live' ? controller : {}), idleService('colorapp-green', which === 'idle' ? controller : {}));
+
+    const error = await handler(event()).catch((e: unknown) => e);
+
+    expect(error).toMatchObject({ name: 'UnsupportedServiceError' });
+    const name = which === 'live' ? 'colorapp-blue' : 'colorapp-green';
+    expect((error as Error).message).toContain(`ECS service ${CLUSTER}/${name} uses the ${type} deployment controller: ${owner} owns its revisions`);
+    expectNothingWritten();
+  });
+
+  it('accepts a service whose controller is ECS, the rolling update', async () => {
+    givenRoute(100, 0);
+    givenServices(liveService('colorapp-blue', { deploymentController: { type: 'ECS' } }), idleService('colorapp-green', { deploymentController: { type: 'ECS' } }));
+    await expect(handler(event())).resolves.toMatchObject({ weights: { live: 100, idle: 0 } });
+  });
+
   it('is a StateConflictError, writing nothing, when the idle service has no revision to roll back to', async () => {
     givenRoute(100, 0);
     givenServices(liveService('colorapp-blue'), idleService('colorapp-green', { taskDefinition: undefined }));
