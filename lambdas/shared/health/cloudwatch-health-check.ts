@@ -145,15 +145,17 @@ export class CloudWatchHealthCheck implements HealthCheck {
     const { inAlarm } =
       this.alarmNames.length > 0 ? await describeAlarmStates(this.cloudwatch, this.alarmNames) : { inAlarm: [] };
 
+    // The window ends when the health check runs (CheckHealth passes its own "now").
+    const periodSeconds = queryPeriodSeconds(this.periodSeconds, query.windowStart, query.windowEnd);
     // Aligned so every period CloudWatch returns is a whole one; it may include up to one period
     // from before the window, which is the price of not dropping the window's first seconds.
-    const periodMs = this.periodSeconds * 1000;
+    const periodMs = periodSeconds * 1000;
     const start = new Date(Math.floor(query.windowStart.getTime() / periodMs) * periodMs);
     const end = query.windowEnd;
 
     const metrics =
       start.getTime() < end.getTime()
-        ? await this.fetchMetrics({ service: query.service, colour: query.colour }, start, end)
+        ? await this.fetchMetrics({ service: query.service, colour: query.colour }, start, end, periodSeconds)
         : // An empty window (clock skew between the shift and now) has no data; GetMetricData
           // would reject it. Empty evidence makes the verdict inconclusive.
           { values: new Map<string, number[]>(), problems: [] as string[] };
@@ -201,8 +203,9 @@ export class CloudWatchHealthCheck implements HealthCheck {
     target: SourceTarget,
     start: Date,
     end: Date,
+    periodSeconds: number,
   ): Promise<{ values: Map<string, number[]>; problems: string[] }> {
-    const queries = this.source.queries(target, this.periodSeconds);
+    const queries = this.source.queries(target, periodSeconds);
     const values = new Map<string, number[]>();
     const problems: string[] = [];
     let nextToken: string | undefined;
@@ -240,3 +243,20 @@ function describeProblem(result: MetricDataResult): string | null {
   const messages = (result.Messages ?? []).map((m) => m.Value).filter(Boolean);
   return `${result.Id} ${result.StatusCode}${messages.length ? ` (${messages.join(', ')})` : ''}`;
 }
+
+/** How long CloudWatch keeps each period (GetMetricData / MetricStat `Period`, CloudWatch API reference). */
+const HIGH_RESOLUTION_RETENTION_MS = 3 * 60 * 60 * 1000;
+const ONE_MINUTE_RETENTION_MS = 15 * 24 * 60 * 60 * 1000;
+
+/**
+ * The period to query a window with. CloudWatch returns no data points for a start time more
+ * than 3 hours ago unless the period is a multiple of 60 s (more than 15 days ago: of 300 s), so
+ * a long bake judged with a 10-second period would see nothing and roll a healthy release back
+ * as inconclusive. Such a window is judged with the shortest period CloudWatch still keeps.
+ */
+export function queryPeriodSeconds(configured: number, windowStart: Date, now: Date): number {
+  const age = now.getTime() - windowStart.getTime();
+  const floor = age > ONE_MINUTE_RETENTION_MS ? 300 : age > HIGH_RESOLUTION_RETENTION_MS ? 60 : 1;
+  return Math.ceil(configured / floor) * floor;
+}
+

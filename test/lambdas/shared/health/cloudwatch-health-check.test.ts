@@ -11,6 +11,7 @@ import {
   CloudWatchHealthCheck,
   type CloudWatchHealthCheckOptions,
   describeAlarmStates,
+  queryPeriodSeconds,
 } from '../../../../lambdas/shared/health/cloudwatch-health-check';
 import { EnvoyMetricSource } from '../../../../lambdas/shared/health/envoy-metric-source';
 import type { HealthQuery } from '../../../../lambdas/shared/health/health-check';
@@ -295,6 +296,39 @@ describe('CloudWatchHealthCheck', () => {
   ])('rejects $behaviour with a ValidationError naming the option', ({ change, message }) => {
     expect(() => new CloudWatchHealthCheck(client, { ...options, ...change })).toThrow(ValidationError);
     expect(() => new CloudWatchHealthCheck(client, { ...options, ...change })).toThrow(message);
+  });
+});
+
+describe('the period of a long window', () => {
+  const longWindow = (hours: number): HealthQuery => ({
+    ...query,
+    windowStart: new Date(query.windowEnd.getTime() - hours * 3600_000),
+  });
+  const periodsSent = () =>
+    cw.commandCalls(GetMetricDataCommand)[0].args[0].input.MetricDataQueries!.map((q) => q.MetricStat!.Period);
+
+  beforeEach(() => {
+    cw.on(DescribeAlarmsCommand).resolves(alarmsOk('colorapp-common', 'colorapp-green-5xx'));
+    cw.on(GetMetricDataCommand).resolves({ MetricDataResults: [] });
+  });
+
+  it('keeps the configured 10 s period for a window that starts within 3 hours', async () => {
+    await new CloudWatchHealthCheck(client, options).judge(longWindow(3));
+    expect(periodsSent()).toEqual([10, 10, 10, 10, 10]);
+  });
+
+  it('queries a window starting more than 3 hours ago with 60 s, the shortest period CloudWatch still returns, aligned to it', async () => {
+    const verdict = await new CloudWatchHealthCheck(client, options).judge(longWindow(4));
+    expect(periodsSent()).toEqual([60, 60, 60, 60, 60]);
+    // 08:01:07.5 aligns down to the minute.
+    expect(verdict.window.start).toBe('2025-01-01T08:01:00.000Z');
+  });
+
+  it('leaves a period that is already a multiple of 60 alone', () => {
+    const start = new Date('2025-01-01T00:00:00Z');
+    expect(queryPeriodSeconds(120, start, new Date('2025-01-01T05:00:00Z'))).toBe(120);
+    expect(queryPeriodSeconds(30, start, new Date('2025-01-01T05:00:00Z'))).toBe(60);
+    expect(queryPeriodSeconds(60, start, new Date('2025-01-20T00:00:00Z'))).toBe(300);
   });
 });
 
