@@ -2,6 +2,7 @@ import { SSMClient } from '@aws-sdk/client-ssm';
 import * as z from 'zod';
 import { createLogger, withReleaseKeys } from './shared/logger';
 import { ReleaseRequestSchema, versionOf, type PlannedRelease, type Progress } from './shared/release';
+import { assertCanFinish } from './shared/release-budget';
 import { computeSchedule } from './shared/schedule';
 import { loadServiceConfig } from './shared/service-config';
 import { parseOrThrow } from './shared/validation';
@@ -24,7 +25,8 @@ export interface PlanOutput {
 
 /**
  * Plan step: validates the request and the service configuration and computes the step
- * schedule. It reads one SSM parameter and writes nothing, so a `ValidationError` or
+ * schedule, and refuses a release that could not finish inside one execution (its timeout, its
+ * history quota). It reads one SSM parameter and writes nothing, so a `ValidationError` or
  * `ConfigNotFoundError` here leaves the world untouched.
  */
 export async function handler(event: unknown): Promise<PlanOutput> {
@@ -52,6 +54,8 @@ export async function handler(event: unknown): Promise<PlanOutput> {
       startedAt: input.startedAt,
       config,
     };
+    // Before anything is touched: a release that would be stopped half-way must not start.
+    assertCanFinish(release);
     logger.info('Planned release', { image: release.image, strategy, schedule, bakeSeconds: release.bakeSeconds });
     return { release, progress: { stepIndex: 0, attempt: 0, verdicts: [], decision: 'shift', failure: null } };
   });

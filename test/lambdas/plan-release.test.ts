@@ -1,4 +1,4 @@
-import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { GetParameterCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { handler } from '../../lambdas/plan-release';
@@ -132,6 +132,26 @@ describe('plan-release handler', () => {
     await expect(handler(event({ service: 'colorapp', image: IMAGE, strategy: { type: 'canary', steps: [50, 10] } }))).rejects.toMatchObject({
       name: 'ValidationError',
       message: 'Canary steps must increase strictly; step 2 (10) is not above step 1 (50)',
+    });
+  });
+
+  it('is a ValidationError, before anything is written, when the release could outlive the execution timeout', async () => {
+    givenConfig(written({ bakeSeconds: 86_400, health: { maxInconclusiveBakes: 2 } }));
+
+    const error = await handler(event({ service: 'colorapp', image: IMAGE, strategy: { type: 'canary', steps: [10, 50, 100] } })).catch((e: unknown) => e);
+
+    expect(error).toMatchObject({ name: 'ValidationError' });
+    expect((error as Error).message).toContain("longer than the release state machine's 691200s timeout");
+    expect((error as Error).message).toContain('3 steps × up to 3 bakes of 86400s');
+    expect(ssm.commandCalls(PutParameterCommand)).toHaveLength(0);
+  });
+
+  it('is a ValidationError when stability polling could exceed the 25,000 history events of an execution', async () => {
+    givenConfig(written({ stabilization: { pollSeconds: 1, timeoutSeconds: 86_400 } }));
+
+    await expect(handler(event({ service: 'colorapp', image: IMAGE }))).rejects.toMatchObject({
+      name: 'ValidationError',
+      message: expect.stringContaining('more than the 25000 Step Functions allows (stability: up to 86401 polls every 1s'),
     });
   });
 
