@@ -407,7 +407,10 @@ export class ReleasePipeline extends Construct {
       comment: `Blue/green and canary releases of ${props.serviceName}`,
       definitionBody: sfn.DefinitionBody.fromString(definition),
       definitionSubstitutions: substitutions,
-      logs: { destination: stateMachineLogs, level: sfn.LogLevel.ALL, includeExecutionData: true },
+      // Every state's entry and exit, without its input and output: those hold the task tokens of
+      // bakes and approval gates, which would let anyone who reads the log answer a gate.
+      // The CLI and the history read GetExecutionHistory, which IAM guards separately.
+      logs: { destination: stateMachineLogs, level: sfn.LogLevel.ALL, includeExecutionData: false },
       tracingEnabled: true,
     });
     // The definition calls unqualified function ARNs, so no version wildcard is granted.

@@ -107,12 +107,12 @@ describe('the release state machine', () => {
     }
   });
 
-  it('logs ALL to its own log group and traces with X-Ray', () => {
+  it('logs ALL to its own log group without execution data (no task token in the log), and traces with X-Ray', () => {
     release.hasResourceProperties('AWS::StepFunctions::StateMachine', {
       StateMachineName: 'ecs-release-colorapp',
       StateMachineType: 'STANDARD',
       TracingConfiguration: { Enabled: true },
-      LoggingConfiguration: Match.objectLike({ Level: 'ALL', IncludeExecutionData: true }),
+      LoggingConfiguration: Match.objectLike({ Level: 'ALL', IncludeExecutionData: false }),
     });
   });
 
