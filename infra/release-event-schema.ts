@@ -9,6 +9,14 @@ import type { Verdict } from '../lambdas/shared/documents';
 /** The `source` of every release event. */
 export const RELEASE_EVENT_SOURCE = 'ecs-release';
 
+/**
+ * The `detail-type` of a request to start a release (detail = the release request), sent by a
+ * person or a CI job with `events:PutEvents` on the default bus. Its `source` must be
+ * {@link RELEASE_EVENT_SOURCE}: the rule matches nothing else, so IAM can decide who may request
+ * a release with the `events:source` and `events:detail-type` condition keys.
+ */
+export const RELEASE_REQUESTED_DETAIL_TYPE = 'Release Requested';
+
 /** The bus release events go to: the account's default bus. */
 export const RELEASE_EVENT_BUS_NAME = 'default';
 

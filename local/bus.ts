@@ -197,6 +197,15 @@ export function matches(match: EventMatch, event: BusEvent): boolean {
   );
 }
 
+/**
+ * True when a whole EventBridge event pattern (as a rule's `EventPattern`: `source`,
+ * `detail-type`, `detail`, ...) matches `event`. A pattern is matched field by field against the
+ * event itself, exactly as against its detail.
+ */
+export function matchesEventPattern(pattern: DetailPattern, event: BusEvent): boolean {
+  return matchesPattern(pattern, event);
+}
+
 function matchesPattern(pattern: DetailPattern, value: unknown): boolean {
   return Object.entries(pattern).every(([key, rule]) => {
     const field = value !== null && typeof value === 'object' ? (value as Record<string, unknown>)[key] : undefined;

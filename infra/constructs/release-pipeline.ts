@@ -38,7 +38,7 @@ import {
   type ReleaseHandlerSpec,
   STEP_HANDLERS,
 } from './release-handlers';
-import { RELEASE_EVENT_SUBSTITUTIONS } from '../release-event-schema';
+import { RELEASE_EVENT_SOURCE, RELEASE_EVENT_SUBSTITUTIONS, RELEASE_REQUESTED_DETAIL_TYPE } from '../release-event-schema';
 import { CLEANUP_EXECUTION_STATUSES } from '../release-rules';
 import { ReleaseEventPublisher } from './release-events';
 import { ReleaseStrategy, type ReleaseTraffic, type ReleaseTrafficBinding } from './release-options';
@@ -481,10 +481,12 @@ export class ReleasePipeline extends Construct {
         maxEventAge: Duration.hours(1),
       });
     new events.Rule(this, 'ReleaseRequestedRule', {
-      description: `Start a release of ${props.serviceName} from a custom "Release Requested" event (detail = release request)`,
+      description: `Start a release of ${props.serviceName} from a "${RELEASE_REQUESTED_DETAIL_TYPE}" event of source ${RELEASE_EVENT_SOURCE} (detail = release request)`,
       eventPattern: {
-        source: events.Match.anythingButPrefix('aws.'),
-        detailType: ['Release Requested'],
+        // One source and detail-type, so `events:source` / `events:detail-type` conditions on
+        // events:PutEvents decide who may start a release this way (see grantRequestRelease).
+        source: [RELEASE_EVENT_SOURCE],
+        detailType: [RELEASE_REQUESTED_DETAIL_TYPE],
         detail: { service: [props.serviceName] },
       },
       targets: [stateMachineTarget(events.RuleTargetInput.fromEventPath('$.detail'))],
@@ -608,9 +610,20 @@ export class ReleasePipeline extends Construct {
     return this.grantApi(grantee, [['POST', '/releases/*/abort']]);
   }
 
-  /** Lets `grantee` request a release with a custom `Release Requested` event on the default bus. */
+  /**
+   * Lets `grantee` request a release with a `Release Requested` event on the default bus, and
+   * nothing else: PutEvents only with that source and detail-type (IAM condition keys
+   * `events:source` and `events:detail-type`), so the grant cannot forge other events.
+   */
   grantRequestRelease(grantee: iam.IGrantable): iam.Grant {
-    return this.defaultBus().grantPutEventsTo(grantee);
+    return iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['events:PutEvents'],
+      resourceArns: [this.defaultBus().eventBusArn],
+      conditions: {
+        StringEquals: { 'events:source': RELEASE_EVENT_SOURCE, 'events:detail-type': RELEASE_REQUESTED_DETAIL_TYPE },
+      },
+    });
   }
 
   private defaultBus(): events.IEventBus {

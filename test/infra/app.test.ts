@@ -1,7 +1,8 @@
 import { readFileSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { Stack, Validations } from 'aws-cdk-lib';
-import { Match, type Template } from 'aws-cdk-lib/assertions';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import type { IConstruct } from 'constructs';
 import { ServiceConfigSchema } from '../../lambdas/shared/config';
 import { parameterNames, ReleaseStateSchema } from '../../lambdas/shared/documents';
@@ -19,8 +20,10 @@ import { definitionPlaceholders, RELEASE_DEFINITION_FILE } from '../../infra/con
 import { RELEASE_EVENT_SOURCE, RELEASE_EVENT_TYPES } from '../../infra/release-event-schema';
 import { CLEANUP_EXECUTION_STATUSES } from '../../infra/release-rules';
 import { alarmDefinitionsOf, COLORAPP, serviceConfigOf, settingsForTraffic } from '../../infra/colorapp-settings';
+import { matchesEventPattern } from '../../local/bus';
+import type { BusEvent } from '../../local/contracts';
 import { SdkCallScanner } from './support/sdk-calls';
-import { flattenIntrinsics, PROJECT_ROOT, resolveNames, synthesizeSampleApp, type TemplateJson } from './support/synth';
+import { flattenIntrinsics, newApp, PROJECT_ROOT, resolveNames, synthesizeSampleApp, type TemplateJson } from './support/synth';
 
 /**
  * The sample app exactly as `npm run synth` builds it: real bundling of every handler, cdk-nag
@@ -346,10 +349,49 @@ describe('triggers', () => {
       .Variables.STATE_MACHINE_ARN).toEqual(stateMachineRef());
   });
 
-  it('a "Release Requested" event starts the state machine with the event detail as input', () => {
-    release.hasResourceProperties('AWS::Events::Rule', {
-      EventPattern: { 'detail-type': ['Release Requested'], detail: { service: ['colorapp'] }, source: Match.anyValue() },
-      Targets: [Match.objectLike({ Arn: stateMachineRef(), InputPath: '$.detail' })],
+  describe('a "Release Requested" event', () => {
+    const rule = () =>
+      resources(release, 'AWS::Events::Rule').find(([, r]) => r.Properties.EventPattern?.['detail-type']?.[0] === 'Release Requested')![1];
+    /** An event as EventBridge delivers it (the envelope of AWS's documented sample events). */
+    const event = (source: string, detailType: string, detail: Record<string, unknown>): BusEvent => ({
+      version: '0',
+      id: '6a7e8feb-b491-4cf7-a9f1-bf3703467718',
+      source,
+      'detail-type': detailType,
+      account: '111122223333',
+      region: 'eu-west-1',
+      time: '2026-12-03T12:00:00Z',
+      resources: [],
+      detail,
+    });
+    const request = { service: 'colorapp', image: '111122223333.dkr.ecr.eu-west-1.amazonaws.com/colorapp:v2' };
+
+    it('starts the state machine with the event detail as input', () => {
+      expect(rule().Properties.Targets).toEqual([expect.objectContaining({ Arn: stateMachineRef(), InputPath: '$.detail' })]);
+    });
+
+    it('fires only for source ecs-release, not for any other sender of the same detail-type', () => {
+      const pattern = rule().Properties.EventPattern;
+      expect(pattern).toEqual({ source: ['ecs-release'], 'detail-type': ['Release Requested'], detail: { service: ['colorapp'] } });
+      expect(matchesEventPattern(pattern, event('ecs-release', 'Release Requested', request))).toBe(true);
+      expect(matchesEventPattern(pattern, event('my.ci', 'Release Requested', request))).toBe(false);
+      expect(matchesEventPattern(pattern, event('ecs-release', 'Release Requested', { ...request, service: 'other' }))).toBe(false);
+      // AWS's documented ECR push sample: an aws.* event with the service's name in it is not a request.
+      const ecrPush = { 'action-type': 'PUSH', result: 'SUCCESS', 'repository-name': 'colorapp', 'image-digest': 'sha256:7f5b2640fe6fb4f46592dfd3410c4a79dac4f89e4782432e0378abcd1234', 'image-tag': 'v2', service: 'colorapp' };
+      expect(matchesEventPattern(pattern, event('aws.ecr', 'ECR Image Action', ecrPush))).toBe(false);
+    });
+
+    it('may be sent by a grantee of grantRequestRelease only with that source and detail-type', () => {
+      const stack = new Stack(newApp({ bundle: false }), 'Requester');
+      const role = new iam.Role(stack, 'Ci', { assumedBy: new iam.AccountRootPrincipal() });
+      synth.release.pipeline.grantRequestRelease(role);
+      const statements = Template.fromStack(stack).findResources('AWS::IAM::Policy');
+      expect(Object.values(statements).flatMap((p) => p.Properties.PolicyDocument.Statement)).toEqual([
+        expect.objectContaining({
+          Action: 'events:PutEvents',
+          Condition: { StringEquals: { 'events:source': 'ecs-release', 'events:detail-type': 'Release Requested' } },
+        }),
+      ]);
     });
   });
 
