@@ -925,12 +925,11 @@ export class ReleasePipeline extends Construct {
       case 'writeDocuments':
       case 'deleteDocuments': {
         const action = { readDocuments: 'ssm:GetParameter', writeDocuments: 'ssm:PutParameter', deleteDocuments: 'ssm:DeleteParameter' }[permission];
-        allow([action], [`${this.parameterArn(this.names.prefix)}/*`]);
-        acknowledge(
-          `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ssm:<AWS::Region>:<AWS::AccountId>:parameter/ecs-release/${this.serviceName}/*]`,
-          `The release documents (state, lock, bake, approval) are created and deleted at run time under /ecs-release/${this.serviceName}/; ` +
-            'the wildcard is that one service\'s prefix and nothing else.',
-        );
+        // Named documents, no wildcard: the config is CloudFormation's, so no handler may write
+        // or delete it; the run-time documents are the only ones a release changes.
+        const { config, state, lock, bake, approval } = this.names;
+        const documents = permission === 'readDocuments' ? [config, state, lock, bake, approval] : [state, lock, bake, approval];
+        allow([action], documents.map((name) => this.parameterArn(name)));
         return;
       }
       case 'readRoute':

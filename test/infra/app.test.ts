@@ -293,7 +293,7 @@ describe('IAM', () => {
     }
   });
 
-  it('scopes SSM to /ecs-release/colorapp/, the route to the weighted route, services to the two colours', () => {
+  it('scopes SSM to the named release documents (writes never the config), the route to the weighted route, services to the two colours', () => {
     const statements = resources(release, 'AWS::IAM::Policy').flatMap(
       ([, p]) => p.Properties.PolicyDocument.Statement as Array<{ Action: string | string[]; Resource: unknown }>,
     );
@@ -303,11 +303,14 @@ describe('IAM', () => {
         .flatMap((s) => (Array.isArray(s.Resource) ? s.Resource : [s.Resource]))
         .map((r) => JSON.stringify(flattenIntrinsics(r)));
     for (const action of ['ssm:PutParameter', 'ssm:DeleteParameter']) {
-      for (const resource of resourcesFor(action)) {
-        // The handlers' documents, or the one the initial-state custom resource creates.
-        expect(resource).toMatch(/:parameter\/ecs-release\/colorapp\/(\*|state)"$/);
-      }
+      // The run-time documents by name: never the CloudFormation-owned config, never a wildcard.
+      expect(new Set(resourcesFor(action).map((r) => r.replace(/^.*:parameter\/ecs-release\/colorapp\//, '').replace(/"$/, '')))).toEqual(
+        new Set(['state', 'lock', 'bake', 'approval']),
+      );
     }
+    expect(new Set(resourcesFor('ssm:GetParameter').map((r) => r.replace(/^.*:parameter\/ecs-release\/colorapp\//, '').replace(/"$/, '')))).toEqual(
+      new Set(['config', 'state', 'lock', 'bake', 'approval']),
+    );
     // Cross-stack references read the service stack's outputs (weak references, cdk.json).
     // The ALB sample's weighted forward is the production listener's default action.
     expect(resourcesFor('appmesh:UpdateRoute')).toEqual([]);
