@@ -24,7 +24,9 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import { COLOURS, ColourSchema, type Colour } from '../../lambdas/shared/colours';
-import { type MetricSource, ServiceConfigSchema, type ServiceConfigInput, type TrafficConfig } from '../../lambdas/shared/config';
+import { type MetricSource, type ServiceConfig, ServiceConfigSchema, type ServiceConfigInput, type TrafficConfig } from '../../lambdas/shared/config';
+import { worstCaseOf } from '../../lambdas/shared/release-budget';
+import { computeSchedule } from '../../lambdas/shared/schedule';
 import { type ColourSlot, parameterNames, type ReleaseState } from '../../lambdas/shared/documents';
 import { versionOf } from '../../lambdas/shared/release';
 import { seedState } from '../../lambdas/shared/release-state';
@@ -1336,6 +1338,7 @@ function validateProps(props: ReleasePipelineProps, traffic: ReleaseTrafficBindi
     },
     defaultStrategy: props.strategy?.config,
     bakeSeconds: props.bakeTime?.toSeconds(),
+    approvals: { beforeTraffic: props.approveBeforeTraffic ?? false, beforePromote: props.approveBeforePromote ?? false },
     approvalTimeoutSeconds: props.approvalTimeout?.toSeconds(),
     stabilization: {
       pollSeconds: props.stabilizationPollInterval?.toSeconds(),
@@ -1349,7 +1352,37 @@ function validateProps(props: ReleasePipelineProps, traffic: ReleaseTrafficBindi
     const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(document)'}: ${issue.message}`);
     throw new Error(`ReleasePipeline props make an invalid service configuration: ${problems.join('; ')}`);
   }
+  if (props.repository) assertPipelineReleaseFits(parsed.data);
 }
+
+/**
+ * CodePipeline's Step Functions invoke action fails after one hour, and that timeout cannot be
+ * configured (CodePipeline quotas: "all other actions: 1 hour"). A pipeline release that can
+ * wait longer would fail the pipeline while the release goes on, so the pipeline would report a
+ * release that may still promote as failed. Refuse the combination at synth time.
+ */
+function assertPipelineReleaseFits(config: ServiceConfig): void {
+  const budget = worstCaseOf({
+    schedule: computeSchedule(config.defaultStrategy),
+    bakeSeconds: config.bakeSeconds,
+    approvals: config.approvals,
+    config,
+  });
+  const limit = PIPELINE_ACTION_TIMEOUT_SECONDS - PIPELINE_TASK_ALLOWANCE_SECONDS;
+  if (budget.waitSeconds > limit) {
+    throw new Error(
+      `ReleasePipeline: a release from the CodePipeline can wait ${budget.waitSeconds}s (${budget.parts.join('; ')}), ` +
+        `but CodePipeline fails its Step Functions action after ${PIPELINE_ACTION_TIMEOUT_SECONDS}s, leaving the release running. ` +
+        `Keep the pipeline's releases within ${limit}s (shorter bakes, fewer steps, no approval gates: the pipeline has its own ` +
+        'approval), or leave out repository to create no pipeline.',
+    );
+  }
+}
+
+/** CodePipeline quotas: the Step Functions invoke action times out after one hour, not configurable. */
+const PIPELINE_ACTION_TIMEOUT_SECONDS = 3_600;
+/** Left for the release's tasks themselves within the pipeline action's hour. */
+const PIPELINE_TASK_ALLOWANCE_SECONDS = 600;
 
 /**
  * The finest period alarms can use on a metric source: ELB publishes `AWS/ApplicationELB` every

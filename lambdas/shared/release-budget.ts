@@ -42,6 +42,9 @@ const TASK_ALLOWANCE_SECONDS = 3_600;
 
 /** The worst case of a planned release: how long it can run and how many history events it can write. */
 export interface ReleaseBudget {
+  /** Everything the release may wait for (polls, bakes, gates, the scale-down delay). */
+  readonly waitSeconds: number;
+  /** The waits plus an allowance for the tasks themselves. */
   readonly seconds: number;
   readonly historyEvents: number;
   /** What the worst case is made of, for the error message. */
@@ -59,8 +62,8 @@ export function worstCaseOf(release: Pick<PlannedRelease, 'schedule' | 'bakeSeco
   const gates = Number(release.approvals.beforeTraffic) + Number(release.approvals.beforePromote);
   const scaleDown = config.promotion.keepOldColourWarm ? 0 : config.promotion.scaleDownDelaySeconds;
 
-  const seconds =
-    polls * pollSeconds + gates * config.approvalTimeoutSeconds + steps * bakesPerStep * release.bakeSeconds + scaleDown + TASK_ALLOWANCE_SECONDS;
+  const waitSeconds = polls * pollSeconds + gates * config.approvalTimeoutSeconds + steps * bakesPerStep * release.bakeSeconds + scaleDown;
+  const seconds = waitSeconds + TASK_ALLOWANCE_SECONDS;
 
   // WaitForStability, CheckStability, IsStable per poll; ShiftTraffic and its step event per
   // step; Bake, CheckHealth and HealthDecision per bake.
@@ -74,7 +77,7 @@ export function worstCaseOf(release: Pick<PlannedRelease, 'schedule' | 'bakeSeco
     ...(gates > 0 ? [`${gates} approval gate${gates === 1 ? '' : 's'} of up to ${config.approvalTimeoutSeconds}s`] : []),
     ...(scaleDown > 0 ? [`scale-down delay ${scaleDown}s`] : []),
   ];
-  return { seconds, historyEvents, parts };
+  return { waitSeconds, seconds, historyEvents, parts };
 }
 
 /**

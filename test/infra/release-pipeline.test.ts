@@ -162,6 +162,17 @@ describe('ReleasePipeline refuses props that make no sense, naming the prop', ()
     ['a history of zero releases', { historyLength: 0 }, /invalid service configuration: historyLength/],
     ['a bake of zero seconds', { bakeTime: Duration.seconds(0) }, /invalid service configuration: bakeSeconds/],
     ['an initial live colour that is no colour', { initialLiveColour: 'red' as never }, /initialLiveColour must be 'blue' or 'green', got 'red'/],
+    [
+      // 61 polls of 15 s, 3 steps × 3 bakes of 5 min, 300 s: 3915 s, over CodePipeline's hour.
+      'a pipeline whose releases can outlast its one-hour Step Functions action',
+      { repository: service.repository, bakeTime: Duration.minutes(5) },
+      /a release from the CodePipeline can wait 3915s .* CodePipeline fails its Step Functions action after 3600s/,
+    ],
+    [
+      'a pipeline whose releases wait at an approval gate for an hour',
+      { repository: service.repository, approveBeforePromote: true },
+      /can wait \d+s .*1 approval gate of up to 3600s/,
+    ],
   ])('%s', (_name, overrides, message) => {
     expect(() => pipelineStack(overrides)).toThrow(message);
   });
