@@ -10,13 +10,16 @@ import { ResourceNotFoundError, StateConflictError } from './shared/errors';
 import { createLogger, withReleaseKeys } from './shared/logger';
 import { ColourAssignmentSchema, PlannedReleaseSchema } from './shared/release';
 import { withThrottlingRetry } from './shared/retry';
-import { cloneTaskDefinition, RELEASE_TAG_KEYS, tagValue } from './shared/task-definition';
+import { cloneTaskDefinition, RELEASE_TAG_KEYS, tagValue, templateFamilyOf } from './shared/task-definition';
 import { parseOrThrow } from './shared/validation';
 
 /**
- * Register step: registers the revision the idle colour will run, a clone of the live revision
- * with the release's image and the idle colour's identity (colour variable, mesh virtual node).
- * Idempotent per release, so a Lambda retry or a redriven execution does not pile up revisions.
+ * Register step: registers the revision the idle colour will run, a clone of its source with the
+ * release's image and the idle colour's identity (colour variable, mesh virtual node). The source
+ * is the newest revision of the idle colour's template family (`templateFamilyOf`), which the CDK
+ * app owns, so a change to the task definition made there reaches production with the next
+ * release; a service without a template clones the live revision. Idempotent per release, so a
+ * Lambda retry or a redriven execution does not pile up revisions.
  */
 
 const ecs = new ECSClient({});
@@ -39,9 +42,10 @@ export interface RegisteredTaskDefinition {
 /**
  * Registers (or finds, on a re-run) this release's task definition revision.
  *
- * @throws ValidationError for invalid input, or when the live revision has no container named
+ * @throws ValidationError for invalid input, or when the source revision has no container named
  *   `config.containerName`.
- * @throws ResourceNotFoundError when the live task definition cannot be described.
+ * @throws ResourceNotFoundError when the idle colour has no template and the live task definition
+ *   cannot be described.
  */
 export async function handler(event: unknown): Promise<RegisteredTaskDefinition> {
   const { release, colours } = parseOrThrow(RegisterTaskDefinitionInputSchema, event, 'Register input');
@@ -66,15 +70,25 @@ export async function handler(event: unknown): Promise<RegisteredTaskDefinition>
       latestReleaseId: latestReleaseId ?? null,
     });
 
-    const live = await describe(colours.liveTaskDefinitionArn);
-    if (!live?.taskDefinition) {
+    // The source of every setting but the image: the idle colour's template when the app keeps
+    // one (a bare family describes its newest ACTIVE revision), else what the live colour runs.
+    const templateFamily = templateFamilyOf(config.taskDefinitionFamily, colours.idle);
+    const template = await describe(templateFamily);
+    const source = template?.taskDefinition ? template : await describe(colours.liveTaskDefinitionArn);
+    if (!source?.taskDefinition) {
       throw new ResourceNotFoundError(
-        `Live task definition ${colours.liveTaskDefinitionArn} of service ${release.service} does not exist. ` +
-          'Check the release state document: it should name the revision the live colour runs.',
+        `Live task definition ${colours.liveTaskDefinitionArn} of service ${release.service} does not exist, and there is no ` +
+          `template family ${templateFamily} to clone instead. Check the release state document: it should name the revision ` +
+          'the live colour runs.',
       );
     }
+    const sourceArn = source.taskDefinition.taskDefinitionArn ?? colours.liveTaskDefinitionArn;
+    logger.info(template?.taskDefinition ? 'Cloning the template revision of the idle colour' : 'No template family: cloning the live revision', {
+      templateFamily,
+      sourceTaskDefinitionArn: sourceArn,
+    });
     const meshIdentity = meshIdentityRewrite(config.traffic, colours);
-    const input = cloneTaskDefinition(live.taskDefinition, live.tags, {
+    const input = cloneTaskDefinition(source.taskDefinition, source.tags, {
       family: config.taskDefinitionFamily,
       containerName: config.containerName,
       image: release.image,
@@ -96,7 +110,7 @@ export async function handler(event: unknown): Promise<RegisteredTaskDefinition>
     const revision = registered.revision ?? revisionOf(registered.taskDefinitionArn);
     logger.info('Registered task definition for the idle colour', {
       taskDefinitionArn: registered.taskDefinitionArn,
-      sourceTaskDefinitionArn: colours.liveTaskDefinitionArn,
+      sourceTaskDefinitionArn: sourceArn,
       containerName: config.containerName,
       image: release.image,
       colour: colours.idle,

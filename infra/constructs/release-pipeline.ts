@@ -73,7 +73,20 @@ export interface ReleasePipelineProps {
   readonly blueService: ecs.IBaseService;
   /** The green colour's ECS service. */
   readonly greenService: ecs.IBaseService;
-  /** Task definition family new revisions are registered in. */
+  /**
+   * The task definitions each colour's service was created with, when the services are not
+   * `ecs.BaseService` constructs of this app (for example created once by a custom resource, so
+   * that `cdk deploy` never changes what they run). The initial release state names them, and
+   * each is checked for `containerName`.
+   * @default - each service's own task definition when it is an `ecs.BaseService`, else none
+   *   (the first release reads what the services run)
+   */
+  readonly initialTaskDefinitions?: { readonly blue: ecs.TaskDefinition; readonly green: ecs.TaskDefinition };
+  /**
+   * Task definition family new revisions are registered in. When a family named
+   * `<taskDefinitionFamily>-<colour>-template` exists (see `templateFamilyOf`), a release of that
+   * colour clones its newest revision instead of the live one.
+   */
   readonly taskDefinitionFamily: string;
   /** The container whose image a release replaces. */
   readonly containerName: string;
@@ -752,6 +765,8 @@ export class ReleasePipeline extends Construct {
 
   /** The task definition a colour's service was created with, when it is a service of this app. */
   private knownTaskDefinition(colour: Colour): ecs.TaskDefinition | undefined {
+    const given = this.props.initialTaskDefinitions?.[colour];
+    if (given) return given;
     const service = colour === 'blue' ? this.props.blueService : this.props.greenService;
     // An imported service (fromServiceArnWithCluster and friends) does not say what it runs.
     return service instanceof ecs.BaseService ? service.taskDefinition : undefined;

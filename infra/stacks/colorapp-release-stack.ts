@@ -34,6 +34,8 @@ export class ColorappReleaseStack extends Stack {
       cluster: service.cluster,
       blueService: service.services.blue,
       greenService: service.services.green,
+      // The services are created once by custom resources: these are what they start with.
+      initialTaskDefinitions: service.taskDefinitions,
       taskDefinitionFamily: settings.taskDefinitionFamily,
       containerName: settings.containerName,
       colourEnvironmentVariable: settings.colourEnvironmentVariable,
@@ -83,17 +85,18 @@ export class ColorappReleaseStack extends Stack {
 }
 
 /**
- * The traffic backend the service stack was built with: the ALB listener's default action (the
- * weighted forward) with the colours' target groups and header rules, or the App Mesh weighted
- * route between the virtual nodes.
+ * The traffic backend the service stack was built with: the ALB listener's weighted rule with the
+ * colours' target groups and header rules, or the App Mesh weighted route between the virtual
+ * nodes.
  */
 function releaseTrafficOf(service: ColorappServiceStack): ReleaseTraffic {
   if (service.alb) {
-    const { listener, loadBalancer, targetGroups, testRules } = service.alb;
+    const { listener, loadBalancer, weightedRule, targetGroups, testRules } = service.alb;
     return ReleaseTraffic.alb({
       listener,
       loadBalancer,
-      // No `rule`: the weighted forward is the listener's default action.
+      // The rule a custom resource created once: CloudFormation never resets its weights.
+      rule: weightedRule.ruleArn,
       blueTargetGroup: targetGroups.blue,
       greenTargetGroup: targetGroups.green,
       testRules: { blue: testRules.blue, green: testRules.green },

@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { Annotations, Aws, CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import { Annotations, Aws, CfnDeletionPolicy, CfnOutput, type CfnResource, Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import * as appmesh from 'aws-cdk-lib/aws-appmesh';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecr from 'aws-cdk-lib/aws-ecr';
@@ -13,12 +13,16 @@ import type { Construct } from 'constructs';
 import { COLOURS, type Colour } from '../../lambdas/shared/colours';
 import { STATSD_PORT, cloudWatchAgentConfig, envoyStatsConfigScript } from '../envoy-telemetry';
 import { COLORAPP, type ReleaseSettings, type SampleTrafficKind } from '../colorapp-settings';
+import { templateFamilyOf } from '../../lambdas/shared/task-definition';
+import { CreateOnlyFargateService, CreateOnlyWeightedListenerRule, CreateOnlyWeightedRoute } from '../constructs/runtime-owned';
 
 /** Pinned sidecar images: a release must never pick up a new proxy or agent by accident. */
 export const DEFAULT_ENVOY_IMAGE = 'public.ecr.aws/appmesh/aws-appmesh-envoy:v1.29.12.1-prod';
 export const DEFAULT_CLOUDWATCH_AGENT_IMAGE = 'public.ecr.aws/cloudwatch-agent/cloudwatch-agent:1.300049.1b929';
 
 const APP_PORT = 8080;
+/** The weighted rule (ALB) and route (App Mesh) come after the header rules and routes, which win first. */
+const WEIGHTED_PRIORITY = 10;
 const ENVOY_UID = '1337';
 const STATS_CONFIG_DIR = '/etc/envoy-release';
 
@@ -30,8 +34,13 @@ export const APP_MESH_END_OF_SUPPORT_WARNING =
 /** The App Mesh pieces of the service (`traffic: 'appmesh'` only). */
 export interface ColorappMesh {
   readonly mesh: appmesh.Mesh;
-  /** The route the release engine rewrites: blue 100 / green 0 at first. */
-  readonly weightedRoute: appmesh.Route;
+  /**
+   * The route the release engine rewrites: blue 100 / green 0 at first. Created once, by a
+   * custom resource ({@link weightedRouteResource}); CloudFormation never updates it.
+   */
+  readonly weightedRoute: appmesh.IRoute;
+  /** The custom resource that created {@link weightedRoute}. */
+  readonly weightedRouteResource: CreateOnlyWeightedRoute;
   readonly virtualNodes: Record<Colour, appmesh.VirtualNode>;
   /** The Network Load Balancer in front of the virtual gateway. */
   readonly loadBalancer: elbv2.NetworkLoadBalancer;
@@ -40,8 +49,16 @@ export interface ColorappMesh {
 /** The Application Load Balancer pieces of the service (`traffic: 'alb'`, the default). */
 export interface ColorappAlb {
   readonly loadBalancer: elbv2.ApplicationLoadBalancer;
-  /** The production listener (HTTP 80): its default action is the weighted forward a release rewrites. */
+  /**
+   * The production listener (HTTP 80). Its default action answers 503 (no release rule) and never
+   * changes: the weights live in {@link weightedRule}.
+   */
   readonly listener: elbv2.ApplicationListener;
+  /**
+   * The rule with the weighted forward a release rewrites (blue 100 / green 0 at first), created
+   * once by a custom resource; CloudFormation never updates it (see {@link CreateOnlyWeightedListenerRule}).
+   */
+  readonly weightedRule: CreateOnlyWeightedListenerRule;
   /** One target group per colour; each colour's ECS service registers its tasks to its own. */
   readonly targetGroups: Record<Colour, elbv2.ApplicationTargetGroup>;
   /** Rules that send a request with `<testHeader>: <colour>` to that colour, whatever the weights. */
@@ -58,7 +75,7 @@ interface ColourBuildContext {
 
 /** The colours as a traffic variant built them. */
 interface BuiltColours {
-  readonly services: Record<Colour, ecs.FargateService>;
+  readonly services: Record<Colour, ecs.IBaseService>;
   readonly taskDefinitions: Record<Colour, ecs.FargateTaskDefinition>;
 }
 
@@ -111,7 +128,7 @@ export interface ColorappServiceStackProps extends StackProps {
  * per colour, reached in one of two ways.
  *
  * By default (`traffic: 'alb'`), an internet-facing Application Load Balancer: one target group
- * per colour, a production listener whose default action forwards blue 100 / green 0 (the
+ * per colour, a production listener whose weighted rule forwards blue 100 / green 0 at first (the
  * weights a release rewrites), and listener rules that send `x-release-color: <colour>` to that
  * colour whatever the weights. Health comes from the load balancer's own metrics.
  *
@@ -125,16 +142,19 @@ export interface ColorappServiceStackProps extends StackProps {
  * proxy configuration), plus a CloudWatch agent that receives Envoy's statistics over StatsD and
  * publishes them with the `Service` and `Color` dimensions of `lambdas/shared/envoy-metrics.ts`.
  *
- * After the first deploy, new images go out through the release pipeline, not through
- * `cdk deploy`: a deploy that changes a task definition here updates both services outside a
- * release.
+ * Who owns what: CloudFormation creates everything, but what a release changes at run time (each
+ * colour's ECS service with its desired count and task definition revision, the weighted rule or
+ * route) is created once by custom resources with no update call, so a later `cdk deploy` never
+ * undoes a release. The task definitions here are templates (family
+ * `<taskDefinitionFamily>-<colour>-template`): the services are created from them, and every
+ * release clones the newest one, so a change made here reaches production with the next release.
  */
 export class ColorappServiceStack extends Stack {
   /** What the stack was built from; the release pipeline of this service reads the same. */
   readonly settings: ReleaseSettings;
   /** The service's name everywhere: SSM prefix, metric dimension, ECS service prefix. */
   readonly serviceName: string;
-  /** Family of both colours' task definitions, and of every revision a release registers. */
+  /** Family of every revision a release registers (the templates are `<family>-<colour>-template`). */
   readonly taskDefinitionFamily: string;
   /** The container a release replaces the image of. */
   readonly containerName: string;
@@ -150,7 +170,12 @@ export class ColorappServiceStack extends Stack {
   readonly appMesh?: ColorappMesh;
   /** The load balancer pieces; only with `traffic: 'alb'`. */
   readonly alb?: ColorappAlb;
-  readonly services: Record<Colour, ecs.FargateService>;
+  /** Each colour's ECS service, created once (see {@link CreateOnlyFargateService}). */
+  readonly services: Record<Colour, ecs.IBaseService>;
+  /**
+   * Each colour's template task definition: what its service was created with, and what every
+   * release of that colour clones (family `<taskDefinitionFamily>-<colour>-template`).
+   */
   readonly taskDefinitions: Record<Colour, ecs.FargateTaskDefinition>;
   /** Shared by both colours: a release clones one colour's revision for the other. */
   readonly taskRole: iam.Role;
@@ -236,8 +261,8 @@ export class ColorappServiceStack extends Stack {
 
   /**
    * The default sample: an internet-facing Application Load Balancer in front of one target
-   * group per colour. The production listener's default action is the weighted forward a release
-   * rewrites (blue 100 / green 0 at first); header rules reach either colour on purpose.
+   * group per colour. The production listener's weighted rule is the forward a release rewrites
+   * (blue 100 / green 0 at first); header rules reach either colour on purpose.
    */
   private buildAlb({ settings, image, logGroup, desiredCount }: ColourBuildContext): BuiltColours & { kind: 'alb'; alb: ColorappAlb } {
     const lbSecurityGroup = new ec2.SecurityGroup(this, 'LoadBalancerSecurityGroup', {
@@ -298,11 +323,12 @@ export class ColorappServiceStack extends Stack {
       port: 80,
       protocol: elbv2.ApplicationProtocol.HTTP,
       open: false,
-      // The forward a release rewrites (ReleaseTraffic.alb with the listener's default action).
-      defaultAction: elbv2.ListenerAction.weightedForward([
-        { targetGroup: targetGroups.blue, weight: 100 },
-        { targetGroup: targetGroups.green, weight: 0 },
-      ]),
+      // Never reached while the weighted rule (every path) exists; releases never change it, so
+      // CloudFormation may own it.
+      defaultAction: elbv2.ListenerAction.fixedResponse(503, {
+        contentType: 'text/plain',
+        messageBody: 'colorapp: no release rule (the weighted listener rule is missing)',
+      }),
     });
     // Rules come before the default action: `x-release-color: green` reaches green whatever the
     // weights say, so the idle colour can be tried before it gets traffic.
@@ -315,12 +341,17 @@ export class ColorappServiceStack extends Stack {
         action: elbv2.ListenerAction.forward([targetGroups[colour]]),
       });
     });
+    const weightedRule = new CreateOnlyWeightedListenerRule(this, 'WeightedRule', {
+      listener,
+      priority: WEIGHTED_PRIORITY,
+      targetGroups,
+    });
 
     const taskDefinitions = {} as Record<Colour, ecs.FargateTaskDefinition>;
-    const services = {} as Record<Colour, ecs.FargateService>;
+    const services = {} as Record<Colour, ecs.IBaseService>;
     for (const colour of COLOURS) {
       const taskDefinition = new ecs.FargateTaskDefinition(this, `${title(colour)}TaskDefinition`, {
-        family: this.taskDefinitionFamily,
+        family: templateFamilyOf(this.taskDefinitionFamily, colour),
         cpu: 256,
         memoryLimitMiB: 512,
         taskRole: this.taskRole,
@@ -348,35 +379,29 @@ export class ColorappServiceStack extends Stack {
           'The environment holds no secrets: the colour and the port. They must stay plain values because a release ' +
           'clones this revision and rewrites the colour variable.',
       });
-      taskDefinitions[colour] = taskDefinition;
+      taskDefinitions[colour] = this.template(taskDefinition);
 
-      const service = new ecs.FargateService(this, `${title(colour)}Service`, {
+      services[colour] = new CreateOnlyFargateService(this, `${title(colour)}Service`, {
         cluster: this.cluster,
         serviceName: settings.ecsServices[colour],
         taskDefinition,
         // Blue is live at first; green waits at zero until a release deploys to it.
         desiredCount: colour === 'blue' ? desiredCount : 0,
-        minHealthyPercent: 100,
-        maxHealthyPercent: 200,
-        // FAILED deployments surface to the release engine, which owns the rollback: ECS's own
-        // rollback would race it, so it is off.
-        circuitBreaker: { enable: true, rollback: false },
-        healthCheckGracePeriod: Duration.seconds(30),
+        subnets: this.vpc.selectSubnets({ subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS }),
         securityGroups: [tasksSecurityGroup],
-        vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
-        propagateTags: ecs.PropagatedTagSource.SERVICE,
-        enableECSManagedTags: true,
-      });
-      // Each colour in its own target group: the weights of the forward are the traffic split.
-      service.attachToApplicationTargetGroup(targetGroups[colour]);
-      services[colour] = service;
+        // Each colour in its own target group: the weights of the forward are the traffic split.
+        loadBalancer: { targetGroup: targetGroups[colour], containerName: this.containerName, containerPort: APP_PORT },
+        healthCheckGracePeriod: Duration.seconds(30),
+        // CreateService refuses a target group no load balancer forwards to: the rules attach them.
+        dependsOn: [testRules.blue, testRules.green, weightedRule],
+      }).service;
     }
 
     new CfnOutput(this, 'Url', {
       value: `http://${loadBalancer.loadBalancerDnsName}/`,
       description: `colorapp through the load balancer (add the header ${settings.alb.testHeader}: green to reach green)`,
     });
-    return { kind: 'alb', alb: { loadBalancer, listener, targetGroups, testRules }, services, taskDefinitions };
+    return { kind: 'alb', alb: { loadBalancer, listener, weightedRule, targetGroups, testRules }, services, taskDefinitions };
   }
 
   /**
@@ -468,19 +493,12 @@ export class ColorappServiceStack extends Stack {
         }),
       });
     });
-    const weightedRoute = new appmesh.Route(this, 'WeightedRoute', {
-      mesh,
-      virtualRouter: router,
+    const weightedRouteResource = new CreateOnlyWeightedRoute(this, 'WeightedRoute', {
+      router,
       routeName: settings.appMesh.routeName,
-      routeSpec: appmesh.RouteSpec.http({
-        priority: 10,
-        match: { path: appmesh.HttpRoutePathMatch.startsWith('/') },
-        weightedTargets: [
-          { virtualNode: nodes.blue, weight: 100 },
-          { virtualNode: nodes.green, weight: 0 },
-        ],
-        timeout: { perRequest: Duration.seconds(15) },
-      }),
+      priority: WEIGHTED_PRIORITY,
+      virtualNodes: nodes,
+      perRequestTimeout: Duration.seconds(15),
     });
     const virtualService = new appmesh.VirtualService(this, 'VirtualService', {
       virtualServiceName: `${this.serviceName}.${namespace.namespaceName}`,
@@ -512,10 +530,10 @@ export class ColorappServiceStack extends Stack {
     });
 
     const taskDefinitions = {} as Record<Colour, ecs.FargateTaskDefinition>;
-    const services = {} as Record<Colour, ecs.FargateService>;
+    const services = {} as Record<Colour, ecs.IBaseService>;
     for (const colour of COLOURS) {
       const taskDefinition = new ecs.FargateTaskDefinition(this, `${title(colour)}TaskDefinition`, {
-        family: this.taskDefinitionFamily,
+        family: templateFamilyOf(this.taskDefinitionFamily, colour),
         cpu: 512,
         memoryLimitMiB: 1024,
         taskRole: this.taskRole,
@@ -546,28 +564,20 @@ export class ColorappServiceStack extends Stack {
           'The environment holds no secrets: the colour, the port, the App Mesh node ARN and the metric agent config. ' +
           'They must stay plain values because a release clones this revision and rewrites the colour variable.',
       });
-      taskDefinitions[colour] = taskDefinition;
+      taskDefinitions[colour] = this.template(taskDefinition);
 
-      const service = new ecs.FargateService(this, `${title(colour)}Service`, {
+      services[colour] = new CreateOnlyFargateService(this, `${title(colour)}Service`, {
         cluster: this.cluster,
         serviceName: settings.ecsServices[colour],
         taskDefinition,
         // Blue is live at first; green waits at zero until a release deploys to it.
         desiredCount: colour === 'blue' ? desiredCount : 0,
-        minHealthyPercent: 100,
-        maxHealthyPercent: 200,
-        // FAILED deployments surface to the release engine, which owns the rollback: ECS's own
-        // rollback would race it, so it is off.
-        circuitBreaker: { enable: true, rollback: false },
+        subnets: this.vpc.selectSubnets({ subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS }),
         securityGroups: [tasksSecurityGroup],
-        vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
-        propagateTags: ecs.PropagatedTagSource.SERVICE,
-        enableECSManagedTags: true,
-      });
-      service.associateCloudMapService({ service: cloudMapServices[colour] });
-      // Envoy needs its virtual node before the first task can become healthy.
-      service.node.addDependency(nodes[colour]);
-      services[colour] = service;
+        cloudMapService: cloudMapServices[colour],
+        // Envoy needs its virtual node before the first task can become healthy.
+        dependsOn: [nodes[colour]],
+      }).service;
     }
 
     // --- Gateway behind a Network Load Balancer --------------------------------------------
@@ -665,7 +675,30 @@ export class ColorappServiceStack extends Stack {
       value: `http://${loadBalancer.loadBalancerDnsName}/`,
       description: 'colorapp through the virtual gateway (add the header x-release-color: green to reach green)',
     });
-    return { kind: 'appmesh', appMesh: { mesh, weightedRoute, virtualNodes: nodes, loadBalancer }, services, taskDefinitions };
+    return {
+      kind: 'appmesh',
+      appMesh: { mesh, weightedRoute: weightedRouteResource.route, weightedRouteResource, virtualNodes: nodes, loadBalancer },
+      services,
+      taskDefinitions,
+    };
+  }
+
+  /**
+   * Marks a colour's task definition as a template: a change made here registers a new revision
+   * that a service only runs once a release clones it. The revision it replaces is kept ACTIVE
+   * (UpdateReplacePolicy Retain), because a service may still run it, and ECS refuses to deploy
+   * an INACTIVE revision again (a rollback to it would fail). Deleting the stack deregisters the
+   * current one.
+   */
+  private template(taskDefinition: ecs.FargateTaskDefinition): ecs.FargateTaskDefinition {
+    (taskDefinition.node.defaultChild as CfnResource).cfnOptions.updateReplacePolicy = CfnDeletionPolicy.RETAIN;
+    Validations.of(taskDefinition).acknowledge({
+      id: 'CloudFormation-Validate::W3011',
+      reason:
+        'On purpose: a replaced template revision stays ACTIVE because a service may still run it, while deleting the ' +
+        'stack deregisters the current one (a sample leaves nothing behind).',
+    });
+    return taskDefinition;
   }
 
   /**

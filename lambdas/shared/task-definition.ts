@@ -4,11 +4,26 @@ import type { MeshIdentityRewrite } from './config';
 import { ValidationError } from './errors';
 
 /**
- * Pure helpers for the task definition revisions a release registers. The new revision is the
- * live revision with one image swapped and the colour's identity changed (the colour variable,
- * the mesh virtual node), so everything an operator configured outside the release engine
- * (sidecars, secrets, health checks, roles, volumes) carries over untouched.
+ * Pure helpers for the task definition revisions a release registers. The new revision is its
+ * source (the idle colour's template, see {@link templateFamilyOf}, else the live revision) with
+ * one image swapped and the colour's identity changed (the colour variable, the mesh virtual
+ * node), so everything configured outside the release engine (sidecars, secrets, health checks,
+ * roles, volumes) carries over untouched.
  */
+
+/**
+ * The family of the template a colour's release revisions are cloned from:
+ * `<taskDefinitionFamily>-<colour>-template`. The CDK app registers it (and each change made to
+ * the task definition there is a new revision of it); no service ever runs it after the first
+ * deploy, so changing it never touches production until a release clones it. A service without
+ * such a family is released from its live revision instead.
+ *
+ * @example
+ * templateFamilyOf('colorapp', 'green'); // 'colorapp-green-template'
+ */
+export function templateFamilyOf(taskDefinitionFamily: string, colour: Colour): string {
+  return `${taskDefinitionFamily}-${colour}-template`;
+}
 
 /** Tag keys the release engine writes on every revision it registers. */
 export const RELEASE_TAG_KEYS = {

@@ -6,7 +6,7 @@ import { ServiceConfigSchema } from '../../lambdas/shared/config';
 import { ENVOY_METRICS } from '../../lambdas/shared/envoy-metrics';
 import { alarmDefinitionsOf, appMeshTrafficOf, COLORAPP, serviceConfigOf } from '../../infra/colorapp-settings';
 import { APP_MESH_END_OF_SUPPORT_WARNING } from '../../infra/stacks/colorapp-service-stack';
-import { resolveNames, synthesizeSampleApp, type TemplateJson } from './support/synth';
+import { flattenIntrinsics, resolveNames, synthesizeSampleApp, type TemplateJson } from './support/synth';
 
 /**
  * The App Mesh variant of the sample (`cdk synth -c traffic=appmesh`), kept for meshes that still
@@ -134,14 +134,26 @@ describe('its service', () => {
     service.hasResourceProperties('AWS::AppMesh::Mesh', { Spec: { EgressFilter: { Type: 'DROP_ALL' } } });
   });
 
-  it('starts the weighted route at blue 100 / green 0', () => {
-    const [, route] = resources(service, 'AWS::AppMesh::Route').find(([, r]) => r.Properties.RouteName === 'weighted')!;
-    const targets = route.Properties.Spec.HttpRoute.Action.WeightedTargets as Array<{ VirtualNode: unknown; Weight: number }>;
-    const node = (colour: string) => ({ 'Fn::GetAtt': [logicalId(synth.service.appMesh!.virtualNodes[colour as 'blue']), 'VirtualNodeName'] });
-    expect(targets).toEqual([
-      { VirtualNode: node('blue'), Weight: 100 },
-      { VirtualNode: node('green'), Weight: 0 },
-    ]);
+  it('starts the weighted route at blue 100 / green 0, created once by a custom resource (no AWS::AppMesh::Route)', () => {
+    expect(resources(service, 'AWS::AppMesh::Route').map(([, r]) => r.Properties.RouteName)).not.toContain('weighted');
+    const [[, route]] = resources(service, 'Custom::EcsReleaseWeightedRoute');
+    expect(route.Properties.Update).toBeUndefined();
+    const create = JSON.parse(String(flattenIntrinsics(route.Properties.Create)));
+    const node = (colour: 'blue' | 'green') => `<GetAtt:${logicalId(synth.service.appMesh!.virtualNodes[colour])}.VirtualNodeName>`;
+    expect(create).toMatchObject({
+      service: 'AppMesh',
+      action: 'CreateRoute',
+      parameters: {
+        routeName: 'weighted',
+        spec: {
+          priority: 10,
+          httpRoute: {
+            match: { prefix: '/' },
+            action: { weightedTargets: [{ virtualNode: node('blue'), weight: 100 }, { virtualNode: node('green'), weight: 0 }] },
+          },
+        },
+      },
+    });
   });
 
   it.each(['blue', 'green'])('reaches %s on purpose with the x-release-color header, ahead of the weights', (colour) => {

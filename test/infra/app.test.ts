@@ -251,14 +251,16 @@ describe('handlers', () => {
      */
     const otherBackendPrefix = () => (synth.release.pipeline.trafficKind === 'alb' ? 'appmesh:' : 'elasticloadbalancing:');
     /**
-     * The sample's weighted forward is the listener's default action, so the router modifies the
-     * listener and never a rule: ModifyRule is granted only to a pipeline whose forward is a rule.
+     * The sample's weighted forward is a listener rule (created once, so that a deploy never resets
+     * its weights), so the router reads and modifies that rule and never the listener:
+     * DescribeListeners and ModifyListener are granted only to a pipeline whose forward is the
+     * listener's default action.
      */
-    const UNREACHABLE_WITH_DEFAULT_ACTION = new Set(['elasticloadbalancing:ModifyRule']);
+    const UNREACHABLE_WITH_A_RULE = new Set(['elasticloadbalancing:DescribeListeners', 'elasticloadbalancing:ModifyListener']);
 
     it.each(Object.entries(HANDLERS))('%s', (id, spec) => {
       const called = [...scanner.actionsOf(path.join(PROJECT_ROOT, 'lambdas', spec.entry))]
-        .filter((action) => !action.startsWith(otherBackendPrefix()) && !UNREACHABLE_WITH_DEFAULT_ACTION.has(action))
+        .filter((action) => !action.startsWith(otherBackendPrefix()) && !UNREACHABLE_WITH_A_RULE.has(action))
         .sort();
       const granted = grantedActions(id);
       expect({ handler: spec.entry, missing: called.filter((a) => !granted.has(a)) }).toEqual({ handler: spec.entry, missing: [] });
@@ -312,13 +314,17 @@ describe('IAM', () => {
       new Set(['config', 'state', 'lock', 'bake', 'approval']),
     );
     // Cross-stack references read the service stack's outputs (weak references, cdk.json).
-    // The ALB sample's weighted forward is the production listener's default action.
+    // The ALB sample's weighted forward is the listener rule created once by a custom resource:
+    // only that rule may be modified, and never the listener.
     expect(resourcesFor('appmesh:UpdateRoute')).toEqual([]);
-    const listenerWrites = resourcesFor('elasticloadbalancing:ModifyListener');
-    expect(listenerWrites.length).toBeGreaterThan(0);
-    for (const resource of listenerWrites) expect(resource).toMatch(/Output:ColorappService\.PublishOutputRefLoadBalancerHttp/);
-    for (const resource of resourcesFor('ecs:UpdateService')) {
-      expect(resource).toMatch(/Output:ColorappService\.PublishOutputRef(Blue|Green)Service/);
+    expect(resourcesFor('elasticloadbalancing:ModifyListener')).toEqual([]);
+    const ruleWrites = resourcesFor('elasticloadbalancing:ModifyRule');
+    expect(ruleWrites.length).toBeGreaterThan(0);
+    for (const resource of ruleWrites) expect(resource).toMatch(/^"<Output:ColorappService\.PublishOutputRefWeightedRule\w+>"$/);
+    const serviceWrites = resourcesFor('ecs:UpdateService');
+    expect(serviceWrites.length).toBeGreaterThan(0);
+    for (const resource of serviceWrites) {
+      expect(resource).toMatch(/:ecs:<Ref:AWS::Region>:<Ref:AWS::AccountId>:service\/<Output:ColorappService\.PublishOutputRefCluster\w+>\/colorapp-(blue|green)"$/);
     }
     for (const resource of resourcesFor('iam:PassRole')) {
       expect(resource).toMatch(/Output:ColorappService\.PublishOutputFnGetAtt(TaskRole|ExecutionRole)/);
@@ -550,7 +556,7 @@ describe('service configuration', () => {
   const REALISTIC_TRAFFIC = {
     kind: 'alb' as const,
     listenerArn: LISTENER,
-    rule: 'listener-default',
+    rule: `${LISTENER.replace(':listener/', ':listener-rule/')}/0b1c2d3e4f5a6b7c`,
     targetGroups: { blue: `${ELB}:targetgroup/colorapp-blue/6d0ecf831eec9f09`, green: `${ELB}:targetgroup/colorapp-green/7e1fdf942ffd0a1a` },
     testRules: {
       blue: `${LISTENER.replace(':listener/', ':listener-rule/')}/9683b2d02a6cabee`,
@@ -560,7 +566,8 @@ describe('service configuration', () => {
   /** The document as the handlers parse it, its traffic section's deploy-time ARNs swapped for realistic ones. */
   const parsedConfig = () => {
     const document = JSON.parse(String(flattenIntrinsics(configParameter().Properties.Value)));
-    expect(document.traffic).toMatchObject({ kind: 'alb', rule: 'listener-default' });
+    // The weighted rule, by the physical id of the custom resource that created it.
+    expect(document.traffic).toMatchObject({ kind: 'alb', rule: expect.stringMatching(/^<Output:ColorappService\.PublishOutputRefWeightedRule\w+>$/) });
     return ServiceConfigSchema.parse({ ...document, traffic: REALISTIC_TRAFFIC });
   };
 
@@ -583,11 +590,11 @@ describe('service configuration', () => {
     const stateMachineArn = 'arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:stateMachine:ecs-release-colorapp';
     // The load balancer's ARNs are CloudFormation's to make: they read as <Arn:ColorappService.LogicalId>.
     const arn = (construct: IConstruct) => `<Arn:ColorappService.${logicalId(construct)}>`;
-    const { listener, targetGroups, testRules } = synth.service.alb!;
+    const { listener, weightedRule, targetGroups, testRules } = synth.service.alb!;
     const traffic = {
       kind: 'alb' as const,
       listenerArn: arn(listener),
-      rule: 'listener-default',
+      rule: `<Arn:ColorappService.${Stack.of(weightedRule).getLogicalId(weightedRule.resource.resource.node.defaultChild as never)}>`,
       targetGroups: { blue: arn(targetGroups.blue), green: arn(targetGroups.green) },
       testRules: { blue: arn(testRules.blue), green: arn(testRules.green) },
     };
@@ -787,6 +794,12 @@ describe('release events out', () => {
 });
 
 describe('the sample service', () => {
+  /** The CreateService parameters of a colour's create-only service. */
+  const createService = (colour: 'blue' | 'green'): Cfn => {
+    const calls = resources(service, 'Custom::EcsReleaseService').map(([, r]) => JSON.parse(String(flattenIntrinsics(r.Properties.Create))));
+    return calls.find((c) => c.parameters.serviceName === `colorapp-${colour}`).parameters;
+  };
+
   it('runs no App Mesh resource at all (App Mesh was discontinued on 2026-09-30)', () => {
     const meshTypes = resources(service).map(([, r]) => r.Type).filter((type) => type.startsWith('AWS::AppMesh::'));
     expect(meshTypes).toEqual([]);
@@ -816,23 +829,38 @@ describe('the sample service', () => {
         Value: String(COLORAPP.alb.deregistrationDelaySeconds),
       });
       // The colour's ECS service registers its tasks there.
-      service.hasResourceProperties('AWS::ECS::Service', {
-        ServiceName: `colorapp-${colour}`,
-        LoadBalancers: [Match.objectLike({ ContainerName: 'app', ContainerPort: 8080, TargetGroupArn: { Ref: logicalId(synth.service.alb!.targetGroups[colour]) } })],
-      });
+      expect(createService(colour).loadBalancers).toEqual([
+        { containerName: 'app', containerPort: 8080, targetGroupArn: `<Ref:${logicalId(synth.service.alb!.targetGroups[colour])}>` },
+      ]);
     }
   });
 
-  it('starts the production listener (HTTP 80) at blue 100 / green 0, in its default action', () => {
+  it('answers 503 in the production listener\'s default action, which releases never change', () => {
     const [, listener] = resources(service, 'AWS::ElasticLoadBalancingV2::Listener')[0];
     expect(listener.Properties).toMatchObject({ Port: 80, Protocol: 'HTTP' });
-    const tg = (colour: 'blue' | 'green') => ({ Ref: logicalId(synth.service.alb!.targetGroups[colour]) });
     expect(listener.Properties.DefaultActions).toEqual([
-      {
-        Type: 'forward',
-        ForwardConfig: { TargetGroups: [{ TargetGroupArn: tg('blue'), Weight: 100 }, { TargetGroupArn: tg('green'), Weight: 0 }] },
-      },
+      { Type: 'fixed-response', FixedResponseConfig: expect.objectContaining({ StatusCode: '503', ContentType: 'text/plain' }) },
     ]);
+  });
+
+  it('starts the weighted rule (every path) at blue 100 / green 0, after the header rules, created once', () => {
+    const [[, rule]] = resources(service, 'Custom::EcsReleaseWeightedListenerRule');
+    expect(rule.Properties.Update).toBeUndefined();
+    const call = JSON.parse(String(flattenIntrinsics(rule.Properties.Create)));
+    const tg = (colour: 'blue' | 'green') => `<Ref:${logicalId(synth.service.alb!.targetGroups[colour])}>`;
+    expect(call).toEqual({
+      service: 'ElasticLoadBalancingV2',
+      action: 'CreateRule',
+      parameters: {
+        ListenerArn: `<Ref:${logicalId(synth.service.alb!.listener)}>`,
+        Priority: 10,
+        Conditions: [{ Field: 'path-pattern', PathPatternConfig: { Values: ['/*'] } }],
+        Actions: [{ Type: 'forward', ForwardConfig: { TargetGroups: [{ TargetGroupArn: tg('blue'), Weight: 100 }, { TargetGroupArn: tg('green'), Weight: 0 }] } }],
+      },
+      physicalResourceId: { responsePath: 'Rules.0.RuleArn' },
+    });
+    // The header rules win first.
+    for (const [, headerRule] of resources(service, 'AWS::ElasticLoadBalancingV2::ListenerRule')) expect(headerRule.Properties.Priority).toBeLessThan(10);
   });
 
   it.each(['blue', 'green'] as const)('reaches %s on purpose with the x-release-color header, ahead of the weights', (colour) => {
@@ -855,13 +883,21 @@ describe('the sample service', () => {
   });
 
   it('surfaces failed deployments as FAILED and leaves the rollback to the release engine', () => {
-    for (const colour of ['blue', 'green']) {
-      service.hasResourceProperties('AWS::ECS::Service', {
-        ServiceName: `colorapp-${colour}`,
-        DeploymentConfiguration: Match.objectLike({ DeploymentCircuitBreaker: { Enable: true, Rollback: false } }),
-        DesiredCount: colour === 'blue' ? 2 : 0,
+    for (const colour of ['blue', 'green'] as const) {
+      expect(createService(colour)).toMatchObject({
+        deploymentConfiguration: { deploymentCircuitBreaker: { enable: true, rollback: false }, minimumHealthyPercent: 100, maximumPercent: 200 },
+        desiredCount: colour === 'blue' ? 2 : 0,
+        launchType: 'FARGATE',
+        healthCheckGracePeriodSeconds: 30,
       });
     }
+  });
+
+  it.each(['blue', 'green'] as const)('creates %s once from its template task definition, in the private subnets, behind the tasks security group', (colour) => {
+    const call = createService(colour);
+    expect(call.taskDefinition).toBe(`<Ref:${logicalId(synth.service.taskDefinitions[colour])}>`);
+    expect(call.networkConfiguration.awsvpcConfiguration).toMatchObject({ assignPublicIp: 'DISABLED', subnets: [expect.any(String), expect.any(String)] });
+    expect(resources(service, 'AWS::ECS::Service')).toEqual([]);
   });
 
   it('builds colorapp from colorapp/ as a container image asset', () => {

@@ -35,6 +35,7 @@ function props(overrides: Partial<ReleasePipelineProps> = {}): ReleasePipelinePr
     cluster: service.cluster,
     blueService: service.services.blue,
     greenService: service.services.green,
+    initialTaskDefinitions: service.taskDefinitions,
     taskDefinitionFamily: service.taskDefinitionFamily,
     containerName: service.containerName,
     colourEnvironmentVariable: service.colourEnvironmentVariable,
@@ -77,6 +78,7 @@ function inOwnApp<T>(build: (stack: Stack, ownProps: ReleasePipelineProps) => T)
     cluster: ownService.cluster,
     blueService: ownService.services.blue,
     greenService: ownService.services.green,
+    initialTaskDefinitions: ownService.taskDefinitions,
     taskRoles: [ownService.taskRole, ownService.executionRole],
     traffic: ReleaseTraffic.appMesh({
       route: ownService.appMesh!.weightedRoute,
@@ -347,7 +349,12 @@ describe('the initial release state', () => {
     const { stack } = inOwnApp((s, ownProps) => {
       const imported = (colour: string) =>
         ecs.FargateService.fromFargateServiceAttributes(s, `${colour}Service`, { cluster: ownProps.cluster, serviceName: `colorapp-${colour}` });
-      return new ReleasePipeline(s, 'Pipeline', { ...ownProps, blueService: imported('blue'), greenService: imported('green') });
+      return new ReleasePipeline(s, 'Pipeline', {
+        ...ownProps,
+        blueService: imported('blue'),
+        greenService: imported('green'),
+        initialTaskDefinitions: undefined,
+      });
     });
     const empty = { taskDefinitionArn: null, image: null, version: null };
     expect(initialStateOf(Template.fromStack(stack))).toMatchObject({ live: 'blue', colours: { blue: empty, green: empty }, seededBy: 'cdk' });

@@ -1,6 +1,7 @@
 import {
   ClientException,
   DescribeTaskDefinitionCommand,
+  type DescribeTaskDefinitionCommandOutput,
   ECSClient,
   RegisterTaskDefinitionCommand,
 } from '@aws-sdk/client-ecs';
@@ -30,20 +31,34 @@ function notFound() {
   return new ClientException({ message: 'Unable to describe task definition.', $metadata: {} });
 }
 
-/** Latest revision in the family (first call), then the live revision (second call). */
-function givenTaskDefinitions(latest: { releaseId: string } | 'none' | 'live') {
-  const describe = ecsMock.on(DescribeTaskDefinitionCommand);
-  if (latest === 'none') {
-    describe.rejectsOnce(notFound());
-  } else if (latest === 'live') {
-    describe.resolvesOnce({ taskDefinition: liveTaskDefinition(), tags: liveTags() });
-  } else {
-    describe.resolvesOnce({
-      taskDefinition: { ...liveTaskDefinition(), taskDefinitionArn: NEW_ARN, revision: 8 },
-      tags: [{ key: 'ecs-release:release-id', value: latest.releaseId }],
-    });
-  }
-  describe.resolvesOnce({ taskDefinition: liveTaskDefinition(), tags: liveTags() });
+const TEMPLATE_FAMILY = `${FAMILY}-green-template`;
+
+/**
+ * DescribeTaskDefinition answered by what it is asked: the family (its latest revision), the idle
+ * colour's template family (none unless given), and the live revision by ARN.
+ */
+function givenTaskDefinitions(
+  latest: { releaseId: string } | 'none' | 'live',
+  options: { template?: DescribeTaskDefinitionCommandOutput; live?: DescribeTaskDefinitionCommandOutput } = {},
+) {
+  const live = options.live ?? { taskDefinition: liveTaskDefinition(), tags: liveTags(), $metadata: {} };
+  ecsMock.on(DescribeTaskDefinitionCommand).callsFake(async (input: { taskDefinition: string }) => {
+    switch (input.taskDefinition) {
+      case FAMILY:
+      case 'colorapp-v2':
+        if (latest === 'none') throw notFound();
+        if (latest === 'live') return live;
+        return {
+          taskDefinition: { ...liveTaskDefinition(), taskDefinitionArn: NEW_ARN, revision: 8 },
+          tags: [{ key: 'ecs-release:release-id', value: latest.releaseId }],
+        };
+      case LIVE_TASK_DEFINITION_ARN:
+        return live;
+      default:
+        if (options.template && input.taskDefinition === options.template.taskDefinition?.family) return options.template;
+        throw notFound();
+    }
+  });
 }
 
 beforeEach(() => {
@@ -61,9 +76,11 @@ describe('register-task-definition', () => {
       reused: false,
     });
 
-    expect(ecsMock).toHaveReceivedCommandTimes(DescribeTaskDefinitionCommand, 2);
+    expect(ecsMock).toHaveReceivedCommandTimes(DescribeTaskDefinitionCommand, 3);
     expect(ecsMock).toHaveReceivedNthCommandWith(1, DescribeTaskDefinitionCommand, { taskDefinition: FAMILY, include: ['TAGS'] });
-    expect(ecsMock).toHaveReceivedNthCommandWith(2, DescribeTaskDefinitionCommand, {
+    // No template family for green: the live revision is the source.
+    expect(ecsMock).toHaveReceivedNthCommandWith(2, DescribeTaskDefinitionCommand, { taskDefinition: TEMPLATE_FAMILY, include: ['TAGS'] });
+    expect(ecsMock).toHaveReceivedNthCommandWith(3, DescribeTaskDefinitionCommand, {
       taskDefinition: LIVE_TASK_DEFINITION_ARN,
       include: ['TAGS'],
     });
@@ -116,10 +133,7 @@ describe('register-task-definition', () => {
     "registers the colorapp App Mesh revision of $live as $idle: the app, Envoy's virtual node and the stats tags all name $idle",
     async ({ live, idle }) => {
       const source = appMeshTaskDefinition(live);
-      ecsMock
-        .on(DescribeTaskDefinitionCommand)
-        .resolvesOnce({ taskDefinition: source, tags: liveTags() })
-        .resolvesOnce({ taskDefinition: source, tags: liveTags() });
+      givenTaskDefinitions('live', { live: { taskDefinition: source, tags: liveTags(), $metadata: {} } });
 
       await handler({ release: plannedRelease(), colours: { live, idle, liveTaskDefinitionArn: LIVE_TASK_DEFINITION_ARN } });
 
@@ -219,7 +233,7 @@ describe('register-task-definition', () => {
     givenTaskDefinitions({ releaseId: 'rel-someone-else' });
 
     await expect(handler({ release: plannedRelease(), colours: COLOURS })).resolves.toMatchObject({ reused: false });
-    expect(ecsMock).toHaveReceivedNthCommandWith(2, DescribeTaskDefinitionCommand, {
+    expect(ecsMock).toHaveReceivedNthCommandWith(3, DescribeTaskDefinitionCommand, {
       taskDefinition: LIVE_TASK_DEFINITION_ARN,
       include: ['TAGS'],
     });
@@ -237,6 +251,45 @@ describe('register-task-definition', () => {
       message: expect.stringContaining("has no container named 'web' (it has: app, envoy, xray)"),
     });
     expect(ecsMock).not.toHaveReceivedCommand(RegisterTaskDefinitionCommand);
+  });
+
+  it('clones the newest revision of the idle colour\'s template family, so a CDK change to it reaches the release', async () => {
+    // What CDK changed in the template since the live revision was registered: memory, a variable, a sidecar.
+    const template = appMeshTaskDefinition('green');
+    const changed = {
+      ...template,
+      family: TEMPLATE_FAMILY,
+      taskDefinitionArn: `arn:aws:ecs:eu-west-1:111122223333:task-definition/${TEMPLATE_FAMILY}:3`,
+      memory: '2048',
+      containerDefinitions: template.containerDefinitions!.map((c) =>
+        c.name === 'app' ? { ...c, environment: [...(c.environment ?? []), { name: 'FEATURE', value: 'on' }] } : c,
+      ),
+    };
+    givenTaskDefinitions('live', { template: { taskDefinition: changed, tags: [{ key: 'owner', value: 'cdk' }], $metadata: {} } });
+
+    await expect(handler({ release: plannedRelease(), colours: COLOURS })).resolves.toMatchObject({ reused: false });
+
+    // The live revision is not read at all: every setting comes from the template.
+    expect(ecsMock).toHaveReceivedCommandTimes(DescribeTaskDefinitionCommand, 2);
+    expect(ecsMock).not.toHaveReceivedCommandWith(DescribeTaskDefinitionCommand, { taskDefinition: LIVE_TASK_DEFINITION_ARN });
+    const sent = ecsMock.commandCalls(RegisterTaskDefinitionCommand)[0].args[0].input;
+    expect(sent.family).toBe(FAMILY);
+    expect(sent.memory).toBe('2048');
+    const app = sent.containerDefinitions!.find((c) => c.name === 'app')!;
+    expect(app.image).toBe(IMAGE);
+    expect(app.environment).toEqual([
+      { name: 'PORT', value: '8080' },
+      { name: 'COLOR', value: 'green' },
+      { name: 'FEATURE', value: 'on' },
+    ]);
+    const envoy = sent.containerDefinitions!.find((c) => c.name === 'envoy')!;
+    expect(envoy.environment).toContainEqual({ name: 'APPMESH_RESOURCE_ARN', value: virtualNodeArn('colorapp-green') });
+    expect(sent.tags).toEqual([
+      { key: 'owner', value: 'cdk' },
+      { key: 'ecs-release:release-id', value: RELEASE_ID },
+      { key: 'ecs-release:version', value: '1.4.0' },
+      { key: 'ecs-release:colour', value: 'green' },
+    ]);
   });
 
   it('fails with ResourceNotFoundError when the live revision does not exist', async () => {

@@ -86,6 +86,8 @@ const ARN_ONLY_REF = new Set([
   'AWS::ElasticLoadBalancingV2::Listener',
   'AWS::ElasticLoadBalancingV2::ListenerRule',
   'AWS::ElasticLoadBalancingV2::TargetGroup',
+  // The weighted listener rule, created once by a custom resource: its physical id is the rule's ARN.
+  'Custom::EcsReleaseWeightedListenerRule',
 ]);
 
 export type TemplateJson = { Resources: Record<string, { Type: string; Properties?: Record<string, Json> }>; Outputs?: Record<string, { Value: Json }> };

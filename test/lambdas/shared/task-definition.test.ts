@@ -6,6 +6,7 @@ import {
   READ_ONLY_TASK_DEFINITION_FIELDS,
   RELEASE_TAG_KEYS,
   tagValue,
+  templateFamilyOf,
   type CloneTaskDefinitionOptions,
 } from '../../../lambdas/shared/task-definition';
 import { IMAGE, liveTags, liveTaskDefinition, RELEASE_ID } from '../../support/ecs-fixtures';
@@ -392,5 +393,12 @@ describe('cloneTaskDefinition', () => {
     input.tags![0].value = 'changed';
     expect(source).toStrictEqual(liveTaskDefinition());
     expect(tags).toStrictEqual(liveTags());
+  });
+});
+
+describe('templateFamilyOf', () => {
+  it('names the template family of each colour after the release family', () => {
+    expect(templateFamilyOf('colorapp', 'blue')).toBe('colorapp-blue-template');
+    expect(templateFamilyOf('colorapp', 'green')).toBe('colorapp-green-template');
   });
 });
