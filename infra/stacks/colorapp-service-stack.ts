@@ -14,7 +14,7 @@ import { COLOURS, type Colour } from '../../lambdas/shared/colours';
 import { STATSD_PORT, cloudWatchAgentConfig, envoyStatsConfigScript } from '../envoy-telemetry';
 import { COLORAPP, type ReleaseSettings, type SampleTrafficKind } from '../colorapp-settings';
 import { templateFamilyOf } from '../../lambdas/shared/task-definition';
-import { CreateOnlyFargateService, CreateOnlyWeightedListenerRule, CreateOnlyWeightedRoute } from '../constructs/runtime-owned';
+import { CreateOnlyFargateService, type CreateOnlyFargateServiceProps, CreateOnlyWeightedListenerRule, CreateOnlyWeightedRoute } from '../constructs/runtime-owned';
 
 /** Pinned sidecar images: a release must never pick up a new proxy or agent by accident. */
 export const DEFAULT_ENVOY_IMAGE = 'public.ecr.aws/appmesh/aws-appmesh-envoy:v1.29.12.1-prod';
@@ -260,21 +260,49 @@ export class ColorappServiceStack extends Stack {
   }
 
   /**
+   * One colour's ECS service, created once (a release owns its revision and size afterwards), in
+   * the private subnets: blue is live at first, green waits at zero until a release deploys to
+   * it. `attach` is how the backend reaches its tasks (a target group, or Cloud Map for App Mesh).
+   */
+  private colourService(
+    colour: Colour,
+    taskDefinition: ecs.TaskDefinition,
+    common: { settings: ReleaseSettings; desiredCount: number; tasksSecurityGroup: ec2.ISecurityGroup },
+    attach: Pick<CreateOnlyFargateServiceProps, 'loadBalancer' | 'healthCheckGracePeriod' | 'cloudMapService' | 'dependsOn'>,
+  ): ecs.IBaseService {
+    return new CreateOnlyFargateService(this, `${title(colour)}Service`, {
+      cluster: this.cluster,
+      serviceName: common.settings.ecsServices[colour],
+      taskDefinition,
+      desiredCount: colour === 'blue' ? common.desiredCount : 0,
+      subnets: this.vpc.selectSubnets({ subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS }),
+      securityGroups: [common.tasksSecurityGroup],
+      ...attach,
+    }).service;
+  }
+
+  /** The internet-facing load balancer's security group (both variants): HTTP from anywhere, no egress until granted. */
+  private publicEndpointSecurityGroup(): ec2.SecurityGroup {
+    const securityGroup = new ec2.SecurityGroup(this, 'LoadBalancerSecurityGroup', {
+      vpc: this.vpc,
+      description: 'colorapp public endpoint',
+      allowAllOutbound: false,
+    });
+    securityGroup.addIngressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(80), 'colorapp over HTTP from anywhere');
+    Validations.of(securityGroup).acknowledge({
+      id: 'AwsSolutions-EC23',
+      reason: 'This is the public endpoint of the sample web service: port 80 from anywhere is its purpose.',
+    });
+    return securityGroup;
+  }
+
+  /**
    * The default sample: an internet-facing Application Load Balancer in front of one target
    * group per colour. The production listener's weighted rule is the forward a release rewrites
    * (blue 100 / green 0 at first); header rules reach either colour on purpose.
    */
   private buildAlb({ settings, image, logGroup, desiredCount }: ColourBuildContext): BuiltColours & { kind: 'alb'; alb: ColorappAlb } {
-    const lbSecurityGroup = new ec2.SecurityGroup(this, 'LoadBalancerSecurityGroup', {
-      vpc: this.vpc,
-      description: 'colorapp public endpoint',
-      allowAllOutbound: false,
-    });
-    lbSecurityGroup.addIngressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(80), 'colorapp over HTTP from anywhere');
-    Validations.of(lbSecurityGroup).acknowledge({
-      id: 'AwsSolutions-EC23',
-      reason: 'This is the public endpoint of the sample web service: port 80 from anywhere is its purpose.',
-    });
+    const lbSecurityGroup = this.publicEndpointSecurityGroup();
     const tasksSecurityGroup = new ec2.SecurityGroup(this, 'ColourTasks', {
       vpc: this.vpc,
       description: 'colorapp tasks (both colours): HTTP from the load balancer only',
@@ -381,20 +409,13 @@ export class ColorappServiceStack extends Stack {
       });
       taskDefinitions[colour] = this.template(taskDefinition);
 
-      services[colour] = new CreateOnlyFargateService(this, `${title(colour)}Service`, {
-        cluster: this.cluster,
-        serviceName: settings.ecsServices[colour],
-        taskDefinition,
-        // Blue is live at first; green waits at zero until a release deploys to it.
-        desiredCount: colour === 'blue' ? desiredCount : 0,
-        subnets: this.vpc.selectSubnets({ subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS }),
-        securityGroups: [tasksSecurityGroup],
+      services[colour] = this.colourService(colour, taskDefinition, { settings, desiredCount, tasksSecurityGroup }, {
         // Each colour in its own target group: the weights of the forward are the traffic split.
         loadBalancer: { targetGroup: targetGroups[colour], containerName: this.containerName, containerPort: APP_PORT },
         healthCheckGracePeriod: Duration.seconds(30),
         // CreateService refuses a target group no load balancer forwards to: the rules attach them.
         dependsOn: [testRules.blue, testRules.green, weightedRule],
-      }).service;
+      });
     }
 
     new CfnOutput(this, 'Url', {
@@ -566,18 +587,11 @@ export class ColorappServiceStack extends Stack {
       });
       taskDefinitions[colour] = this.template(taskDefinition);
 
-      services[colour] = new CreateOnlyFargateService(this, `${title(colour)}Service`, {
-        cluster: this.cluster,
-        serviceName: settings.ecsServices[colour],
-        taskDefinition,
-        // Blue is live at first; green waits at zero until a release deploys to it.
-        desiredCount: colour === 'blue' ? desiredCount : 0,
-        subnets: this.vpc.selectSubnets({ subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS }),
-        securityGroups: [tasksSecurityGroup],
+      services[colour] = this.colourService(colour, taskDefinition, { settings, desiredCount, tasksSecurityGroup }, {
         cloudMapService: cloudMapServices[colour],
         // Envoy needs its virtual node before the first task can become healthy.
         dependsOn: [nodes[colour]],
-      }).service;
+      });
     }
 
     // --- Gateway behind a Network Load Balancer --------------------------------------------
@@ -619,16 +633,7 @@ export class ColorappServiceStack extends Stack {
       reason: 'The only variable is the virtual gateway ARN, which is not a secret.',
     });
 
-    const lbSecurityGroup = new ec2.SecurityGroup(this, 'LoadBalancerSecurityGroup', {
-      vpc: this.vpc,
-      description: 'colorapp public endpoint',
-      allowAllOutbound: false,
-    });
-    lbSecurityGroup.addIngressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(80), 'colorapp over HTTP from anywhere');
-    Validations.of(lbSecurityGroup).acknowledge({
-      id: 'AwsSolutions-EC23',
-      reason: 'This is the public endpoint of the sample web service: port 80 from anywhere is its purpose.',
-    });
+    const lbSecurityGroup = this.publicEndpointSecurityGroup();
     const gatewaySecurityGroup = new ec2.SecurityGroup(this, 'GatewayTasks', {
       vpc: this.vpc,
       description: 'colorapp virtual gateway: from the load balancer only',
