@@ -159,12 +159,23 @@ export function parseJsonBody(event: APIGatewayProxyEvent, options: { optional?:
     if (options.optional) return {};
     throw new ValidationError('Invalid request body: it is empty; send a JSON object.');
   }
+  const bytes = Buffer.byteLength(raw, 'utf8');
+  if (bytes > MAX_BODY_BYTES) {
+    throw new ValidationError(`Invalid request body: ${bytes} bytes, more than the ${MAX_BODY_BYTES} any request of this API needs.`);
+  }
   try {
     return JSON.parse(raw);
   } catch (error) {
     throw new ValidationError('Invalid request body: it is not valid JSON.', { cause: error });
   }
 }
+
+/**
+ * The largest body any route accepts. The largest valid release request (every field at its
+ * maximum length) is under 4 KB; refusing far larger bodies before parsing them keeps a caller
+ * from making the function parse megabytes of JSON.
+ */
+export const MAX_BODY_BYTES = 16 * 1024;
 
 /** Service names, as the release request allows them. */
 const ServiceNameSchema = ReleaseRequestSchema.shape.service;

@@ -5,6 +5,7 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-l
 import * as z from 'zod';
 import { createLogger } from '../shared/logger';
 import { ReleaseRequestSchema, type ReleaseRequest } from '../shared/release';
+import { computeSchedule } from '../shared/schedule';
 import { parseOrThrow } from '../shared/validation';
 import { newReleaseId } from './executions';
 import {
@@ -51,6 +52,8 @@ export async function handler(event: APIGatewayProxyEvent, context?: Context): P
   return handleApiRequest(logger, event, context, async () => {
     const stateMachineArn = requireEnv('STATE_MACHINE_ARN');
     const request = parseOrThrow(StartReleaseBodySchema, parseJsonBody(event), 'release request');
+    // A strategy the schedule cannot be computed from would only be rejected by Plan: say so now.
+    if (request.strategy) computeSchedule(request.strategy);
     const { service } = request;
     appendReleaseKeys(logger, { service });
 

@@ -23,8 +23,10 @@ export const ReleaseRequestSchema = z.object({
     ),
   strategy: StrategySchema.optional(),
   bakeSeconds: z.number().int().min(1).max(86_400).optional(),
+  // Strict: a misspelt gate (`beforePromte`) would otherwise be dropped and the release would
+  // run without the approval the caller asked for.
   approvals: z
-    .object({ beforeTraffic: z.boolean().optional(), beforePromote: z.boolean().optional() })
+    .strictObject({ beforeTraffic: z.boolean().optional(), beforePromote: z.boolean().optional() })
     .optional(),
   requestedBy: z.string().max(256).optional(),
   reason: z.string().max(1024).optional(),

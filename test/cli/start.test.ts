@@ -238,6 +238,24 @@ describe('ecs-release start', () => {
     expect(sfnMock.calls()).toHaveLength(0);
   });
 
+  /** Shell and path injection, control characters and oversized values in every free-text option. */
+  const HOSTILE = ['; rm -rf /', '$(id)', '`id`', 'a\nb', '../../etc/passwd', '\u0000', '\u202e', 'x'.repeat(2000)];
+  it.each([
+    ...HOSTILE.map((bad) => ['--service', `colorapp${bad}`] as const),
+    ...HOSTILE.map((bad) => ['--image', `${IMAGE}${bad}`] as const),
+    ...HOSTILE.map((bad) => ['--strategy', `canary:10,${bad}`] as const),
+    ...HOSTILE.map((bad) => ['--bake-seconds', `60${bad}`] as const),
+  ])('refuses %s %j with exit 2, naming the option, before any AWS call', async (option, value) => {
+    const argv = [...START.filter((_, i, all) => all[i] !== option && all[i - 1] !== option), option, value];
+    const result = await runCli(argv);
+
+    expect(result.code).toBe(2);
+    expect(result.io.stderr).toHaveLength(1);
+    expect(result.io.stderr[0]).toMatch(new RegExp(`^ecs-release: invalid ${option} `));
+    expect(ssmMock.calls()).toHaveLength(0);
+    expect(sfnMock.calls()).toHaveLength(0);
+  });
+
   it('says the service is not configured (exit 2) when its config parameter is missing', async () => {
     givenParameters(ssmMock, {});
 
