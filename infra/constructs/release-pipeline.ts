@@ -586,7 +586,16 @@ export class ReleasePipeline extends Construct {
         conditions: { ArnEquals: { 'aws:SourceArn': alarm.alarmArn } },
       }),
     );
-    topicKey.grant(cloudWatch, 'kms:Decrypt', 'kms:GenerateDataKey*');
+    // Only on behalf of this account's alarms: without aws:SourceAccount any account's CloudWatch
+    // could use the key (the confused-deputy guard AWS recommends for service principals).
+    topicKey.addToResourcePolicy(
+      new iam.PolicyStatement({
+        principals: [cloudWatch],
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+        resources: ['*'],
+        conditions: { StringEquals: { 'aws:SourceAccount': Stack.of(this).account } },
+      }),
+    );
     return alarm;
   }
 

@@ -523,13 +523,18 @@ describe('triggers', () => {
       },
     });
     const [, key] = resources(release, 'AWS::KMS::Key').find(([id]) => id.startsWith('ColorappNotificationKey'))!;
-    expect(key.Properties.KeyPolicy.Statement).toContainEqual(
+    // Every service principal in the key policy acts only for this account (aws:SourceAccount).
+    const servicePrincipals = (key.Properties.KeyPolicy.Statement as Array<{ Principal: { Service?: string }; Condition?: unknown }>).filter(
+      (s) => s.Principal.Service !== undefined,
+    );
+    expect(servicePrincipals).toEqual([
       expect.objectContaining({
         Effect: 'Allow',
         Principal: { Service: 'cloudwatch.amazonaws.com' },
         Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+        Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } },
       }),
-    );
+    ]);
   });
 
   it('every EventBridge target has a dead-letter queue and retries', () => {
