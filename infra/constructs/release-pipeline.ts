@@ -232,17 +232,24 @@ export interface ReleasePipelineProps {
    */
   readonly historyLength?: number;
   /**
-   * The ECR repository the service's images are pushed to. With it, a push starts a release
-   * (EventBridge) and a CodePipeline releases `pipelineImageTag` after a manual approval.
-   * @default - no ECR triggers and no CodePipeline
+   * The ECR repository the service's images are pushed to. With it, a CodePipeline releases
+   * `pipelineImageTag` after a manual approval.
+   * @default - no ECR trigger and no CodePipeline
    */
   readonly repository?: ecr.IRepository;
   /**
-   * The tag the CodePipeline watches. Pushes of this tag go through the pipeline (and its
-   * approval); pushes of every other tag start a release directly.
+   * The tag the CodePipeline watches: a push of it goes through the pipeline and its approval.
    * @default 'latest'
    */
   readonly pipelineImageTag?: string;
+  /**
+   * Tags whose push starts a release at once, without the pipeline's approval: an EventBridge
+   * wildcard pattern (`*` matches any characters), e.g. `hotfix-*`. Opt-in, because such a push
+   * bypasses the approval; it may not match `pipelineImageTag` (one push would start two
+   * releases of one digest).
+   * @default - no direct release on push
+   */
+  readonly releaseOnPushTags?: string;
   /**
    * Retention of every log group the pipeline creates.
    * @default logs.RetentionDays.ONE_MONTH
@@ -511,32 +518,34 @@ export class ReleasePipeline extends Construct {
 
     if (props.repository) {
       const pipelineTag = props.pipelineImageTag ?? 'latest';
-      new events.Rule(this, 'ImagePushedRule', {
-        description:
-          `Start a release of ${props.serviceName} when an image is pushed to ${props.repository.node.path} ` +
-          `with any tag but '${pipelineTag}' (that one goes through the CodePipeline)`,
-        eventPattern: {
-          source: ['aws.ecr'],
-          detailType: ['ECR Image Action'],
-          detail: {
-            'action-type': ['PUSH'],
-            result: ['SUCCESS'],
-            'repository-name': [props.repository.repositoryName],
-            'image-tag': [{ 'anything-but': pipelineTag }],
+      if (props.releaseOnPushTags !== undefined) {
+        new events.Rule(this, 'ImagePushedRule', {
+          description:
+            `Start a release of ${props.serviceName} when an image is pushed to ${props.repository.node.path} ` +
+            `with a tag matching '${props.releaseOnPushTags}' (no approval; '${pipelineTag}' goes through the CodePipeline)`,
+          eventPattern: {
+            source: ['aws.ecr'],
+            detailType: ['ECR Image Action'],
+            detail: {
+              'action-type': ['PUSH'],
+              result: ['SUCCESS'],
+              'repository-name': [props.repository.repositoryName],
+              'image-tag': events.Match.wildcard(props.releaseOnPushTags),
+            },
           },
-        },
-        targets: [
-          stateMachineTarget(
-            events.RuleTargetInput.fromObject({
-              service: props.serviceName,
-              // By digest: the release deploys exactly what was pushed, even if the tag moves.
-              image: `${props.repository.repositoryUri}@${events.EventField.fromPath('$.detail.image-digest')}`,
-              requestedBy: 'ecr-push',
-              reason: `Image ${events.EventField.fromPath('$.detail.image-tag')} pushed`,
-            }),
-          ),
-        ],
-      });
+          targets: [
+            stateMachineTarget(
+              events.RuleTargetInput.fromObject({
+                service: props.serviceName,
+                // By digest: the release deploys exactly what was pushed, even if the tag moves.
+                image: `${props.repository.repositoryUri}@${events.EventField.fromPath('$.detail.image-digest')}`,
+                requestedBy: 'ecr-push',
+                reason: `Image ${events.EventField.fromPath('$.detail.image-tag')} pushed`,
+              }),
+            ),
+          ],
+        });
+      }
       this.pipeline = this.createCodePipeline(props.repository, pipelineTag);
     }
 
@@ -1336,6 +1345,19 @@ function validateProps(props: ReleasePipelineProps, traffic: ReleaseTrafficBindi
   if (props.initialLiveColour !== undefined && !ColourSchema.safeParse(props.initialLiveColour).success) {
     throw new Error(`ReleasePipeline initialLiveColour must be 'blue' or 'green', got '${String(props.initialLiveColour)}'`);
   }
+  if (props.releaseOnPushTags !== undefined) {
+    if (!props.repository) throw new Error('ReleasePipeline releaseOnPushTags needs repository: the tags are pushed to that repository');
+    const pipelineTag = props.pipelineImageTag ?? 'latest';
+    if (!/^[A-Za-z0-9_.*-]{1,128}$/.test(props.releaseOnPushTags)) {
+      throw new Error(`ReleasePipeline releaseOnPushTags must be an image tag pattern (letters, digits, _ . - and *), got '${props.releaseOnPushTags}'`);
+    }
+    if (wildcardMatches(props.releaseOnPushTags, pipelineTag)) {
+      throw new Error(
+        `ReleasePipeline releaseOnPushTags '${props.releaseOnPushTags}' matches the pipeline's tag '${pipelineTag}': ` +
+          'one push would start two releases of one digest, one of them without the approval. Use a pattern that leaves it out.',
+      );
+    }
+  }
   if (props.pipelineImageTag !== undefined && !props.repository) {
     throw new Error('ReleasePipeline pipelineImageTag needs repository: the pipeline watches a tag of that repository');
   }
@@ -1465,4 +1487,10 @@ function literalTail(value: unknown): string {
     if (typeof template === 'string') return template.slice(template.lastIndexOf('}') + 1);
   }
   return '';
+}
+
+/** True when EventBridge's wildcard filter `pattern` (`*` = any characters) matches `value`. */
+function wildcardMatches(pattern: string, value: string): boolean {
+  const regex = new RegExp(`^${pattern.split('*').map((part) => part.replace(/[.+?^${}()|[\]\\-]/g, '\\$&')).join('.*')}$`);
+  return regex.test(value);
 }

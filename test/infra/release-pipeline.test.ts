@@ -161,6 +161,13 @@ describe('ReleasePipeline refuses props that make no sense, naming the prop', ()
     ['more datapoints to alarm than evaluated periods', { alarmDatapointsToAlarm: 7 }, /alarmDatapointsToAlarm must be a whole number from 1 to alarmEvaluationPeriods \(6\); got 7/],
     ['an alarm that evaluates more than a day', { alarmPeriod: Duration.minutes(10), alarmEvaluationPeriods: 145, alarmDatapointsToAlarm: 3 }, /at most one day .* got 145 × 600 s/],
     ['a pipeline tag without a repository', { pipelineImageTag: 'release' }, /pipelineImageTag needs repository/],
+    ['push tags without a repository', { releaseOnPushTags: 'hotfix-*' }, /releaseOnPushTags needs repository/],
+    [
+      'push tags that match the pipeline tag',
+      { repository: service.repository, releaseOnPushTags: 'l*' },
+      /releaseOnPushTags 'l\*' matches the pipeline's tag 'latest': one push would start two releases/,
+    ],
+    ['push tags that are no tag pattern', { repository: service.repository, releaseOnPushTags: 'a b' }, /must be an image tag pattern/],
     ['a history of zero releases', { historyLength: 0 }, /invalid service configuration: historyLength/],
     ['a bake of zero seconds', { bakeTime: Duration.seconds(0) }, /invalid service configuration: bakeSeconds/],
     ['an initial live colour that is no colour', { initialLiveColour: 'red' as never }, /initialLiveColour must be 'blue' or 'green', got 'red'/],
@@ -289,6 +296,23 @@ describe('ReleasePipeline', () => {
     expect(pipeline.pipeline).toBeUndefined();
     template.resourceCountIs('AWS::CodePipeline::Pipeline', 0);
     expect(JSON.stringify(template.findResources('AWS::Events::Rule'))).not.toContain('ECR Image Action');
+  });
+});
+
+describe('ReleasePipeline releaseOnPushTags (opt-in release straight from a push)', () => {
+  it('starts a release, by digest, for a push whose tag matches the pattern, and only for that', () => {
+    const { stack, built: pipeline } = inOwnApp((s, ownProps) => {
+      const repository = (ownProps.blueService.stack as ColorappServiceStack).repository;
+      return new ReleasePipeline(s, 'Pipeline', { ...ownProps, repository, releaseOnPushTags: 'hotfix-*' });
+    });
+    const rules = Object.values(Template.fromStack(stack).findResources('AWS::Events::Rule')).filter(
+      (r) => r.Properties.EventPattern?.['detail-type']?.[0] === 'ECR Image Action' && r.Properties.Targets[0].Arn.Ref !== undefined,
+    );
+    expect(rules).toHaveLength(1);
+    const [rule] = rules;
+    expect(rule.Properties.EventPattern.detail['image-tag']).toEqual([{ wildcard: 'hotfix-*' }]);
+    expect(JSON.stringify(rule.Properties.Targets[0].InputTransformer)).toContain('@<detail-image-digest>');
+    expect(pipeline.pipeline).toBeDefined();
   });
 });
 
