@@ -1173,7 +1173,8 @@ export class ReleasePipeline extends Construct {
       enforceSSL: true,
       versioned: false,
       removalPolicy: this.removalPolicy,
-      autoDeleteObjects: false,
+      // A bucket that is to be deleted must be emptied first, or `cdk destroy` fails on it.
+      autoDeleteObjects: this.removalPolicy === RemovalPolicy.DESTROY,
       lifecycleRules: [{ expiration: Duration.days(30) }],
     });
     Validations.of(artifactBucket).acknowledge({

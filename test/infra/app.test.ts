@@ -411,6 +411,13 @@ describe('triggers', () => {
     expect(pushRules).toEqual([]);
   });
 
+  it('empties the pipeline artifacts bucket when the sample is destroyed, so cdk destroy can delete it', () => {
+    const [[bucketId, bucket]] = resources(release, 'AWS::S3::Bucket').filter(([id]) => id.includes('PipelineArtifacts'));
+    expect(bucket.DeletionPolicy).toBe('Delete');
+    const autoDelete = resources(release, 'Custom::S3AutoDeleteObjects');
+    expect(autoDelete.map(([, r]) => r.Properties.BucketName)).toEqual([{ Ref: bucketId }]);
+  });
+
   it('the CodePipeline (V2) goes source (ECR) → manual approval → Step Functions invoke', () => {
     release.hasResourceProperties('AWS::CodePipeline::Pipeline', {
       PipelineType: 'V2',
