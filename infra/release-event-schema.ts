@@ -5,6 +5,7 @@
  * aws-cdk-lib.
  */
 import type { Verdict } from '../lambdas/shared/documents';
+import type { DriftFinding } from '../lambdas/shared/drift';
 
 /** The `source` of every release event. */
 export const RELEASE_EVENT_SOURCE = 'ecs-release';
@@ -54,6 +55,12 @@ export const RELEASE_EVENT_TYPES = {
   failed: 'Release Failed',
   /** Stopped from outside (aborted, or the state machine's own timeout); cleanup rolls it back. */
   stopped: 'Release Stopped',
+  /**
+   * No release runs, yet the service is not as the release state says (route not 100/0 on the
+   * live colour, idle colour running tasks, live colour on another revision). Published by the
+   * reconciler on each run that finds drift; detail {@link ReleaseDriftDetail}. Nothing is fixed.
+   */
+  driftDetected: 'Release Drift Detected',
 } as const;
 
 /** What `detail.outcome` says, one per detail-type. */
@@ -99,5 +106,21 @@ export interface ReleaseEventDetail {
    */
   readonly verdict?: Verdict;
   /** When it happened (ISO 8601). */
+  readonly at: string;
+}
+
+/**
+ * The `detail` of a {@link RELEASE_EVENT_TYPES.driftDetected} event. It is about a service, not a
+ * release, so it has no release id or execution.
+ */
+export interface ReleaseDriftDetail {
+  /** Bumped on any incompatible change. */
+  readonly schemaVersion: 1;
+  readonly service: string;
+  readonly outcome: 'drift-detected';
+  /** The colour the release state says is live. */
+  readonly live: 'blue' | 'green';
+  readonly findings: readonly DriftFinding[];
+  /** When it was found (ISO 8601). */
   readonly at: string;
 }
