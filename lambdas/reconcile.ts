@@ -4,7 +4,7 @@ import { SFNClient, StartSyncExecutionCommand } from '@aws-sdk/client-sfn';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { otherColour } from './shared/colours';
 import { parameterNames, ReleaseStateSchema, type LockDocument } from './shared/documents';
-import { findDrift, observeDrift, type DriftFinding } from './shared/drift';
+import { DRIFT_METRIC, findDrift, observeDrift, type DriftFinding } from './shared/drift';
 import { AwsCallFailedError, StateConflictError, ValidationError } from './shared/errors';
 import { ReleaseLock } from './shared/lock';
 import { createLogger, withReleaseKeys } from './shared/logger';
@@ -25,13 +25,6 @@ const clients = { ssm: new SSMClient({}), ecs: new ECSClient({}), sfn: new SFNCl
 const cloudwatch = new CloudWatchClient({});
 const lock = new ReleaseLock(clients.ssm, clients.sfn);
 const logger = createLogger('reconcile');
-
-/**
- * The drift metric: 1 when the last run found drift, 0 when it found none; nothing while a
- * release holds the lock (drift is judged only between releases). The pipeline's alarm and IAM
- * grant (`cloudwatch:namespace`) use the same names.
- */
-export const DRIFT_METRIC = { namespace: 'ECSRelease', metricName: 'Drift', dimension: 'Service' } as const;
 
 /**
  * Execution statuses after which no Catch ran and the lock may still be held: cleanup's, plus an

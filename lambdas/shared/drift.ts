@@ -6,6 +6,13 @@ import { describeService } from './ecs';
 import { ResourceNotFoundError, RouteDriftError } from './errors';
 import type { TrafficRouter } from './traffic/traffic-router';
 
+/**
+ * The drift metric: 1 when the last run found drift, 0 when it found none; nothing while a
+ * release holds the lock (drift is judged only between releases). The pipeline's alarm and IAM
+ * grant (`cloudwatch:namespace`) use the same names.
+ */
+export const DRIFT_METRIC = { namespace: 'ECSRelease', metricName: 'Drift', dimension: 'Service' } as const;
+
 /** One way the service differs from its release state, as the reconciler found it. */
 export interface DriftFinding {
   /**
