@@ -5,7 +5,6 @@
  * aws-cdk-lib.
  */
 import type { Verdict } from '../lambdas/shared/documents';
-import type { DriftFinding } from '../lambdas/shared/drift';
 
 /** The `source` of every release event. */
 export const RELEASE_EVENT_SOURCE = 'ecs-release';
@@ -111,16 +110,6 @@ export interface ReleaseEventDetail {
 
 /**
  * The `detail` of a {@link RELEASE_EVENT_TYPES.driftDetected} event. It is about a service, not a
- * release, so it has no release id or execution.
+ * release, so it has no release id or execution. Declared next to the drift rules, which build it.
  */
-export interface ReleaseDriftDetail {
-  /** Bumped on any incompatible change. */
-  readonly schemaVersion: 1;
-  readonly service: string;
-  readonly outcome: 'drift-detected';
-  /** The colour the release state says is live. */
-  readonly live: 'blue' | 'green';
-  readonly findings: readonly DriftFinding[];
-  /** When it was found (ISO 8601). */
-  readonly at: string;
-}
+export type { ReleaseDriftDetail } from '../lambdas/shared/drift';

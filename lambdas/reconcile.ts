@@ -4,7 +4,7 @@ import { SFNClient, StartSyncExecutionCommand } from '@aws-sdk/client-sfn';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { otherColour } from './shared/colours';
 import { parameterNames, ReleaseStateSchema, type LockDocument } from './shared/documents';
-import { DRIFT_METRIC, findDrift, observeDrift, type DriftFinding } from './shared/drift';
+import { DRIFT_METRIC, findDrift, observeDrift, type DriftFinding, type ReleaseDriftDetail } from './shared/drift';
 import { AwsCallFailedError, StateConflictError, ValidationError } from './shared/errors';
 import { ReleaseLock } from './shared/lock';
 import { createLogger, withReleaseKeys } from './shared/logger';
@@ -155,7 +155,7 @@ async function putDriftMetric(service: string, value: 0 | 1): Promise<void> {
  * this function can announce drift and nothing else. Synchronous, because StartSyncExecution
  * answers 200 even when the execution fails; its status says whether the event went out.
  */
-async function publishDriftEvent(detail: object): Promise<void> {
+async function publishDriftEvent(detail: ReleaseDriftDetail): Promise<void> {
   const stateMachineArn = requiredEnv('DRIFT_EVENTS_STATE_MACHINE_ARN', 'the drift-event publisher of the pipeline');
   const out = await withThrottlingRetry('StartSyncExecution drift event', () =>
     clients.sfn.send(new StartSyncExecutionCommand({ stateMachineArn, input: JSON.stringify(detail) })),

@@ -25,6 +25,22 @@ export interface DriftFinding {
   readonly message: string;
 }
 
+/**
+ * The `detail` of a `Release Drift Detected` event (source `ecs-release`). It is about a service,
+ * not a release, so it has no release id or execution.
+ */
+export interface ReleaseDriftDetail {
+  /** Bumped on any incompatible change. */
+  readonly schemaVersion: 1;
+  readonly service: string;
+  readonly outcome: 'drift-detected';
+  /** The colour the release state says is live. */
+  readonly live: Colour;
+  readonly findings: readonly DriftFinding[];
+  /** When it was found (ISO 8601). */
+  readonly at: string;
+}
+
 /** What the reconciler saw of a service while no release held its lock. */
 export interface DriftObservation {
   readonly live: Colour;
