@@ -7,7 +7,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { handler as cleanup } from '../../lambdas/cleanup';
 import { handler as reconcile } from '../../lambdas/reconcile';
-import type { LockDocument, ReleaseState } from '../../lambdas/shared/documents';
+import type { ReleaseState } from '../../lambdas/shared/documents';
 import { CLUSTER, ecsService, IMAGE, LIVE_TASK_DEFINITION_ARN, RELEASE_ID, taskDefinitionArn } from '../support/ecs-fixtures';
 import {
   config,
@@ -266,12 +266,5 @@ describe('reconcile handler: configuration', () => {
     delete process.env.SERVICE_NAME;
     await expect(reconcile()).rejects.toMatchObject({ name: 'ValidationError' });
     expect(ssm).not.toHaveReceivedAnyCommand();
-  });
-
-  it('never writes the lock it only reads', async () => {
-    given({ [NAMES.lock]: lockDocument() });
-    execution('RUNNING');
-    await reconcile();
-    expect(params.json<LockDocument>(NAMES.lock)).toStrictEqual(lockDocument());
   });
 });
