@@ -54,6 +54,12 @@ export const RELEASE_EVENT_TYPES = {
   failed: 'Release Failed',
   /** Stopped from outside (aborted, or the state machine's own timeout); cleanup rolls it back. */
   stopped: 'Release Stopped',
+  /**
+   * No release runs, yet the service is not as the release state says (route not 100/0 on the
+   * live colour, idle colour running tasks, live colour on another revision). Published by the
+   * reconciler on each run that finds drift; detail {@link ReleaseDriftDetail}. Nothing is fixed.
+   */
+  driftDetected: 'Release Drift Detected',
 } as const;
 
 /** What `detail.outcome` says, one per detail-type. */
@@ -101,3 +107,9 @@ export interface ReleaseEventDetail {
   /** When it happened (ISO 8601). */
   readonly at: string;
 }
+
+/**
+ * The `detail` of a {@link RELEASE_EVENT_TYPES.driftDetected} event. It is about a service, not a
+ * release, so it has no release id or execution. Declared next to the drift rules, which build it.
+ */
+export type { ReleaseDriftDetail } from '../lambdas/shared/drift';

@@ -45,7 +45,14 @@ export type HandlerPermission =
   /** states:StartExecution on the release state machine. */
   | 'startExecution'
   /** states:StopExecution on the release executions. */
-  | 'stopExecution';
+  | 'stopExecution'
+  /** cloudwatch:PutMetricData, only in the `ECSRelease` namespace (condition key `cloudwatch:namespace`). */
+  | 'putDriftMetric'
+  /**
+   * states:StartSyncExecution on the pipeline's drift-event publisher, whose one state puts a
+   * `Release Drift Detected` event: announcing drift is all it allows.
+   */
+  | 'publishDriftEvents';
 
 /** One Lambda handler of the release engine. */
 export interface ReleaseHandlerSpec {
@@ -186,6 +193,24 @@ export const EVENT_HANDLERS = {
     description: 'Rolls back an execution that was aborted or timed out, and releases its lock',
     timeout: Duration.minutes(5),
     permissions: ['readDocuments', 'writeDocuments', 'deleteDocuments', 'writeRoute', 'readServices', 'writeServices'],
+  },
+  reconcile: {
+    entry: 'reconcile.ts',
+    description: 'On a schedule: recovers a release whose end event was lost, and reports drift between releases',
+    timeout: Duration.minutes(5),
+    // Cleanup's permissions (it recovers through the same code), plus asking Step Functions about
+    // the lock's execution and reporting drift.
+    permissions: [
+      'readDocuments',
+      'writeDocuments',
+      'deleteDocuments',
+      'writeRoute',
+      'readServices',
+      'writeServices',
+      'describeExecutions',
+      'putDriftMetric',
+      'publishDriftEvents',
+    ],
   },
   clearLock: {
     entry: 'clear-lock.ts',

@@ -30,6 +30,7 @@ import { computeSchedule } from '../../lambdas/shared/schedule';
 import { type ColourSlot, parameterNames, type ReleaseState } from '../../lambdas/shared/documents';
 import { versionOf } from '../../lambdas/shared/release';
 import { seedState } from '../../lambdas/shared/release-state';
+import { DRIFT_METRIC } from '../../lambdas/shared/drift';
 import { type ColourAlarmMetrics, envoyColourMetrics, loadBalancerColourMetrics } from './colour-alarm-metrics';
 import { ColourAlarms } from './colour-alarms';
 import {
@@ -42,7 +43,9 @@ import {
 } from './release-handlers';
 import { RELEASE_EVENT_SOURCE, RELEASE_EVENT_SUBSTITUTIONS, RELEASE_REQUESTED_DETAIL_TYPE } from '../release-event-schema';
 import { CLEANUP_EXECUTION_STATUSES } from '../release-rules';
+import { DriftEventPublisher } from './drift-event-publisher';
 import { ReleaseEventPublisher } from './release-events';
+import { ReleaseReconciler } from './release-reconciler';
 import { ReleaseStrategy, type ReleaseTraffic, type ReleaseTrafficBinding } from './release-options';
 
 const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
@@ -256,6 +259,13 @@ export interface ReleasePipelineProps {
    */
   readonly logRetention?: logs.RetentionDays;
   /**
+   * How often the reconciler runs: it recovers a release whose end event was lost (traffic split,
+   * lock held) and, between releases, reports drift (metric `ECSRelease/Drift`, alarm
+   * {@link ReleasePipeline.driftAlarm}, event `Release Drift Detected`). Whole minutes, at least one.
+   * @default Duration.minutes(5)
+   */
+  readonly reconcileInterval?: Duration;
+  /**
    * What happens to log groups, the notification key and the pipeline's artifact bucket when
    * the stack is deleted.
    * @default RemovalPolicy.RETAIN
@@ -309,6 +319,12 @@ export class ReleasePipeline extends Construct {
    * still be split, the lock still held), or that an alarm did not end a bake early.
    */
   readonly deadLetterAlarm: cloudwatch.Alarm;
+  /**
+   * In ALARM while the reconciler finds the service different from its release state with no
+   * release running (route not 100/0 on the live colour, idle colour with tasks, live colour on
+   * another revision); notifies {@link notificationTopic}. Nothing fixes drift automatically.
+   */
+  readonly driftAlarm: cloudwatch.Alarm;
   /** The default per-colour alarms (empty when `createColourAlarms` is false). */
   readonly colourAlarms: Readonly<Partial<Record<Colour, ColourAlarms>>>;
 
@@ -316,6 +332,8 @@ export class ReleasePipeline extends Construct {
   readonly trafficKind: 'alb' | 'appmesh';
 
   private readonly serviceName: string;
+  /** Set before the reconcile handler is created: its grant names this publisher. */
+  private driftEvents?: DriftEventPublisher;
   private readonly names: ReturnType<typeof parameterNames>;
   private readonly alarms: Record<Colour | 'common', cloudwatch.IAlarm[]> = { common: [], blue: [], green: [] };
   private readonly traffic: ReleaseTrafficBinding;
@@ -463,6 +481,24 @@ export class ReleasePipeline extends Construct {
     const alarmWatcher = this.createHandler('AlarmWatcher', EVENT_HANDLERS.alarmWatcher, { SERVICE_NAME: props.serviceName }, eventHandlerInvoke);
     const cleanup = this.createHandler('Cleanup', EVENT_HANDLERS.cleanup, {}, eventHandlerInvoke);
     this.clearLockFunction = this.createHandler('ClearLock', EVENT_HANDLERS.clearLock, {});
+    // Cleanup depends on events AWS delivers best effort; the reconciler's schedule does not.
+    this.driftEvents = new DriftEventPublisher(this, 'DriftEvents', {
+      serviceName: props.serviceName,
+      logRetention: this.logRetention,
+      removalPolicy: this.removalPolicy,
+    });
+    const reconcile = this.createHandler(
+      'Reconcile',
+      EVENT_HANDLERS.reconcile,
+      { SERVICE_NAME: props.serviceName, DRIFT_EVENTS_STATE_MACHINE_ARN: this.driftEvents.stateMachine.stateMachineArn },
+      eventHandlerInvoke,
+    );
+    this.driftAlarm = new ReleaseReconciler(this, 'Reconciler', {
+      serviceName: props.serviceName,
+      handler: reconcile,
+      interval: props.reconcileInterval ?? Duration.minutes(5),
+      deadLetterQueue: this.deadLetterQueue,
+    }).driftAlarm;
     const functionTarget = (fn: lambda.IFunction) =>
       new targets.LambdaFunction(fn, {
         deadLetterQueue: this.deadLetterQueue,
@@ -493,6 +529,7 @@ export class ReleasePipeline extends Construct {
       targets: [functionTarget(cleanup)],
     });
     this.deadLetterAlarm = this.createDeadLetterAlarm(notificationKey);
+    this.notifyOnAlarm(this.driftAlarm);
 
     // --- Ways in ------------------------------------------------------------------------------
     const stateMachineTarget = (input: events.RuleTargetInput) =>
@@ -585,27 +622,31 @@ export class ReleasePipeline extends Construct {
       // SQS publishes no data for an idle queue: nothing to report.
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
-    alarm.addAlarmAction(new cloudwatchActions.SnsAction(this.notificationTopic));
-    const cloudWatch = new iam.ServicePrincipal('cloudwatch.amazonaws.com');
-    this.notificationTopic.addToResourcePolicy(
-      new iam.PolicyStatement({
-        principals: [cloudWatch],
-        actions: ['sns:Publish'],
-        resources: [this.notificationTopic.topicArn],
-        conditions: { ArnEquals: { 'aws:SourceArn': alarm.alarmArn } },
-      }),
-    );
+    this.notifyOnAlarm(alarm);
     // Only on behalf of this account's alarms: without aws:SourceAccount any account's CloudWatch
     // could use the key (the confused-deputy guard AWS recommends for service principals).
     topicKey.addToResourcePolicy(
       new iam.PolicyStatement({
-        principals: [cloudWatch],
+        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
         actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
         resources: ['*'],
         conditions: { StringEquals: { 'aws:SourceAccount': Stack.of(this).account } },
       }),
     );
     return alarm;
+  }
+
+  /** Sends `alarm`'s state changes to the release topic, which CloudWatch may publish to for that alarm only. */
+  private notifyOnAlarm(alarm: cloudwatch.Alarm): void {
+    alarm.addAlarmAction(new cloudwatchActions.SnsAction(this.notificationTopic));
+    this.notificationTopic.addToResourcePolicy(
+      new iam.PolicyStatement({
+        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['sns:Publish'],
+        resources: [this.notificationTopic.topicArn],
+        conditions: { ArnEquals: { 'aws:SourceArn': alarm.alarmArn } },
+      }),
+    );
   }
 
   /**
@@ -1058,6 +1099,23 @@ export class ReleasePipeline extends Construct {
       case 'sendTaskFailure':
         allow(['states:SendTaskFailure'], [stateMachineArn]);
         return;
+      case 'putDriftMetric':
+        role.addToPrincipalPolicy(
+          new iam.PolicyStatement({
+            actions: ['cloudwatch:PutMetricData'],
+            resources: ['*'],
+            conditions: { StringEquals: { 'cloudwatch:namespace': DRIFT_METRIC.namespace } },
+          }),
+        );
+        acknowledge(
+          'AwsSolutions-IAM5[Resource::*]',
+          `cloudwatch:PutMetricData supports no resource-level permissions; the cloudwatch:namespace condition limits it to ${DRIFT_METRIC.namespace}.`,
+        );
+        return;
+      case 'publishDriftEvents':
+        if (!this.driftEvents) throw new Error(`Handler ${handler}: publishDriftEvents needs the drift-event publisher, created first`);
+        this.driftEvents.grantPublish(role);
+        return;
       default: {
         const unknown: never = permission;
         throw new Error(`Handler ${handler}: unknown permission ${String(unknown)}`);
@@ -1358,6 +1416,11 @@ function validateProps(props: ReleasePipelineProps, traffic: ReleaseTrafficBindi
           'one push would start two releases of one digest, one of them without the approval. Use a pattern that leaves it out.',
       );
     }
+  }
+  const reconcileSeconds = props.reconcileInterval?.toSeconds();
+  if (reconcileSeconds !== undefined && (reconcileSeconds < 60 || reconcileSeconds % 60 !== 0)) {
+    // EventBridge schedules run at most once a minute, in whole minutes (rate(n minutes)).
+    throw new Error(`ReleasePipeline reconcileInterval must be a whole number of minutes, at least 1; got ${reconcileSeconds} s`);
   }
   if (props.pipelineImageTag !== undefined && !props.repository) {
     throw new Error('ReleasePipeline pipelineImageTag needs repository: the pipeline watches a tag of that repository');

@@ -156,6 +156,14 @@ export class ExecutionTimedOutError extends ReleaseError {
 }
 
 /**
+ * The lock names an execution Step Functions does not know (its history expired, or it was never
+ * started): the reconciler treats it as ended and cleans up after it.
+ */
+export class ExecutionNotFoundError extends ReleaseError {
+  override readonly name = 'ExecutionNotFoundError' as const;
+}
+
+/**
  * Rollback could not complete. Traffic or the idle service may be half-way: the state records
  * `rollback-failed`, the lock stays with the reason, and an operator must act.
  */
@@ -188,6 +196,7 @@ export const ERROR_CATALOGUE = {
   LockReleaseFailedError,
   ExecutionAbortedError,
   ExecutionTimedOutError,
+  ExecutionNotFoundError,
   RollbackFailedError,
 } as const;
 

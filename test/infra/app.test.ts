@@ -235,7 +235,7 @@ describe('handlers', () => {
     const IMPLIED = new Set(['ecs:TagResource', 'iam:PassRole', 'logs:CreateLogStream', 'logs:PutLogEvents']);
     /** Used by Lambda itself, with the function's role, to deliver a failed asynchronous event to the dead-letter queue. */
     const ON_FAILURE_DESTINATION = ['sqs:SendMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl'];
-    const ASYNC_EVENT_HANDLERS = new Set(['AlarmWatcher', 'Cleanup']);
+    const ASYNC_EVENT_HANDLERS = new Set(['AlarmWatcher', 'Cleanup', 'Reconcile']);
 
     let scanner: SdkCallScanner;
     beforeAll(() => {
@@ -460,7 +460,7 @@ describe('triggers', () => {
       },
       Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [logicalId(alarmWatcher), 'Arn'] } })],
     });
-    const [, rule] = resources(release, 'AWS::Events::Rule').find(([, r]) => r.Properties.EventPattern.source?.[0] === 'aws.cloudwatch')!;
+    const [, rule] = resources(release, 'AWS::Events::Rule').find(([, r]) => r.Properties.EventPattern?.source?.[0] === 'aws.cloudwatch')!;
     expect(rule.Properties.EventPattern.detail.alarmName).toHaveLength(4);
   });
 
@@ -480,7 +480,7 @@ describe('triggers', () => {
     expect([...CLEANUP_EXECUTION_STATUSES]).toEqual(['ABORTED', 'TIMED_OUT', 'FAILED']);
   });
 
-  it.each(['Cleanup', 'AlarmWatcher'])(
+  it.each(['Cleanup', 'AlarmWatcher', 'Reconcile'])(
     '%s never fails silently: an event it failed on after its retries goes to the dead-letter queue',
     (id) => {
       const fn = synth.release.pipeline.node.findChild(id);
@@ -786,6 +786,69 @@ describe('alarms', () => {
       Threshold: 1,
       ComparisonOperator: 'GreaterThanThreshold',
       TreatMissingData: 'notBreaching',
+    });
+  });
+});
+
+describe('the reconciler', () => {
+  const policyStatementsOf = (id: string): Cfn[] => {
+    const role = synth.release.pipeline.node.findChild(`${id}Role`);
+    return resources(release, 'AWS::IAM::Policy')
+      .filter(([, p]) => (p.Properties.Roles as Array<{ Ref: string }>).some((r) => r.Ref === logicalId(role)))
+      .flatMap(([, p]) => p.Properties.PolicyDocument.Statement as Cfn[]);
+  };
+
+  it('runs every 5 minutes by default, whatever happened to the execution status events', () => {
+    const reconcile = synth.release.pipeline.node.findChild('Reconcile');
+    release.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'rate(5 minutes)',
+      Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [logicalId(reconcile), 'Arn'] } })],
+    });
+    const [, fn] = resources(release, 'AWS::Lambda::Function').find(([id]) => id === logicalId(reconcile))!;
+    expect(fn.Properties.Environment.Variables.SERVICE_NAME).toBe('colorapp');
+  });
+
+  it('publishes its Drift metric in the ECSRelease namespace only', () => {
+    const putMetric = policyStatementsOf('Reconcile').filter((s) => s.Action === 'cloudwatch:PutMetricData');
+    expect(putMetric).toEqual([
+      expect.objectContaining({ Effect: 'Allow', Resource: '*', Condition: { StringEquals: { 'cloudwatch:namespace': 'ECSRelease' } } }),
+    ]);
+  });
+
+  it('announces drift only through its publisher, whose one state puts a Release Drift Detected event of source ecs-release on the default bus', () => {
+    const publisher = synth.release.pipeline.node.findChild('DriftEvents').node.findChild('StateMachine');
+    const startSync = policyStatementsOf('Reconcile').filter((s) => String(s.Action).startsWith('states:Start'));
+    expect(startSync).toEqual([expect.objectContaining({ Action: 'states:StartSyncExecution', Resource: { Ref: logicalId(publisher) } })]);
+    expect(policyStatementsOf('Reconcile').filter((s) => String(s.Action).startsWith('events:'))).toEqual([]);
+    const [, machine] = resources(release, 'AWS::StepFunctions::StateMachine').find(([id]) => id === logicalId(publisher))!;
+    expect(machine.Properties.StateMachineType).toBe('EXPRESS');
+    const definition = JSON.stringify(flattenIntrinsics(machine.Properties.DefinitionString));
+    expect(definition).toContain(RELEASE_EVENT_TYPES.driftDetected);
+    expect(definition).toContain(`\\"Source\\":\\"${RELEASE_EVENT_SOURCE}\\"`);
+  });
+
+  it('alarms on drift to the release topic: one run that finds drift is enough, and no data (a release running) is not drift', () => {
+    const alarm = logicalId(synth.release.pipeline.driftAlarm);
+    const [, resource] = resources(release, 'AWS::CloudWatch::Alarm').find(([id]) => id === alarm)!;
+    expect(resource.Properties).toMatchObject({
+      AlarmName: 'ecs-release-colorapp-drift',
+      Namespace: 'ECSRelease',
+      MetricName: 'Drift',
+      Dimensions: [{ Name: 'Service', Value: 'colorapp' }],
+      Statistic: 'Maximum',
+      Period: 300,
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      EvaluationPeriods: 1,
+      TreatMissingData: 'notBreaching',
+      AlarmActions: [{ Ref: logicalId(synth.release.pipeline.notificationTopic) }],
+    });
+    release.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Action: 'sns:Publish', Condition: { ArnEquals: { 'aws:SourceArn': { 'Fn::GetAtt': [alarm, 'Arn'] } } } }),
+        ]),
+      },
     });
   });
 });

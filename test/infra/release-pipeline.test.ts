@@ -160,6 +160,7 @@ describe('ReleasePipeline refuses props that make no sense, naming the prop', ()
     ['alarms that evaluate no period', { alarmEvaluationPeriods: 0 }, /alarmEvaluationPeriods must be a whole number of periods, at least 1; got 0/],
     ['more datapoints to alarm than evaluated periods', { alarmDatapointsToAlarm: 7 }, /alarmDatapointsToAlarm must be a whole number from 1 to alarmEvaluationPeriods \(6\); got 7/],
     ['an alarm that evaluates more than a day', { alarmPeriod: Duration.minutes(10), alarmEvaluationPeriods: 145, alarmDatapointsToAlarm: 3 }, /at most one day .* got 145 × 600 s/],
+    ['a reconciler that runs every 30 seconds', { reconcileInterval: Duration.seconds(30) }, /reconcileInterval must be a whole number of minutes, at least 1; got 30 s/],
     ['a pipeline tag without a repository', { pipelineImageTag: 'release' }, /pipelineImageTag needs repository/],
     ['push tags without a repository', { releaseOnPushTags: 'hotfix-*' }, /releaseOnPushTags needs repository/],
     [
@@ -350,9 +351,13 @@ describe('ReleasePipeline without the default colour alarms', () => {
     const template = Template.fromStack(stack);
     const config = configOf(template);
     expect(config.health.alarms).toEqual({ common: [], blue: [], green: [expect.stringMatching(/^<Ref:Latency/)] });
-    // No colour alarm: the one given, and the pipeline's own alarm on its dead-letter queue.
+    // No colour alarm: the one given, and the pipeline's own alarms on its dead-letter queue and on drift.
     const alarmIds = Object.keys(template.findResources('AWS::CloudWatch::Alarm')).sort();
-    expect(alarmIds).toEqual([expect.stringMatching(/^Latency/), expect.stringMatching(/^PipelineDeadLettersAlarm/)]);
+    expect(alarmIds).toEqual([
+      expect.stringMatching(/^Latency/),
+      expect.stringMatching(/^PipelineDeadLettersAlarm/),
+      expect.stringMatching(/^PipelineReconcilerDriftAlarm/),
+    ]);
   }, 120_000);
 });
 

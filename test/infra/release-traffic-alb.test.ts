@@ -171,7 +171,7 @@ describe('ReleasePipeline on ALB weighted target groups of a listener rule', () 
   });
 
   it('lets only the handlers that move traffic call ModifyRule, on the weighted rule alone, and nobody ModifyListener', () => {
-    for (const handler of ['ShiftTraffic', 'RollbackRelease', 'Cleanup']) {
+    for (const handler of ['ShiftTraffic', 'RollbackRelease', 'Cleanup', 'Reconcile']) {
       const resources = resourcesFor(template, pipeline, handler, 'elasticloadbalancing:ModifyRule');
       expect({ handler, resources: resources.map((r) => flattenIntrinsics(r)) }).toEqual({
         handler,
@@ -183,6 +183,7 @@ describe('ReleasePipeline on ALB weighted target groups of a listener rule', () 
     );
     const modifiers = everyStatement.filter((s) => actionsOf(s).some((a) => a.startsWith('elasticloadbalancing:Modify')));
     expect(modifiers.flatMap(actionsOf).filter((a) => a.startsWith('elasticloadbalancing:Modify'))).toEqual([
+      'elasticloadbalancing:ModifyRule',
       'elasticloadbalancing:ModifyRule',
       'elasticloadbalancing:ModifyRule',
       'elasticloadbalancing:ModifyRule',
@@ -268,6 +269,7 @@ describe('ReleasePipeline on ALB weighted target groups of a listener rule', () 
       'colorapp-green-p99-latency',
       'colorapp-green-success-rate',
       'ecs-release-colorapp-dead-letters',
+      'ecs-release-colorapp-drift',
     ]);
   });
 
@@ -301,7 +303,7 @@ describe('ReleasePipeline on the default action of an imported listener (literal
   });
 
   it('lets the shifting handlers ModifyListener on that listener only, read it with DescribeListeners, and never ModifyRule', () => {
-    for (const handler of ['ShiftTraffic', 'RollbackRelease', 'Cleanup']) {
+    for (const handler of ['ShiftTraffic', 'RollbackRelease', 'Cleanup', 'Reconcile']) {
       expect(resourcesFor(template, pipeline, handler, 'elasticloadbalancing:ModifyListener')).toEqual([LITERAL.listenerArn]);
       expect(resourcesFor(template, pipeline, handler, 'elasticloadbalancing:DescribeListeners')).toEqual(['*']);
     }
@@ -451,6 +453,6 @@ describe('ReleasePipeline with the application\'s own metrics on ALB', () => {
     const config = ServiceConfigSchema.parse(rawConfigOf(template));
     expect(config.health).toMatchObject({ metricSource: 'application', metricNamespace: 'Colorapp/App', metricPeriodSeconds: 10 });
     expect(config.health.alarms).toEqual({ common: [], blue: [], green: [expect.stringMatching(/^<Ref:Errors/)] });
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 2); // the one given and the dead-letter alarm
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 3); // the one given, the dead-letter alarm and the drift alarm
   }, 120_000);
 });

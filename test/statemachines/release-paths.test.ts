@@ -13,6 +13,7 @@ import { handler as alarmWatcher } from '../../lambdas/alarm-watcher';
 import { handler as approveRelease } from '../../lambdas/api/approve-release';
 import { handler as rejectRelease } from '../../lambdas/api/reject-release';
 import { handler as cleanup } from '../../lambdas/cleanup';
+import { handler as reconcile } from '../../lambdas/reconcile';
 import type { LockDocument, ReleaseState, ReleaseSummary } from '../../lambdas/shared/documents';
 import { parameterNames } from '../../lambdas/shared/documents';
 import { MAX_STATE_BYTES } from '../../lambdas/shared/release-state';
@@ -668,6 +669,26 @@ describe('release state machine: stopped from outside', () => {
     });
 
     expect(outcome.action).toBe('rolled-back');
+    expect(route()).toEqual({ 'colorapp-blue-node': 100, 'colorapp-green-node': 0 });
+    expect(service('colorapp-green')).toMatchObject({ taskDefinition: seeded.greenTd, desiredCount: 0 });
+    expect(lock()).toBeUndefined();
+    expect(state().lastRelease).toMatchObject({ id: result.releaseId, outcome: 'rolled-back', failure: { error: 'ExecutionAbortedError' } });
+  }, 30_000);
+
+  it('recovers an execution aborted mid-canary whose status event was lost: the next reconciler run does what cleanup would', async () => {
+    const result = await runRelease(world, v2Request({ bakeSeconds: 30 }), {
+      onBakeStarted: ({ stepIndex, abort }) => {
+        if (stepIndex === 0) abort();
+      },
+    });
+    expect(result.status).toBe('ABORTED');
+    // What DescribeExecution answers; the status-change event never reaches cleanup.
+    world.executions.set(result.executionArn, 'ABORTED');
+    process.env.SERVICE_NAME = 'colorapp';
+
+    const outcome = await reconcile();
+
+    expect(outcome).toMatchObject({ action: 'recovered', recovery: { action: 'rolled-back' } });
     expect(route()).toEqual({ 'colorapp-blue-node': 100, 'colorapp-green-node': 0 });
     expect(service('colorapp-green')).toMatchObject({ taskDefinition: seeded.greenTd, desiredCount: 0 });
     expect(lock()).toBeUndefined();

@@ -1,0 +1,175 @@
+import { CloudWatchClient, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
+import { ECSClient } from '@aws-sdk/client-ecs';
+import { SFNClient, StartSyncExecutionCommand } from '@aws-sdk/client-sfn';
+import { SSMClient } from '@aws-sdk/client-ssm';
+import { otherColour } from './shared/colours';
+import { parameterNames, ReleaseStateSchema, type LockDocument } from './shared/documents';
+import { DRIFT_METRIC, findDrift, observeDrift, type DriftFinding, type ReleaseDriftDetail } from './shared/drift';
+import { AwsCallFailedError, StateConflictError, ValidationError } from './shared/errors';
+import { ReleaseLock } from './shared/lock';
+import { createLogger, withReleaseKeys } from './shared/logger';
+import {
+  describeExecutionEnd,
+  failureOf,
+  leaveUnlessHeld,
+  recoverDeadExecution,
+  type LeaveRule,
+  type RecoveryResult,
+} from './shared/recovery';
+import { withThrottlingRetry } from './shared/retry';
+import { loadServiceConfig } from './shared/service-config';
+import { SsmDocuments } from './shared/ssm-documents';
+import { createTrafficRouter } from './shared/traffic/create-traffic-router';
+
+const clients = { ssm: new SSMClient({}), ecs: new ECSClient({}), sfn: new SFNClient({}) };
+const cloudwatch = new CloudWatchClient({});
+const lock = new ReleaseLock(clients.ssm, clients.sfn);
+const logger = createLogger('reconcile');
+
+/**
+ * Execution statuses after which no Catch ran and the lock may still be held: cleanup's, plus an
+ * execution Step Functions no longer knows (its history expired), whose lock nobody else will free.
+ */
+const DEAD = new Set(['ABORTED', 'TIMED_OUT', 'FAILED', 'DOES_NOT_EXIST']);
+
+/** What one run of the reconciler found and did. */
+export interface ReconcileResult {
+  /**
+   * `release-running`: the lock's execution runs, nothing touched; `recovered`: the lock's dead
+   * execution was rolled back (or, promoted, unlocked); `lock-changed`: the lock no longer named
+   * that execution when recovery read it again (cleanup got there first); `left-for-operator`:
+   * a `rollback-failed` lock, or an execution in a status no trigger acts on; `clean` and
+   * `drift-reported`: no release ran, and the service does or does not match its state.
+   */
+  readonly action: 'release-running' | 'recovered' | 'lock-changed' | 'left-for-operator' | 'clean' | 'drift-reported';
+  readonly reason: string;
+  readonly recovery?: RecoveryResult;
+  readonly findings?: readonly DriftFinding[];
+}
+
+/** Leave the lock to cleanup's rule (only this execution's) and to an operator once a rollback failed. */
+const leaveToOperator: LeaveRule = (held, dead) =>
+  leaveUnlessHeld(held, dead) ??
+  (held?.status === 'rollback-failed' ? { action: 'ignored', reason: `the lock is rollback-failed: ${held.reason ?? 'no reason'}` } : null);
+
+/**
+ * Runs on a schedule for the pipeline's service (`SERVICE_NAME`), because the execution
+ * status-change events that trigger cleanup are delivered best effort: a lost one would leave
+ * traffic split and the lock held with nothing to say so.
+ *
+ * - Lock held by a RUNNING execution: nothing touched.
+ * - Lock held by an execution that ended without its own rollback (ABORTED, TIMED_OUT, FAILED,
+ *   or unknown to Step Functions): exactly what cleanup does, through the same
+ *   `recoverDeadExecution`, which acts only while the lock still names that execution.
+ * - Lock `rollback-failed`: left for an operator, reported in the result and the log.
+ * - No lock: compares the route and both services with the release state, and reports drift as
+ *   the `ECSRelease/Drift` metric (0 or 1) and, when found, a `Release Drift Detected` event
+ *   (through the `DRIFT_EVENTS_STATE_MACHINE_ARN` publisher). It never fixes drift: only an
+ *   operator knows whether the change was meant.
+ *
+ * The scheduled event's content is not used.
+ */
+export async function handler(): Promise<ReconcileResult> {
+  const service = requiredEnv('SERVICE_NAME', 'the service this reconciler watches');
+  const held = await withReleaseKeys(logger, { service }, () => lock.read(service));
+  if (held) {
+    return withReleaseKeys(logger, { service, releaseId: held.releaseId }, () => reconcileLock(service, held));
+  }
+  return withReleaseKeys(logger, { service }, () => reportDrift(service));
+}
+
+async function reconcileLock(service: string, held: LockDocument): Promise<ReconcileResult> {
+  if (held.status === 'rollback-failed') {
+    logger.warn('The lock was left rollback-failed: an operator must check traffic and the idle service, then clear it', {
+      executionArn: held.executionArn,
+      reason: held.reason,
+    });
+    return { action: 'left-for-operator', reason: `release ${held.releaseId}'s rollback failed: ${held.reason ?? 'no reason recorded'}` };
+  }
+  const end = await describeExecutionEnd(clients.sfn, held.executionArn);
+  if (end.status === 'RUNNING') {
+    logger.info('The lock is held by a running release; nothing to do', { executionArn: held.executionArn });
+    return { action: 'release-running', reason: `execution ${held.executionArn} is RUNNING` };
+  }
+  if (!DEAD.has(end.status)) {
+    // SUCCEEDED (or a status added later) with the lock still held is not something cleanup
+    // would undo either: guessing here could undo a promotion.
+    logger.warn('The lock is held by an execution in a status no recovery acts on', { executionArn: held.executionArn, status: end.status });
+    return { action: 'left-for-operator', reason: `execution ${held.executionArn} is ${end.status} and still holds the lock` };
+  }
+  logger.warn('The lock is held by an execution that ended without its rollback; recovering (its status event was lost or not acted on)', {
+    executionArn: held.executionArn,
+    status: end.status,
+  });
+  const recovery = await recoverDeadExecution(
+    clients,
+    { service, releaseId: held.releaseId, executionArn: held.executionArn, failure: failureOf(held.executionArn, end) },
+    leaveToOperator,
+    logger,
+  );
+  switch (recovery.action) {
+    case 'rolled-back':
+    case 'unlocked-promoted':
+      return { action: 'recovered', reason: `execution ${held.executionArn} was ${end.status}`, recovery };
+    case 'nothing-to-undo':
+      return { action: 'lock-changed', reason: 'the lock no longer named the execution when recovery read it again', recovery };
+    case 'ignored':
+      return { action: 'left-for-operator', reason: recovery.reason, recovery };
+  }
+}
+
+async function reportDrift(service: string): Promise<ReconcileResult> {
+  const config = await loadServiceConfig(clients.ssm, service);
+  const state = await new SsmDocuments(clients.ssm).get(parameterNames(service).state, ReleaseStateSchema);
+  if (!state) {
+    throw new StateConflictError(`Service '${service}' has no release state at ${parameterNames(service).state}; redeploy its ReleasePipeline`);
+  }
+  const router = createTrafficRouter(config.traffic, { live: state.live, idle: otherColour(state.live) });
+  const findings = findDrift(await observeDrift(clients.ecs, config, state, router));
+  await putDriftMetric(service, findings.length > 0 ? 1 : 0);
+  if (findings.length === 0) {
+    logger.info('No drift: the route, the live and the idle service match the release state', { live: state.live });
+    return { action: 'clean', reason: `${state.live} is live on ${router.describe()} and both services match the state` };
+  }
+  logger.warn('DRIFT: the service differs from its release state; nothing was changed', { live: state.live, findings });
+  await publishDriftEvent({ schemaVersion: 1, service, outcome: 'drift-detected', live: state.live, findings, at: new Date().toISOString() });
+  return { action: 'drift-reported', reason: findings.map((f) => f.message).join(' | '), findings };
+}
+
+async function putDriftMetric(service: string, value: 0 | 1): Promise<void> {
+  await withThrottlingRetry(`PutMetricData ${DRIFT_METRIC.namespace}/${DRIFT_METRIC.metricName}`, () =>
+    cloudwatch.send(
+      new PutMetricDataCommand({
+        Namespace: DRIFT_METRIC.namespace,
+        MetricData: [
+          { MetricName: DRIFT_METRIC.metricName, Dimensions: [{ Name: DRIFT_METRIC.dimension, Value: service }], Value: value, Unit: 'Count' },
+        ],
+      }),
+    ),
+  );
+}
+
+/**
+ * Publishes the drift event through the pipeline's drift-event publisher, an Express state
+ * machine whose only state is an EventBridge PutEvents with the source and detail-type fixed:
+ * this function can announce drift and nothing else. Synchronous, because StartSyncExecution
+ * answers 200 even when the execution fails; its status says whether the event went out.
+ */
+async function publishDriftEvent(detail: ReleaseDriftDetail): Promise<void> {
+  const stateMachineArn = requiredEnv('DRIFT_EVENTS_STATE_MACHINE_ARN', 'the drift-event publisher of the pipeline');
+  const out = await withThrottlingRetry('StartSyncExecution drift event', () =>
+    clients.sfn.send(new StartSyncExecutionCommand({ stateMachineArn, input: JSON.stringify(detail) })),
+  );
+  if (out.status !== 'SUCCEEDED') {
+    throw new AwsCallFailedError(
+      `The drift event was not published: the publisher ${stateMachineArn} ended ${out.status ?? 'UNKNOWN'} (${out.error ?? 'no error'}: ${out.cause ?? 'no cause'}). ` +
+        'The Drift metric was published; check the publisher\'s log.',
+    );
+  }
+}
+
+function requiredEnv(name: string, what: string): string {
+  const value = process.env[name];
+  if (!value) throw new ValidationError(`Environment variable ${name} is not set; set it to ${what}.`);
+  return value;
+}
