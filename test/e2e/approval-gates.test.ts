@@ -77,7 +77,8 @@ describe('an approval gate before promotion, approved with `ecs-release approve`
   });
 
   it('promotes the release: `start --wait` exits 0, green is live on v2 in the state document', () => {
-    expect(started.code).toBe(0);
+    // On failure, show what the CLI said, not just its exit code.
+    expect({ code: started.code, stdout: started.stdout }).toEqual({ code: 0, stdout: started.stdout });
     expect(started.stdout).toContain(`Release ${gate.releaseId} of colorapp: PROMOTED in `);
     expect(after.route).toEqual({ blue: 0, green: 100 });
     expect(after.state?.live).toBe('green');
@@ -93,7 +94,13 @@ describe('an approval gate before traffic, rejected with `ecs-release reject`', 
   let start: BackgroundCli | undefined;
   let before: { blue: Service; green: Service };
   let gate: ApprovalDocument;
-  let atGate: { route: { blue: number; green: number }; services: { blue: Service; green: Service } };
+  let atGate: {
+    route: { blue: number; green: number };
+    services: { blue: Service; green: Service };
+    /** What `curl -H 'x-release-color: green'` and a plain curl got through the load balancer. */
+    byHeader: { color: string; version: string };
+    plain: { color: string; version: string };
+  };
   let rejected: CliResult;
   let started: CliResult;
   let after: {
@@ -109,7 +116,14 @@ describe('an approval gate before traffic, rejected with `ecs-release reject`', 
     before = await env.services();
     start = cliInBackground(env.endpointUrl, ['start', '--service', 'colorapp', '--image', V2, '--approve-before-traffic', '--wait']);
     gate = await gateOpens(env, 'before-traffic', 30_000);
-    atGate = { route: await env.routeWeights(), services: await env.services() };
+    const answer = async (headers: Record<string, string>) =>
+      (await (await fetch(env!.world.gateway.url, { headers, signal: AbortSignal.timeout(5000) })).json()) as { color: string; version: string };
+    atGate = {
+      route: await env.routeWeights(),
+      services: await env.services(),
+      byHeader: await answer({ 'x-release-color': 'green' }),
+      plain: await answer({}),
+    };
 
     const reason = 'smoke test failed on green';
     rejected = await cli(env.endpointUrl, ['reject', '--service', 'colorapp', '--reason', reason, '--by', 'qa-lead']);
@@ -132,6 +146,11 @@ describe('an approval gate before traffic, rejected with `ecs-release reject`', 
     expect(atGate.route).toEqual({ blue: 100, green: 0 });
     expect(atGate.services.green).toMatchObject({ desiredCount: 2, runningCount: 2 });
     expect(atGate.services.green.taskDefinition).not.toBe(before.green.taskDefinition);
+  });
+
+  it("lets a tester reach the idle colour's v2 with x-release-color: green (the header rule) while clients stay on blue", () => {
+    expect(atGate.byHeader).toMatchObject({ color: 'green', version: 'v2' });
+    expect(atGate.plain).toMatchObject({ color: 'blue', version: 'v1' });
   });
 
   it('accepts the rejection (exit 0) and says the release is being rolled back', () => {
