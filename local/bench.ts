@@ -1,7 +1,8 @@
 /**
  * `npm run bench`: the figures the project promises, measured on this machine in the local
  * world (real processes, real HTTP, the real state machine and handlers), printed for the
- * record. Nothing here asserts: goals are shown next to the numbers.
+ * record, on both traffic backends side by side (ALB weighted target groups, the default, and
+ * App Mesh). Nothing here asserts: goals are shown next to the numbers.
  *
  * 1. A bad release (v2 fails 50% of its requests) at 100 requests/s with a 10% first step:
  *    rollback latency (first failed request on the new colour → route back to 100/0) and
@@ -16,30 +17,42 @@ import * as path from 'node:path';
 import { build } from 'esbuild';
 import type { HistoryEvent } from '@aws-sdk/client-sfn';
 import { BUNDLE_TARGET, MAIN_FIELDS, RUNTIME_PROVIDED_MODULES } from '../infra/bundling';
+import { LOCAL_BACKENDS, type LocalBackend } from './backends';
 import { runDemo } from './demo';
 
 const ROOT = path.join(__dirname, '..');
 
+/** One measure on every backend. */
 interface Row {
   readonly measure: string;
-  readonly value: string;
+  readonly values: Readonly<Record<LocalBackend, { readonly value: string; readonly met: boolean }>>;
   readonly goal: string;
-  readonly met: boolean;
 }
 
-async function main(): Promise<void> {
-  const rows: Row[] = [];
+/** One bundle size: the same on every backend (the handlers do not change with it). */
+interface BundleRow {
+  readonly measure: string;
+  readonly value: string;
+  readonly met: boolean;
+  readonly goal: string;
+}
 
-  console.log('1/3 bad release: v2 fails 50% of requests, 100 req/s, canary 10/50/100 ...');
-  const bad = await runDemo({ faultRate: 0.5, requestsPerSecond: 100, strategy: { type: 'canary', steps: [10, 50, 100] } });
+type Measured = { readonly measure: string; readonly value: string; readonly goal: string; readonly met: boolean };
+
+/** The release measures on one backend. */
+async function measure(backend: LocalBackend): Promise<Measured[]> {
+  const rows: Measured[] = [];
+  console.log(`[${backend}] bad release: v2 fails 50% of requests, 100 req/s, canary 10/50/100 ...`);
+  const bad = await runDemo({ traffic: backend, faultRate: 0.5, requestsPerSecond: 100, strategy: { type: 'canary', steps: [10, 50, 100] } });
   const latency = bad.rollback?.latencyMs ?? null;
   rows.push({ measure: 'bad release outcome', value: bad.outcome, goal: 'rolled-back', met: bad.outcome === 'rolled-back' });
   rows.push({ measure: 'rollback latency (first failed request → 100/0)', value: latency === null ? 'n/a' : `${latency} ms`, goal: '≤ 2000 ms', met: latency !== null && latency <= 2000 });
   rows.push({ measure: 'failed requests during the bad release', value: String(bad.traffic.failed), goal: '≤ 20', met: bad.traffic.failed <= 20 });
 
-  console.log('2/3 healthy 4-step canary 10/25/50/100 ...');
+  console.log(`[${backend}] healthy 4-step canary 10/25/50/100 ...`);
   let overhead: { totalMs: number; perStepMs: number; steps: number } | null = null;
   const good = await runDemo({
+    traffic: backend,
     strategy: { type: 'canary', steps: [10, 25, 50, 100] },
     inspect: (world, executionArn) => {
       overhead = orchestrationOverhead(world.stepFunctions.executionEvents(executionArn));
@@ -51,23 +64,42 @@ async function main(): Promise<void> {
     goal: 'promoted',
     met: good.outcome === 'promoted',
   });
+  rows.push({ measure: 'failed requests during the healthy canary', value: String(good.traffic.failed), goal: '0', met: good.traffic.failed === 0 });
   rows.push({ measure: 'state transitions, 4-step canary', value: String(good.stateTransitions), goal: '≤ 40', met: good.stateTransitions <= 40 });
   const o = overhead as { totalMs: number; perStepMs: number; steps: number } | null;
   rows.push({
     measure: 'orchestration overhead per step',
-    value: o ? `${o.perStepMs.toFixed(0)} ms (${o.totalMs} ms over ${o.steps} steps)` : 'n/a',
+    value: o ? `${o.perStepMs.toFixed(0)} ms (${o.totalMs} ms / ${o.steps} steps)` : 'n/a',
     goal: '≤ 100 ms',
     met: o !== null && o.perStepMs <= 100,
   });
+  return rows;
+}
 
-  console.log('3/3 handler bundles ...');
-  for (const { name, bytes } of await bundleSizes()) {
-    rows.push({ measure: `bundle ${name}`, value: `${(bytes / 1024).toFixed(1)} KB`, goal: '≤ 300 KB', met: bytes <= 300 * 1024 });
-  }
+async function main(): Promise<void> {
+  const byBackend = {} as Record<LocalBackend, Measured[]>;
+  for (const backend of LOCAL_BACKENDS) byBackend[backend] = await measure(backend);
+  const rows: Row[] = byBackend.alb.map((row, i) => ({
+    measure: row.measure,
+    goal: row.goal,
+    values: Object.fromEntries(LOCAL_BACKENDS.map((b) => [b, { value: byBackend[b][i].value, met: byBackend[b][i].met }])) as Row['values'],
+  }));
 
-  const width = Math.max(...rows.map((r) => r.measure.length));
+  console.log('handler bundles ...');
+  const bundles: BundleRow[] = (await bundleSizes()).map(({ name, bytes }) => ({
+    measure: `bundle ${name}`,
+    value: `${(bytes / 1024).toFixed(1)} KB`,
+    goal: '≤ 300 KB',
+    met: bytes <= 300 * 1024,
+  }));
+
+  const width = Math.max(...[...rows, ...bundles].map((r) => r.measure.length));
+  const cell = (v: { value: string; met: boolean }) => `${v.met ? 'ok  ' : 'MISS'} ${v.value}`.padEnd(34);
   console.log('\nBenchmark (this machine):');
-  for (const r of rows) console.log(`  ${r.met ? 'ok  ' : 'MISS'} ${r.measure.padEnd(width)}  ${r.value.padEnd(32)} goal ${r.goal}`);
+  console.log(`  ${''.padEnd(width)}  ${LOCAL_BACKENDS.map((b) => b.padEnd(34)).join(' ')} goal`);
+  for (const r of rows) console.log(`  ${r.measure.padEnd(width)}  ${LOCAL_BACKENDS.map((b) => cell(r.values[b])).join(' ')} ${r.goal}`);
+  console.log('\nHandler bundles (the same on both backends):');
+  for (const r of bundles) console.log(`  ${r.met ? 'ok  ' : 'MISS'} ${r.measure.padEnd(width)}  ${r.value.padEnd(12)} goal ${r.goal}`);
 }
 
 /**
