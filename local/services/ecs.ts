@@ -17,6 +17,7 @@
  */
 
 import type { ChildProcess } from 'node:child_process';
+import { constants as osConstants } from 'node:os';
 import { randomBytes, randomInt, randomUUID } from 'node:crypto';
 import { versionOf } from '../../lambdas/shared/release';
 import { AwsServiceError, type JsonProtocolService, type Operation, type TaskEndpoint, type TaskEndpoints } from '../contracts';
@@ -775,7 +776,8 @@ export class LocalEcs implements JsonProtocolService, TaskEndpoints {
       // A process that never started gets no 'exit' event; make sure the task is seen as stopped.
       if (child.pid === undefined) this.onExit(task, null);
     });
-    child.once('exit', (code) => this.onExit(task, code));
+    // A process ended by a signal reports 128 + its number, as Docker (and so ECS) shows it: 137 after SIGKILL.
+    child.once('exit', (code, signal) => this.onExit(task, code ?? (signal ? 128 + (osConstants.signals[signal] ?? 0) : null)));
   }
 
   private onExit(task: TaskState, code: number | null): void {
@@ -840,10 +842,13 @@ export class LocalEcs implements JsonProtocolService, TaskEndpoints {
     if (!child) return; // Still provisioning: startProcess sees desiredStatus and does not spawn.
     task.lastStatus = task.registered && options.drain !== false ? 'DEACTIVATING' : 'DEPROVISIONING';
     const drained = this.deregister(task);
+    // The container's own stopTimeout, else the world's (Fargate's default is 30 s).
+    const container = task.deployment.taskDefinition.containers.find((c) => c.name === task.containerName);
+    const graceMs = container?.stopTimeoutSeconds !== undefined ? container.stopTimeoutSeconds * 1000 : this.stopTimeoutMs;
     const stopped = (options.drain === false ? Promise.resolve() : drained)
       .then(() => {
         if (task.lastStatus !== 'STOPPED') task.lastStatus = 'DEPROVISIONING';
-        return stopProcess(child, this.stopTimeoutMs);
+        return stopProcess(child, graceMs);
       })
       .then(() => {
         this.stopping.delete(stopped);
