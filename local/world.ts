@@ -262,8 +262,11 @@ async function start(options: LocalWorldOptions, endpointPort: number): Promise<
   else elbv2.startHealthChecks();
   const greenTd = taskDefinition('green');
   const blueTd = taskDefinition('blue');
-  ecs.seedService({ serviceName: config.ecsServices.blue, taskDefinition: blueTd, desiredCount: options.liveTasks ?? 2 });
-  ecs.seedService({ serviceName: config.ecsServices.green, taskDefinition: greenTd, desiredCount: 0 });
+  // Behind the ALB, each colour's service names its target group, as `attachToApplicationTargetGroup` makes it.
+  const loadBalancers = (colour: Colour) =>
+    traffic.kind === 'alb' ? [{ targetGroupArn: traffic.targetGroups[colour], containerName: config.containerName, containerPort: 8080 }] : [];
+  ecs.seedService({ serviceName: config.ecsServices.blue, taskDefinition: blueTd, desiredCount: options.liveTasks ?? 2, loadBalancers: loadBalancers('blue') });
+  ecs.seedService({ serviceName: config.ecsServices.green, taskDefinition: greenTd, desiredCount: 0, loadBalancers: loadBalancers('green') });
   // The initial release state, as the deployed stack creates it (marked `seededBy: cdk`, which
   // the first release checks against what runs): a newcomer can read it before any release.
   const slot = (taskDefinitionArn: string) => ({ taskDefinitionArn, image: options.liveImage, version: versionOf(options.liveImage) });

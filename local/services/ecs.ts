@@ -104,6 +104,12 @@ export interface SeedServiceOptions {
    * @default - the task definition's only container (an error if it has several)
    */
   readonly containerName?: string;
+  /**
+   * The service's `loadBalancers`, as CreateService takes them (what DescribeServices shows; the
+   * registration itself is {@link LocalEcsOptions.targets}'s).
+   * @default - none
+   */
+  readonly loadBalancers?: readonly { readonly targetGroupArn: string; readonly containerName: string; readonly containerPort: number }[];
 }
 
 /** A task as {@link LocalEcs.tasks} lists it: for progress displays and tests. */
@@ -145,6 +151,7 @@ interface ServiceState {
   readonly arn: string;
   readonly createdAt: Date;
   readonly containerName: string | undefined;
+  readonly loadBalancers: readonly { readonly targetGroupArn: string; readonly containerName: string; readonly containerPort: number }[];
   desiredCount: number;
   /** PRIMARY first, then ACTIVE ones, newest first. */
   deployments: DeploymentState[];
@@ -297,6 +304,7 @@ export class LocalEcs implements JsonProtocolService, TaskEndpoints {
       arn: `${this.arnPrefix}service/${this.cluster}/${serviceName}`,
       createdAt: now,
       containerName: options.containerName,
+      loadBalancers: options.loadBalancers ?? [],
       desiredCount,
       deployments: [],
       events: [],
@@ -918,7 +926,7 @@ export class LocalEcs implements JsonProtocolService, TaskEndpoints {
       serviceArn: service.arn,
       serviceName: service.name,
       clusterArn: this.clusterArn,
-      loadBalancers: [],
+      loadBalancers: service.loadBalancers.map((lb) => ({ ...lb })),
       serviceRegistries: [],
       status: 'ACTIVE',
       desiredCount: service.desiredCount,

@@ -49,6 +49,14 @@ describe('the local world on ALB', () => {
     );
     expect(await health('green')).toEqual([]);
     expect(world.weights()).toEqual({ blue: 100, green: 0 });
+    // DescribeServices shows each colour's service attached to its colour's target group.
+    const described = (await world.ecs.operations.DescribeServices({ cluster: world.config.cluster, services: ['colorapp-blue', 'colorapp-green'] })) as {
+      services: { loadBalancers: unknown[] }[];
+    };
+    expect(described.services.map((s) => s.loadBalancers)).toEqual([
+      [{ targetGroupArn: traffic().targetGroups.blue, containerName: 'app', containerPort: 8080 }],
+      [{ targetGroupArn: traffic().targetGroups.green, containerName: 'app', containerPort: 8080 }],
+    ]);
   });
 
   it("answers through the load balancer: blue by default, 503 from the load balancer for green's empty target group", async () => {
