@@ -10,8 +10,9 @@
  * - `RequestCount`, `HTTPCode_Target_{2,3,4,5}XX_Count`, `TargetConnectionErrorCount` and
  *   `TargetResponseTime` have the dimension sets `LoadBalancer` and `LoadBalancer, TargetGroup`
  *   (and each with `AvailabilityZone`, which the local world, having no zones, does not publish).
- * - `RequestCount` is incremented only for requests where the load balancer could choose a
- *   target; a request rejected before (no target at all) is not in it.
+ * - `RequestCount` counts the requests for which the load balancer chose a target (a 502 or 504
+ *   of that target included), as the release's contract reads it (`lambdas/shared/alb-metrics.ts`);
+ *   a request rejected before (no target at all) is not in it.
  * - `TargetResponseTime` is in seconds: from the request leaving the load balancer to the
  *   target's response headers. A request that never got an answer has none.
  * - `HTTPCode_ELB_5XX_Count` (and `HTTPCode_ELB_502/503/504_Count`) count the 5xx the load
