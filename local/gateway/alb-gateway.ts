@@ -93,6 +93,24 @@ export async function startAlbGateway(options: AlbGatewayOptions): Promise<Gatew
       reply(res, decision.statusCode, decision.messageBody ?? '', ELB_SERVER);
       return;
     }
+    if (decision.kind === 'redirect') {
+      // Redirect actions (ALB user guide, "Redirect actions"): #{protocol}, #{host}, #{port},
+      // #{path} and #{query} stand for the request's own; HTTP_301 or HTTP_302.
+      const r = decision.redirect;
+      const host = (req.headers.host ?? 'localhost').replace(/:\d+$/, '');
+      const port = (req.headers.host ?? '').match(/:(\d+)$/)?.[1] ?? '80';
+      const fill = (value: string) =>
+        value
+          .replace(/#\{protocol\}/g, 'http')
+          .replace(/#\{host\}/g, host)
+          .replace(/#\{port\}/g, port)
+          .replace(/#\{path\}/g, url.pathname.replace(/^\//, ''))
+          .replace(/#\{query\}/g, url.search.replace(/^\?/, ''));
+      const query = fill(r.Query ?? '#{query}');
+      const location = `${fill(r.Protocol ?? '#{protocol}').toLowerCase()}://${fill(r.Host ?? '#{host}')}:${fill(r.Port ?? '#{port}')}/${fill(r.Path ?? '/#{path}').replace(/^\//, '')}${query ? `?${query}` : ''}`;
+      if (!res.headersSent) res.writeHead(r.StatusCode === 'HTTP_301' ? 301 : 302, { location, server: ELB_SERVER, 'content-length': 0 }).end();
+      return;
+    }
     if (decision.kind !== 'forward') {
       noRoute += 1;
       publish({ kind: 'no-target' });

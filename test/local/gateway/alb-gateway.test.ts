@@ -148,3 +148,18 @@ describe('the local Application Load Balancer', () => {
     expect(samples.every((s) => s.namespace === 'AWS/ApplicationELB')).toBe(true);
   });
 });
+
+describe('listener actions other than forward', () => {
+  it('answers a redirect rule with its status and Location, the request\'s own parts filled in', async () => {
+    elbv2.createRule({
+      ListenerArn: traffic.listenerArn,
+      Priority: 5,
+      Conditions: [{ Field: 'path-pattern', PathPatternConfig: { Values: ['/old/*'] } }],
+      Actions: [{ Type: 'redirect', RedirectConfig: { StatusCode: 'HTTP_301', Path: '/new/#{path}', Host: '#{host}', Port: '#{port}', Protocol: '#{protocol}' } }],
+    });
+    const response = await fetch(`${gateway!.url}/old/page?x=1`, { redirect: 'manual', signal: AbortSignal.timeout(5000) });
+    const port = new URL(gateway!.url).port;
+    expect(response.status).toBe(301);
+    expect(response.headers.get('location')).toBe(`http://127.0.0.1:${port}/new/old/page?x=1`);
+  });
+});
