@@ -60,8 +60,9 @@ describe.each<LocalBackend>(['alb', 'appmesh'])('on %s', (backend) => {
       expect(report.error).toBeNull();
       expect(report.outcome).toBe('promoted');
       // On failure, show which colour failed requests and the steps, not just a count.
-      expect({ failed: report.traffic.failed, byColour: report.traffic.byColour, steps: report.steps }).toEqual({
+      expect({ failed: report.traffic.failed, failures: report.traffic.failures, byColour: report.traffic.byColour, steps: report.steps }).toEqual({
         failed: 0,
+        failures: {},
         byColour: report.traffic.byColour,
         steps: report.steps,
       });
