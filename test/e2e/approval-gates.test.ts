@@ -38,7 +38,7 @@ describe('an approval gate before promotion, approved with `ecs-release approve`
   let atGate: { route: { blue: number; green: number }; state: ReleaseState | null };
   let approved: CliResult & { timedOut: boolean };
   let started: CliResult;
-  let after: { route: { blue: number; green: number }; state: ReleaseState | null; approval: ApprovalDocument | null; failed: number };
+  let after: { route: { blue: number; green: number }; state: ReleaseState | null; approval: ApprovalDocument | null; failed: { count: number; why: Readonly<Record<string, number>> } };
 
   beforeAll(async () => {
     env = await startE2eWorld(WORLD);
@@ -53,7 +53,8 @@ describe('an approval gate before promotion, approved with `ecs-release approve`
       route: await env.routeWeights(),
       state: await env.state(),
       approval: await env.approval(),
-      failed: env.traffic.summary().failed,
+      // With why they failed, so a failure shows its cause.
+      failed: { count: env.traffic.summary().failed, why: env.traffic.summary().failures },
     };
   }, 120_000);
 
@@ -85,7 +86,7 @@ describe('an approval gate before promotion, approved with `ecs-release approve`
     expect(after.state?.colours.green).toMatchObject({ image: V2, version: 'v2' });
     expect(after.state?.history.map((r) => [r.id, r.outcome])).toEqual([[gate.releaseId, 'promoted']]);
     expect(after.approval).toBeNull(); // the answered gate's document is gone
-    expect(after.failed).toBe(0);
+    expect(after.failed).toEqual({ count: 0, why: {} });
   });
 });
 
@@ -108,7 +109,7 @@ describe('an approval gate before traffic, rejected with `ecs-release reject`', 
     state: ReleaseState | null;
     services: { blue: Service; green: Service };
     approval: ApprovalDocument | null;
-    failed: number;
+    failed: { count: number; why: Readonly<Record<string, number>> };
   };
 
   beforeAll(async () => {
@@ -133,7 +134,8 @@ describe('an approval gate before traffic, rejected with `ecs-release reject`', 
       state: await env.state(),
       services: await env.services(),
       approval: await env.approval(),
-      failed: env.traffic.summary().failed,
+      // With why they failed, so a failure shows its cause.
+      failed: { count: env.traffic.summary().failed, why: env.traffic.summary().failures },
     };
   }, 120_000);
 
@@ -175,7 +177,7 @@ describe('an approval gate before traffic, rejected with `ecs-release reject`', 
       failure: { error: 'ApprovalRejectedError', cause: 'Rejected by qa-lead: smoke test failed on green' },
     });
     expect(after.approval).toBeNull();
-    expect(after.failed).toBe(0);
+    expect(after.failed).toEqual({ count: 0, why: {} });
   });
 
   it('puts green back on its previous revision at zero tasks and leaves blue as it was', () => {
