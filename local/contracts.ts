@@ -1,7 +1,7 @@
 /**
  * Contracts between the pieces of the local environment: the AWS endpoint (wire protocols),
- * the services behind it (SSM, ECS, App Mesh, CloudWatch, Step Functions), the gateway and the
- * event bus. Each piece depends on these interfaces, not on the others' classes, so each can be
+ * the services behind it (SSM, ECS, Elastic Load Balancing v2, App Mesh, CloudWatch, Step
+ * Functions), the gateways and the event bus. Each piece depends on these interfaces, not on the others' classes, so each can be
  * built and tested alone.
  */
 

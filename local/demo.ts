@@ -8,7 +8,8 @@ import { DescribeExecutionCommand, SFNClient, StartExecutionCommand } from '@aws
 import { ReleaseStateSchema, parameterNames, type ReleaseState } from '../lambdas/shared/documents';
 import type { Strategy } from '../lambdas/shared/config';
 import { computeSchedule } from '../lambdas/shared/schedule';
-import { COLORAPP, alarmDefinitionsOf, appMeshTrafficOf, localProfile, serviceConfigOf, type ReleaseSettings } from '../infra/colorapp-settings';
+import { COLORAPP, alarmDefinitionsOf, localProfile, serviceConfigOf, type ReleaseSettings } from '../infra/colorapp-settings';
+import { localTrafficOf, type LocalBackend } from './backends';
 import { buildColorApp, type LocalImage } from './services/ecs';
 import { startTraffic, type TrafficSummary } from './traffic';
 import { startLocalWorld, type LocalWorld } from './world';
@@ -31,6 +32,8 @@ export interface DemoOptions {
   readonly onProgress?: (progress: DemoProgress) => void;
   /** @default 250 */
   readonly progressIntervalMs?: number;
+  /** The traffic backend. @default 'alb' */
+  readonly traffic?: LocalBackend;
   /** Service settings to run with. @default COLORAPP in the local profile */
   readonly settings?: ReleaseSettings;
   /** Handler log level. @default 'ERROR' (the display tells the story) */
@@ -62,6 +65,8 @@ export interface ReportStep {
 
 /** The JSON report (`npm start -- --report FILE`). */
 export interface DemoReport {
+  /** The traffic backend the release ran on. */
+  readonly backend: LocalBackend;
   readonly outcome: 'promoted' | 'rolled-back' | 'failed';
   readonly releaseId: string;
   readonly image: string;
@@ -81,7 +86,10 @@ const V2 = 'colorapp:v2';
 /** Runs one release of colorapp v2 in a fresh local world and reports it. */
 export async function runDemo(options: DemoOptions = {}): Promise<DemoReport> {
   const settings = options.settings ?? localProfile(COLORAPP, { bakeSeconds: options.bakeSeconds });
-  const config = serviceConfigOf({ ...settings, strategy: options.strategy ?? settings.strategy }, { traffic: appMeshTrafficOf(settings) });
+  const config = serviceConfigOf(
+    { ...settings, strategy: options.strategy ?? settings.strategy },
+    { traffic: localTrafficOf(settings, options.traffic ?? 'alb') },
+  );
   const entry = await buildColorApp();
   const v2: LocalImage = {
     entry,
@@ -163,15 +171,9 @@ async function release(
   const record = parsedState?.lastRelease?.id === releaseId ? parsedState!.lastRelease : null;
   const idle = 'green';
   const outcome: DemoReport['outcome'] = status === 'SUCCEEDED' ? 'promoted' : record?.outcome === 'rolled-back' ? 'rolled-back' : 'failed';
-  if (world.config.traffic.kind !== 'appmesh') throw new Error('The demo report reads App Mesh weights only');
-  const changes = world.appMesh.weightHistory(
-    world.config.traffic.meshName,
-    world.config.traffic.virtualRouterName,
-    world.config.traffic.routeName,
-  );
-  const idleNode = world.config.traffic.virtualNodes[idle];
+  const changes = world.weightHistory();
   const firstFailure = seen.firstFailureAt[idle];
-  const restored = changes.find((c) => c.at.getTime() >= (firstFailure ?? Infinity) && (c.weights[idleNode] ?? 0) === 0);
+  const restored = changes.find((c) => c.at.getTime() >= (firstFailure ?? Infinity) && c.weights[idle] === 0);
   const steps: ReportStep[] = (record?.verdicts ?? []).map((v) => ({
     weight: v.weight,
     verdict: v.status,
@@ -181,11 +183,12 @@ async function release(
     reasons: v.reasons,
   }));
   // A bake cut short by an alarm has no verdict of its own: show the step it stopped.
-  const peak = Math.max(0, ...changes.map((c) => c.weights[idleNode] ?? 0));
+  const peak = Math.max(0, ...changes.map((c) => c.weights[idle]));
   if (outcome !== 'promoted' && peak > 0 && !steps.some((s) => s.weight === peak)) {
     steps.push({ weight: peak, verdict: 'interrupted', successRate: null, requests: null, p99LatencyMs: null, reasons: [record?.failure?.cause ?? description.cause ?? ''] });
   }
   return {
+    backend: world.backend,
     outcome,
     releaseId: started.executionArn!.split(':').pop()!,
     image: V2,

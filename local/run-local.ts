@@ -5,9 +5,13 @@
  *
  * Images you can release: colorapp:v2 (healthy), colorapp:v2-faulty (half its requests fail),
  * colorapp:v2-slow (1.5 s per request), colorapp:v2-crash (exits on start).
+ *
+ *   npm run local                       # ALB weighted target groups (the default)
+ *   npm run local -- --traffic appmesh  # App Mesh
  */
-import { COLORAPP, alarmDefinitionsOf, appMeshTrafficOf, localProfile, serviceConfigOf } from '../infra/colorapp-settings';
+import { COLORAPP, alarmDefinitionsOf, localProfile, serviceConfigOf } from '../infra/colorapp-settings';
 import { parseArgs } from 'node:util';
+import { backendOf, localTrafficOf, type LocalBackend } from './backends';
 import { buildColorApp } from './services/ecs';
 import { startTraffic } from './traffic';
 import { startLocalWorld } from './world';
@@ -20,23 +24,36 @@ const DEFAULT_RPS = 100;
 /** The generator is bounded by design; a hands-on session is bounded by a day. */
 const TRAFFIC_MAX_MS = 24 * 3600 * 1000;
 
-/** `--rps N`: client requests per second through the gateway (0: none). */
-function requestsPerSecondOf(argv: string[]): number {
-  const { values } = parseArgs({ args: argv, options: { rps: { type: 'string' } }, strict: true });
-  if (values.rps === undefined) return DEFAULT_RPS;
+/**
+ * `--rps N`: client requests per second through the gateway (0: none); `--traffic alb|appmesh`.
+ *
+ * @throws Error naming the option and what it accepts.
+ */
+function argsOf(argv: string[]): { requestsPerSecond: number; backend: LocalBackend } {
+  const { values } = parseArgs({ args: argv, options: { rps: { type: 'string' }, traffic: { type: 'string' } }, strict: true });
+  const backend = backendOf(values.traffic);
+  if (values.rps === undefined) return { requestsPerSecond: DEFAULT_RPS, backend };
   const rps = Number(values.rps);
   if (!Number.isInteger(rps) || rps < 0 || rps > 1000) {
     throw new Error(`--rps must be a whole number from 0 to 1000 (requests per second; 0 for none), got '${values.rps}'`);
   }
-  return rps;
+  return { requestsPerSecond: rps, backend };
 }
 
 async function main(): Promise<void> {
-  const requestsPerSecond = requestsPerSecondOf(process.argv.slice(2));
+  let args: ReturnType<typeof argsOf>;
+  try {
+    args = argsOf(process.argv.slice(2));
+  } catch (error) {
+    // A usage mistake: the message says what to change; no stack trace.
+    console.error(`npm run local: ${(error as Error).message}`);
+    process.exit(2);
+  }
+  const { requestsPerSecond, backend } = args;
   const settings = localProfile(COLORAPP, { bakeSeconds: 10 });
   const entry = await buildColorApp();
   const world = await startLocalWorld({
-    config: serviceConfigOf(settings, { traffic: appMeshTrafficOf(settings) }),
+    config: serviceConfigOf(settings, { traffic: localTrafficOf(settings, backend) }),
     alarms: alarmDefinitionsOf(settings),
     images: {
       'colorapp:v1': { entry },
@@ -52,13 +69,22 @@ async function main(): Promise<void> {
   });
   const e = world.endpoint.url;
   const { traffic, cluster, ecsServices } = world.config;
-  if (traffic.kind !== 'appmesh') throw new Error('npm run local prints App Mesh commands only');
-  const route = `--mesh-name ${traffic.meshName} --virtual-router-name ${traffic.virtualRouterName} --route-name ${traffic.routeName}`;
   // Any credentials do (the endpoint checks none), but the SDK and the CLI refuse to sign without
   // some: each printed line carries them, so it works pasted into a fresh shell.
   const creds = 'AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local';
+  const cliPrefix = `${creds} aws --region ${world.region} --endpoint-url ${e}`;
+  const trafficReads =
+    traffic.kind === 'alb'
+      ? [
+          `${cliPrefix} elbv2 describe-rules --listener-arn ${traffic.listenerArn}`,
+          `${cliPrefix} elbv2 describe-target-health --target-group-arn ${traffic.targetGroups.green}`,
+        ]
+      : [
+          `${cliPrefix} appmesh describe-route --mesh-name ${traffic.meshName} --virtual-router-name ${traffic.virtualRouterName} --route-name ${traffic.routeName}`,
+        ];
+  const layer = traffic.kind === 'alb' ? 'an Application Load Balancer (weighted target groups)' : 'App Mesh (--traffic appmesh)';
   console.log(`
-Local world running. Blue (colorapp:v1) is live at 100%.
+Local world running on ${layer}. Blue (colorapp:v1) is live at 100%.
 
   AWS endpoint  ${e}
   gateway       ${world.gateway.url}     (curl ${world.gateway.url}/ ; -H 'x-release-color: green' reaches the idle colour)
@@ -67,9 +93,9 @@ Local world running. Blue (colorapp:v1) is live at 100%.
 Try:
   ${creds} npx ecs-release --region ${world.region} --endpoint-url ${e} start --service colorapp --image colorapp:v2 --wait
   ${creds} npx ecs-release --region ${world.region} --endpoint-url ${e} status --service colorapp
-  ${creds} aws --region ${world.region} --endpoint-url ${e} ssm get-parameter --name /ecs-release/colorapp/state
-  ${creds} aws --region ${world.region} --endpoint-url ${e} appmesh describe-route ${route}
-  ${creds} aws --region ${world.region} --endpoint-url ${e} ecs describe-services --cluster ${cluster} --services ${ecsServices.blue} ${ecsServices.green}
+  ${cliPrefix} ssm get-parameter --name /ecs-release/colorapp/state
+${trafficReads.map((line) => `  ${line}`).join('\n')}
+  ${cliPrefix} ecs describe-services --cluster ${cluster} --services ${ecsServices.blue} ${ecsServices.green}
 
 Background traffic: ${requestsPerSecond > 0 ? `${requestsPerSecond} requests/s through the gateway (--rps N to change, --rps 0 for none)` : 'none (--rps 0); a release with no requests is judged inconclusive'}.
 Images: colorapp:v2 (healthy), colorapp:v2-faulty, colorapp:v2-slow, colorapp:v2-crash. Ctrl-C stops everything.

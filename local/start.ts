@@ -5,14 +5,16 @@
  *   npm start -- --fault-rate 0.5       # v2 fails half its requests: watch the rollback
  *   npm start -- --latency-ms 1500      # v2 is slow: p99 alarm, rollback
  *   npm start -- --report report.json   # also write the JSON report
+ *   npm start -- --traffic appmesh      # on App Mesh instead of ALB weighted target groups
  *
  * Exit code 0 when v2 was promoted, 1 when it was rolled back or failed, 2 for bad arguments.
  */
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { backendOf } from './backends';
 import { runDemo, type DemoProgress, type DemoReport } from './demo';
 
-const USAGE = `Usage: npm start -- [--fault-rate 0..1] [--latency-ms N] [--crash] [--rps N] [--bake-seconds N] [--report FILE]`;
+const USAGE = `Usage: npm start -- [--traffic alb|appmesh] [--fault-rate 0..1] [--latency-ms N] [--crash] [--rps N] [--bake-seconds N] [--report FILE]`;
 
 async function main(): Promise<number> {
   let values;
@@ -25,6 +27,7 @@ async function main(): Promise<number> {
         rps: { type: 'string' },
         'bake-seconds': { type: 'string' },
         report: { type: 'string' },
+        traffic: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -50,6 +53,7 @@ async function main(): Promise<number> {
       requestsPerSecond: number('rps', values.rps, 1, 1000),
       bakeSeconds: number('bake-seconds', values['bake-seconds'], 1, 600),
       crash: values.crash ?? false,
+      traffic: backendOf(values.traffic),
     };
   } catch (error) {
     console.error(`npm start: ${(error as Error).message}\n${USAGE}`);
@@ -57,7 +61,8 @@ async function main(): Promise<number> {
   }
 
   const tty = process.stdout.isTTY;
-  console.log('Starting the local world: endpoint, colorapp blue v1 (2 tasks), gateway, alarms...');
+  const layer = options.traffic === 'alb' ? 'Application Load Balancer (weighted target groups)' : 'App Mesh (Envoy gateway)';
+  console.log(`Starting the local world on ${options.traffic}: endpoint, colorapp blue v1 (2 tasks), ${layer}, alarms...`);
   // Not a terminal (CI, a pipe): a line when the step or status changes, and every 2 s.
   let lastKey = '';
   let lastPrinted = 0;
@@ -100,6 +105,7 @@ function summary(r: DemoReport): string {
   const lines = [
     '',
     r.outcome === 'promoted' ? `PROMOTED: colorapp v2 is live on green (${r.releaseId})` : `ROLLED BACK: colorapp v2 did not go live (${r.releaseId})`,
+    `  backend ${r.backend}`,
     `  duration ${(r.durationMs / 1000).toFixed(1)} s, ${r.stateTransitions} state transitions, final weights blue ${r.finalWeights.blue} / green ${r.finalWeights.green}`,
     `  traffic: ${r.traffic.requests} requests, ${r.traffic.failed} failed (${r.traffic.failedOnNewColour} on the new colour)`,
   ];

@@ -22,6 +22,8 @@ export interface TrafficSummary {
   readonly byColour: Readonly<Record<string, ClientColourCounts>>;
   /** Epoch ms of the first failed request answered by each colour. */
   readonly firstFailureAt: Readonly<Record<string, number>>;
+  /** Failed requests by what went wrong: the status code (`503`) or the connection error (`ECONNRESET`, `timeout`). */
+  readonly failures: Readonly<Record<string, number>>;
 }
 
 /** A running traffic generator. */
@@ -38,6 +40,7 @@ export function startTraffic(url: string, options: { requestsPerSecond: number; 
   const agent = new http.Agent({ keepAlive: true, maxSockets: 64, timeout: CLIENT_IDLE_SOCKET_MS });
   const byColour: Record<string, ClientColourCounts> = {};
   const firstFailureAt: Record<string, number> = {};
+  const failures: Record<string, number> = {};
   let requests = 0;
   let failed = 0;
   const inFlight = new Set<Promise<void>>();
@@ -46,7 +49,8 @@ export function startTraffic(url: string, options: { requestsPerSecond: number; 
   let sent = 0;
   let stopped = false;
 
-  const count = (colour: string, ok: boolean) => {
+  const count = (colour: string, ok: boolean, why?: string) => {
+    if (!ok) failures[why ?? 'unknown'] = (failures[why ?? 'unknown'] ?? 0) + 1;
     const c = (byColour[colour] ??= { requests: 0, failed: 0 });
     c.requests++;
     requests++;
@@ -62,17 +66,17 @@ export function startTraffic(url: string, options: { requestsPerSecond: number; 
         const chunks: Buffer[] = [];
         res.on('data', (chunk: Buffer) => chunks.push(chunk));
         res.on('end', () => {
-          count(colourOf(Buffer.concat(chunks).toString('utf8')), (res.statusCode ?? 500) < 500);
+          count(colourOf(Buffer.concat(chunks).toString('utf8')), (res.statusCode ?? 500) < 500, String(res.statusCode));
           resolve();
         });
-        res.on('error', () => {
-          count('unknown', false);
+        res.on('error', (error: NodeJS.ErrnoException) => {
+          count('unknown', false, error.code ?? error.message);
           resolve();
         });
       });
       req.on('timeout', () => req.destroy(new Error('timeout')));
-      req.on('error', () => {
-        count('unknown', false);
+      req.on('error', (error: NodeJS.ErrnoException) => {
+        count('unknown', false, error.code ?? error.message);
         resolve();
       });
     });
@@ -94,6 +98,7 @@ export function startTraffic(url: string, options: { requestsPerSecond: number; 
     failed,
     byColour: JSON.parse(JSON.stringify(byColour)) as Record<string, ClientColourCounts>,
     firstFailureAt: { ...firstFailureAt },
+    failures: { ...failures },
   });
   return {
     summary,

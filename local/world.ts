@@ -1,11 +1,16 @@
 /**
  * The local world: every piece of the local environment wired together the way the CDK app
  * wires their AWS counterparts. One loopback endpoint speaks the AWS wire protocols for SSM,
- * ECS, CloudWatch, Step Functions and App Mesh; the real handlers run in-process and reach it
- * through `AWS_ENDPOINT_URL`, unchanged; colorapp tasks are real processes behind a real
- * gateway that splits traffic by the route's weights; CloudWatch alarm changes and execution
- * status changes reach the alarm-watcher and cleanup handlers through an event bus with the
- * rules the CDK app creates.
+ * ECS, CloudWatch, Step Functions, Elastic Load Balancing v2 and App Mesh; the real handlers run
+ * in-process and reach it through `AWS_ENDPOINT_URL`, unchanged; colorapp tasks are real
+ * processes behind a real gateway; CloudWatch alarm changes and execution status changes reach
+ * the alarm-watcher and cleanup handlers through an event bus with the rules the CDK app creates.
+ *
+ * The traffic layer is the config's: `kind: 'alb'` (the default sample) builds the load
+ * balancer, target groups, listener and header rules the config's ARNs name, the colour services'
+ * tasks are targets of their colour's target group, and the gateway is the load balancer
+ * (routing by the listener's rules, publishing `AWS/ApplicationELB` metrics); `kind: 'appmesh'`
+ * seeds the mesh's weighted route, and the gateway is Envoy (publishing Envoy's statistics).
  */
 import * as path from 'node:path';
 import type { ServiceConfig } from '../lambdas/shared/config';
@@ -18,14 +23,32 @@ import { RELEASE_ASL_PATH, handlerFileOf } from './asl/definition';
 import { LocalEventBus } from './bus';
 import type { AlarmDefinition, JsonProtocolService } from './contracts';
 import { startLocalEndpoint, type LocalEndpoint } from './endpoint/server';
+import { randomBytes } from 'node:crypto';
+import { albColourDimensionsMap } from '../lambdas/shared/alb-metrics';
+import { COLOURS, type Colour } from '../lambdas/shared/colours';
+import { seedAlb, type AlbTraffic } from './alb-sample';
+import { colourTaskTargets } from './alb-targets';
+import type { LocalBackend } from './backends';
+import { startAlbGateway } from './gateway/alb-gateway';
 import { startGateway, type Gateway } from './gateway/gateway';
 import { LocalAppMesh, appMeshRestHandler } from './services/appmesh';
-import { LocalCloudWatch } from './services/cloudwatch';
+import { LocalCloudWatch, type AlarmMetricSource } from './services/cloudwatch';
+import { LocalElbv2 } from './services/elbv2';
 import { LocalEcs, type LocalImage } from './services/ecs';
 import { LocalSsm } from './services/ssm';
 import { EXECUTION_STATUS_CHANGE, LocalStepFunctions } from './services/stepfunctions';
 
 const LAMBDAS_DIR = path.join(__dirname, '../lambdas');
+
+/**
+ * Local-only: `deregistration_delay.timeout_seconds` of the local target groups. The sample's is
+ * 30 s (`ReleaseSettings.alb`); colorapp answers in milliseconds, so 2 s drains every request in
+ * flight, and the old colour's tasks stop (ECS waits for the draining) without holding a
+ * release up for half a minute.
+ */
+export const LOCAL_DEREGISTRATION_DELAY_SECONDS = 2;
+/** Local-only: the local load balancer health checks every target this often (AWS: the target group's 10 s). */
+export const LOCAL_TARGET_HEALTH_CHECK_INTERVAL_MS = 250;
 
 /**
  * The handlers are loaded once per process and their SDK clients keep the endpoint URL they
@@ -58,6 +81,17 @@ export interface LocalWorldOptions {
   readonly logLevel?: string;
   /** How long Wait states really wait. @default - as the definition says */
   readonly waitTimeScale?: (stateName: string, seconds: number) => number;
+  /**
+   * The ALB sample's settings the config document does not hold.
+   * @default - header `x-release-color`, {@link LOCAL_DEREGISTRATION_DELAY_SECONDS}
+   */
+  readonly alb?: { readonly testHeader?: string; readonly deregistrationDelaySeconds?: number };
+}
+
+/** One change of the weighted forward (ALB) or route (App Mesh), by colour. */
+export interface WeightChange {
+  readonly at: Date;
+  readonly weights: { readonly blue: number; readonly green: number };
 }
 
 /** A running local world. Close it: it owns processes and ports. */
@@ -67,15 +101,22 @@ export interface LocalWorld {
   readonly gateway: Gateway;
   readonly ssm: LocalSsm;
   readonly ecs: LocalEcs;
+  /** Serves the App Mesh API; holds the weighted route when the backend is `appmesh`. */
   readonly appMesh: LocalAppMesh;
+  /** Serves the ELBv2 API; holds the load balancer when the backend is `alb`. */
+  readonly elbv2: LocalElbv2;
+  /** The traffic backend: the config's `traffic.kind`. */
+  readonly backend: LocalBackend;
   readonly cloudWatch: LocalCloudWatch;
   readonly stepFunctions: LocalStepFunctions;
   readonly bus: LocalEventBus;
   /** ARN of the release state machine (also written into the service configuration). */
   readonly stateMachineArn: string;
   readonly region: string;
-  /** Current route weights by colour. */
+  /** Current weights by colour (the weighted forward, or the route). */
   weights(): { blue: number; green: number };
+  /** Every weight the weighted forward (or route) has had, oldest first, from its creation. */
+  weightHistory(): WeightChange[];
   close(): Promise<void>;
 }
 
@@ -107,13 +148,39 @@ async function start(options: LocalWorldOptions, endpointPort: number): Promise<
   const region = options.region ?? 'eu-west-1';
   const account = options.account ?? '000000000000';
   const traffic = config.traffic;
-  if (traffic.kind !== 'appmesh') throw new Error(`The local world has no ${String(traffic.kind)} traffic layer`);
+  const backend: LocalBackend = traffic.kind;
 
   const bus = new LocalEventBus({ region, account });
   const ssm = new LocalSsm({ accountId: account, region });
   const appMesh = new LocalAppMesh({ accountId: account, region });
-  const cloudWatch = new LocalCloudWatch({ namespace: config.health.metricNamespace, bus, region, accountId: account });
-  const ecs = new LocalEcs({ images: options.images, cluster: config.cluster, region, accountId: account });
+  // The ids the next ELBv2 resources get: seedAlb creates them under the ids the config's ARNs name.
+  const nextIds: string[] = [];
+  const elbv2 = new LocalElbv2({
+    accountId: account,
+    region,
+    healthCheckIntervalMs: LOCAL_TARGET_HEALTH_CHECK_INTERVAL_MS,
+    defaultDeregistrationDelaySeconds: options.alb?.deregistrationDelaySeconds ?? LOCAL_DEREGISTRATION_DELAY_SECONDS,
+    newId: () => nextIds.shift() ?? randomBytes(8).toString('hex'),
+  });
+  // What `cdk deploy` would have created, before anything can fail half-started.
+  if (traffic.kind === 'alb') {
+    seedAlb(elbv2, traffic, { region, account }, {
+      testHeader: options.alb?.testHeader ?? 'x-release-color',
+      deregistrationDelaySeconds: options.alb?.deregistrationDelaySeconds ?? LOCAL_DEREGISTRATION_DELAY_SECONDS,
+      nextIds,
+    });
+  }
+  const alarmSource: AlarmMetricSource =
+    traffic.kind === 'alb' ? { kind: 'load-balancer', dimensionsOf: (colour) => albColourDimensionsMap(traffic, colour) } : { kind: 'envoy' };
+  const cloudWatch = new LocalCloudWatch({ namespace: config.health.metricNamespace, bus, region, accountId: account, alarmSource });
+  const ecs = new LocalEcs({
+    images: options.images,
+    cluster: config.cluster,
+    region,
+    accountId: account,
+    // Each colour's service is attached to its colour's target group, as the CDK sample attaches it.
+    ...(traffic.kind === 'alb' ? { targets: colourTaskTargets(elbv2, config.ecsServices, traffic.targetGroups) } : {}),
+  });
 
   // Step Functions needs the handlers, the handlers need the endpoint's URL: the endpoint
   // starts with a late-bound Step Functions service, read on every request.
@@ -128,6 +195,7 @@ async function start(options: LocalWorldOptions, endpointPort: number): Promise<
   };
   const endpoint = await startLocalEndpoint({
     jsonServices: [ssm, ecs, cloudWatch, lateStepFunctions],
+    queryServices: [elbv2],
     restAppMesh: appMeshRestHandler(appMesh),
     port: endpointPort,
   });
@@ -190,14 +258,93 @@ async function start(options: LocalWorldOptions, endpointPort: number): Promise<
         },
       ],
     }).taskDefinitionArn;
+  if (traffic.kind === 'appmesh') seedAppMesh(appMesh, traffic);
+  else elbv2.startHealthChecks();
   const greenTd = taskDefinition('green');
   const blueTd = taskDefinition('blue');
-  ecs.seedService({ serviceName: config.ecsServices.blue, taskDefinition: blueTd, desiredCount: options.liveTasks ?? 2 });
-  ecs.seedService({ serviceName: config.ecsServices.green, taskDefinition: greenTd, desiredCount: 0 });
+  // Behind the ALB, each colour's service names its target group, as `attachToApplicationTargetGroup` makes it.
+  const loadBalancers = (colour: Colour) =>
+    traffic.kind === 'alb' ? [{ targetGroupArn: traffic.targetGroups[colour], containerName: config.containerName, containerPort: 8080 }] : [];
+  ecs.seedService({ serviceName: config.ecsServices.blue, taskDefinition: blueTd, desiredCount: options.liveTasks ?? 2, loadBalancers: loadBalancers('blue') });
+  ecs.seedService({ serviceName: config.ecsServices.green, taskDefinition: greenTd, desiredCount: 0, loadBalancers: loadBalancers('green') });
   // The initial release state, as the deployed stack creates it (marked `seededBy: cdk`, which
   // the first release checks against what runs): a newcomer can read it before any release.
   const slot = (taskDefinitionArn: string) => ({ taskDefinitionArn, image: options.liveImage, version: versionOf(options.liveImage) });
   ssm.putJson(parameterNames(config.service).state, seedState(config.service, 'blue', { blue: slot(blueTd), green: slot(greenTd) }));
+  cloudWatch.defineAlarms(options.alarms);
+
+  const gateway =
+    traffic.kind === 'alb'
+      ? await startAlbGateway({
+          elbv2,
+          listenerArn: traffic.listenerArn,
+          targetGroups: traffic.targetGroups,
+          metrics: cloudWatch,
+          port: options.gatewayPort ?? 0,
+        })
+      : await startGateway({
+          routes: appMesh,
+          tasks: ecs,
+          mesh: { meshName: traffic.meshName, virtualRouterName: traffic.virtualRouterName, routeName: traffic.routeName },
+          nodes: traffic.virtualNodes,
+          services: config.ecsServices,
+          serviceName: config.service,
+          metrics: cloudWatch,
+          namespace: config.health.metricNamespace,
+          headerMatch: { header: 'x-release-color' },
+          port: options.gatewayPort ?? 0,
+        });
+
+  const world: LocalWorld = {
+    config,
+    endpoint,
+    gateway,
+    ssm,
+    ecs,
+    appMesh,
+    elbv2,
+    backend,
+    cloudWatch,
+    stepFunctions,
+    bus,
+    stateMachineArn,
+    region,
+    weights() {
+      return traffic.kind === 'alb' ? albWeights(elbv2, traffic) : meshWeights(appMesh, traffic);
+    },
+    weightHistory() {
+      if (traffic.kind === 'alb') {
+        return elbv2.weightHistory(traffic.listenerArn, traffic.rule).map((c) => ({ at: c.at, weights: byColour(c.weights, traffic.targetGroups) }));
+      }
+      return appMesh
+        .weightHistory(traffic.meshName, traffic.virtualRouterName, traffic.routeName)
+        .map((c) => ({ at: c.at, weights: byColour(c.weights, traffic.virtualNodes) }));
+    },
+    async close() {
+      try {
+        await stepFunctions.close();
+        await bus.drain().catch(() => undefined);
+        cloudWatch.close();
+        elbv2.stopHealthChecks();
+        await gateway.close();
+        await ecs.close();
+        await endpoint.close();
+      } finally {
+        processWorld.running = false;
+      }
+    },
+  };
+  try {
+    await ecs.waitUntilSteady(config.ecsServices.blue, 20_000);
+  } catch (error) {
+    await world.close();
+    throw error;
+  }
+  return world;
+}
+
+/** The App Mesh sample's weighted route: blue 100, green 0, with App Mesh's default retry policy. */
+function seedAppMesh(appMesh: LocalAppMesh, traffic: Extract<ServiceConfig['traffic'], { kind: 'appmesh' }>): void {
   for (const colour of ['blue', 'green'] as const) {
     appMesh.seedVirtualNode({ meshName: traffic.meshName, virtualNodeName: traffic.virtualNodes[colour] });
   }
@@ -219,57 +366,20 @@ async function start(options: LocalWorldOptions, endpointPort: number): Promise<
       },
     },
   });
-  cloudWatch.defineAlarms(options.alarms);
+}
 
-  const gateway = await startGateway({
-    routes: appMesh,
-    tasks: ecs,
-    mesh: { meshName: traffic.meshName, virtualRouterName: traffic.virtualRouterName, routeName: traffic.routeName },
-    nodes: traffic.virtualNodes,
-    services: config.ecsServices,
-    serviceName: config.service,
-    metrics: cloudWatch,
-    namespace: config.health.metricNamespace,
-    headerMatch: { header: 'x-release-color' },
-    port: options.gatewayPort ?? 0,
-  });
+/** Weights by colour from weights by target group ARN or virtual node name. */
+function byColour(weights: Readonly<Record<string, number>>, names: Readonly<Record<Colour, string>>): { blue: number; green: number } {
+  const [blue, green] = COLOURS.map((colour) => weights[names[colour]] ?? 0);
+  return { blue, green };
+}
 
-  const world: LocalWorld = {
-    config,
-    endpoint,
-    gateway,
-    ssm,
-    ecs,
-    appMesh,
-    cloudWatch,
-    stepFunctions,
-    bus,
-    stateMachineArn,
-    region,
-    weights() {
-      const byNode = appMesh.weights(traffic.meshName, traffic.virtualRouterName, traffic.routeName);
-      return { blue: byNode[traffic.virtualNodes.blue] ?? 0, green: byNode[traffic.virtualNodes.green] ?? 0 };
-    },
-    async close() {
-      try {
-        await stepFunctions.close();
-        await bus.drain().catch(() => undefined);
-        cloudWatch.close();
-        await gateway.close();
-        await ecs.close();
-        await endpoint.close();
-      } finally {
-        processWorld.running = false;
-      }
-    },
-  };
-  try {
-    await ecs.waitUntilSteady(config.ecsServices.blue, 20_000);
-  } catch (error) {
-    await world.close();
-    throw error;
-  }
-  return world;
+function albWeights(elbv2: LocalElbv2, traffic: AlbTraffic): { blue: number; green: number } {
+  return byColour(elbv2.weights(traffic.listenerArn, traffic.rule), traffic.targetGroups);
+}
+
+function meshWeights(appMesh: LocalAppMesh, traffic: Extract<ServiceConfig['traffic'], { kind: 'appmesh' }>): { blue: number; green: number } {
+  return byColour(appMesh.weights(traffic.meshName, traffic.virtualRouterName, traffic.routeName), traffic.virtualNodes);
 }
 
 /** The environment every in-process handler reads: the endpoint, a region, fake credentials. */

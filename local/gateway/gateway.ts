@@ -16,14 +16,14 @@
  *   in AWS the task's own sidecar answers those, so they count against the colour.
  */
 
-import { createServer, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { COLOURS, type Colour } from '../../lambdas/shared/colours';
 import { colourDimensionsMap, ENVOY_METRICS, ENVOY_STATSD_NAMES } from '../../lambdas/shared/envoy-metrics';
 import { cloudWatchAgentConfig } from '../../infra/envoy-telemetry';
 import { agentStatsdSettingsOf, cloudWatchAgentSeries, type StatsdSample } from './cloudwatch-agent';
 import type { MetricSink, RouteWeights, TaskEndpoint, TaskEndpoints } from '../contracts';
+import { ColourCounters, forwardable, forwardRequest, listen, readBody, reply, type Attempt } from './proxy';
 
 /** Options for {@link startGateway}. */
 export interface GatewayOptions {
@@ -92,24 +92,9 @@ export interface Gateway {
   close(): Promise<void>;
 }
 
-/** Hop-by-hop headers: meaningful for one connection only, never forwarded. */
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer']);
 /** App Mesh's default retry policy: 2 retries. */
 const MAX_RETRIES = 2;
-const MAX_BODY_BYTES = 1024 * 1024;
-/**
- * How long a client's idle keep-alive connection stays open. An ALB closes it after its
- * connection idle timeout, 60 s by default ("Edit attributes for your Application Load
- * Balancer"); Envoy's HTTP connection manager after 1 h. The gateway keeps the shorter, not
- * Node's 5 s default, which would close connections clients still count on.
- */
-export const CLIENT_IDLE_TIMEOUT_MS = 60_000;
-const LATENCY_WINDOW = 1000;
-
-type Attempt =
-  | { readonly kind: 'response'; readonly upstream: IncomingMessage; readonly serviceTimeMs: number }
-  | { readonly kind: 'connect-failure'; readonly error: Error }
-  | { readonly kind: 'timeout' };
+export { CLIENT_IDLE_TIMEOUT_MS } from './proxy';
 
 /**
  * Starts the gateway on 127.0.0.1.
@@ -190,33 +175,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   };
 
   const forward = (endpoint: TaskEndpoint, req: IncomingMessage, body: Buffer): Promise<Attempt> =>
-    new Promise((resolve) => {
-      const sentAt = performance.now();
-      const upstream = httpRequest({
-        host: endpoint.host,
-        port: endpoint.port,
-        method: req.method,
-        path: req.url,
-        headers: { ...forwardable(req.headers), 'content-length': String(body.length) },
-        agent: false,
-      });
-      inFlight.add(upstream);
-      const timer = setTimeout(() => {
-        upstream.destroy();
-        resolve({ kind: 'timeout' });
-      }, upstreamTimeoutMs);
-      upstream.once('response', (res) => {
-        clearTimeout(timer);
-        res.once('close', () => inFlight.delete(upstream));
-        resolve({ kind: 'response', upstream: res, serviceTimeMs: performance.now() - sentAt });
-      });
-      upstream.once('error', (error) => {
-        clearTimeout(timer);
-        inFlight.delete(upstream);
-        resolve({ kind: 'connect-failure', error });
-      });
-      upstream.end(body);
-    });
+    forwardRequest(endpoint, req, body, upstreamTimeoutMs, inFlight);
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const receivedAt = performance.now();
@@ -292,116 +251,15 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     });
   };
 
-  const server = createServer((req, res) => {
-    handle(req, res).catch((error: unknown) => {
-      // handle() answers every request itself; this only fires if writing the answer failed.
-      if (!res.headersSent) reply(res, 500, `gateway error: ${(error as Error).message}`);
-      else res.destroy();
-    });
-  });
-  server.keepAliveTimeout = CLIENT_IDLE_TIMEOUT_MS;
-  const sockets = new Set<Socket>();
-  server.on('connection', (socket) => {
-    sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const { port } = server.address() as AddressInfo;
-
-  let closing: Promise<void> | undefined;
+  const server = await listen(options.port ?? 0, handle, inFlight);
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: server.url,
     stats: () => ({
       requests,
       noRoute,
       byColour: Object.fromEntries(COLOURS.map((c) => [c, counters[c].snapshot()])) as Record<Colour, GatewayColourStats>,
     }),
-    close() {
-      closing ??= new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        for (const upstream of inFlight) upstream.destroy();
-        for (const socket of sockets) socket.destroy();
-      });
-      return closing;
-    },
+    close: () => server.close(),
   };
 }
 
-/** Counters of one colour. */
-class ColourCounters {
-  requests = 0;
-  noHealthyUpstream = 0;
-  private readonly responses = { '2xx': 0, '3xx': 0, '4xx': 0, '5xx': 0 };
-  private latencyCount = 0;
-  private latencyTotal = 0;
-  private latencyMax = 0;
-  private readonly recent: number[] = [];
-  private firstFailureAt: number | null = null;
-  private lastFailureAt: number | null = null;
-
-  answered(status: number, latencyMs: number): void {
-    const key = `${Math.min(5, Math.max(2, Math.floor(status / 100)))}xx` as keyof ColourCounters['responses'];
-    this.responses[key] += 1;
-    if (status >= 500) {
-      const now = Date.now();
-      this.firstFailureAt ??= now;
-      this.lastFailureAt = now;
-    }
-    this.latencyCount += 1;
-    this.latencyTotal += latencyMs;
-    this.latencyMax = Math.max(this.latencyMax, latencyMs);
-    this.recent.push(latencyMs);
-    if (this.recent.length > LATENCY_WINDOW) this.recent.shift();
-  }
-
-  snapshot(): GatewayColourStats {
-    const sorted = [...this.recent].sort((a, b) => a - b);
-    const answered = Object.values(this.responses).reduce((a, b) => a + b, 0);
-    return {
-      requests: this.requests,
-      responses: { ...this.responses },
-      noHealthyUpstream: this.noHealthyUpstream,
-      successRate: answered > 0 ? 1 - this.responses['5xx'] / answered : null,
-      latencyMs: {
-        count: this.latencyCount,
-        mean: this.latencyCount > 0 ? this.latencyTotal / this.latencyCount : null,
-        max: this.latencyCount > 0 ? this.latencyMax : null,
-        p99: sorted.length > 0 ? sorted[Math.max(0, Math.ceil(0.99 * sorted.length) - 1)] : null,
-      },
-      firstFailureAt: this.firstFailureAt,
-      lastFailureAt: this.lastFailureAt,
-    };
-  }
-}
-
-/** End-to-end headers only; `content-length` too unless `keepLength` (the body is passed through unchanged). */
-function forwardable(headers: IncomingHttpHeaders, keepLength = false): Record<string, string | string[]> {
-  const out: Record<string, string | string[]> = {};
-  for (const [name, value] of Object.entries(headers)) {
-    if (value !== undefined && !HOP_BY_HOP.has(name) && (keepLength || name !== 'content-length')) out[name] = value;
-  }
-  return out;
-}
-
-/** The whole request body, or `undefined` when it is larger than {@link MAX_BODY_BYTES}. */
-async function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES) return undefined;
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks);
-}
-
-function reply(res: ServerResponse, status: number, text: string): void {
-  if (res.headersSent || res.destroyed) return;
-  res.writeHead(status, { 'content-type': 'text/plain', 'content-length': Buffer.byteLength(text), server: 'envoy' }).end(text);
-}

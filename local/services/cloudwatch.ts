@@ -41,7 +41,23 @@ import {
   requiredString,
   requiredTimestamp,
 } from './cloudwatch/input';
+import {
+  loadBalancerAlarmJson,
+  loadBalancerAlarmThreshold,
+  loadBalancerAlarmValues,
+  loadBalancerEventMetrics,
+  type LoadBalancerAlarmSource,
+} from './cloudwatch/load-balancer-alarms';
 import { MetricStore, percentileOf, statisticFor, type MetricIdentity } from './cloudwatch/store';
+
+export type { LoadBalancerAlarmSource } from './cloudwatch/load-balancer-alarms';
+
+/**
+ * Which metrics the release alarms watch, as the CDK app builds them for the traffic backend
+ * (`infra/constructs/colour-alarm-metrics.ts`): the Envoy statistics (App Mesh) or the load
+ * balancer's `AWS/ApplicationELB` metrics of each colour's target group (ALB).
+ */
+export type AlarmMetricSource = { readonly kind: 'envoy' } | LoadBalancerAlarmSource;
 
 /** Options for {@link LocalCloudWatch}. */
 export interface LocalCloudWatchOptions {
@@ -65,6 +81,8 @@ export interface LocalCloudWatchOptions {
   readonly evaluationIntervalMs?: number;
   /** Samples older than this are dropped. @default 10800 (3 hours) */
   readonly retentionSeconds?: number;
+  /** What the release alarms watch. @default { kind: 'envoy' } */
+  readonly alarmSource?: AlarmMetricSource;
 }
 
 /** An alarm's current state, as DescribeAlarms reports it. */
@@ -121,6 +139,7 @@ export class LocalCloudWatch implements JsonProtocolService, MetricSink {
   private readonly alarmArnPrefix: string;
   private readonly evaluationIntervalMs: number;
   private readonly retentionMs: number;
+  private readonly alarmSource: AlarmMetricSource;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
 
@@ -138,12 +157,14 @@ export class LocalCloudWatch implements JsonProtocolService, MetricSink {
     this.alarmArnPrefix = `arn:aws:cloudwatch:${options.region ?? 'us-east-1'}:${options.accountId ?? '000000000000'}:alarm:`;
     this.evaluationIntervalMs = interval;
     this.retentionMs = retention * 1000;
+    this.alarmSource = options.alarmSource ?? { kind: 'envoy' };
     this.operations = {
       GetMetricData: async (input) => this.getMetricData(input),
       DescribeAlarms: async (input) => this.describeAlarms(input),
       DescribeAlarmHistory: async (input) => this.describeAlarmHistory(input),
       SetAlarmState: async (input) => this.setAlarmStateOperation(input),
       PutMetricData: async (input) => this.putMetricData(input),
+      ListMetrics: async (input) => this.listMetrics(input),
     };
     if (interval > 0) this.scheduleEvaluation();
   }
@@ -305,6 +326,35 @@ export class LocalCloudWatch implements JsonProtocolService, MetricSink {
     return out;
   }
 
+  /**
+   * ListMetrics: the metrics with data, filtered by `Namespace`, `MetricName` and `Dimensions`
+   * (each filter a name, and a value when given; a metric matches when it has them all), 500 a
+   * page (CloudWatch API reference, ListMetrics).
+   */
+  private listMetrics(input: Record<string, unknown>): Record<string, unknown> {
+    const namespace = optionalString(input, 'Namespace');
+    const metricName = optionalString(input, 'MetricName');
+    const filters = Array.isArray(input.Dimensions) ? (input.Dimensions as { Name?: unknown; Value?: unknown }[]) : [];
+    if (filters.length > 10) throw invalidValue('The collection Dimensions must not have a size greater than 10.');
+    const matching = this.store.metrics().filter(
+      (m) =>
+        (namespace === undefined || m.namespace === namespace) &&
+        (metricName === undefined || m.metricName === metricName) &&
+        filters.every((f) => typeof f.Name === 'string' && f.Name in m.dimensions && (f.Value === undefined || m.dimensions[f.Name] === f.Value)),
+    );
+    const token = optionalString(input, 'NextToken');
+    const offset = token === undefined ? 0 : decodeToken(token, (state): state is number => Number.isInteger(state) && (state as number) >= 0);
+    const pageSize = 500;
+    return {
+      Metrics: matching.slice(offset, offset + pageSize).map((m) => ({
+        Namespace: m.namespace,
+        MetricName: m.metricName,
+        Dimensions: Object.entries(m.dimensions).map(([Name, Value]) => ({ Name, Value })),
+      })),
+      ...(offset + pageSize < matching.length ? { NextToken: encodeToken(offset + pageSize) } : {}),
+    };
+  }
+
   private describeAlarms(input: Record<string, unknown>): Record<string, unknown> {
     const names = optionalStringList(input, 'AlarmNames');
     const prefix = optionalString(input, 'AlarmNamePrefix');
@@ -435,6 +485,16 @@ export class LocalCloudWatch implements JsonProtocolService, MetricSink {
     let rule: AlarmRule;
     let statistic: string | undefined;
 
+    if (this.alarmSource.kind === 'load-balancer') {
+      for (const [periodStart, value] of loadBalancerAlarmValues(this.alarmSource, definition, this.store, start, end)) {
+        if (byStart.has(periodStart)) byStart.set(periodStart, value);
+      }
+      const latency = definition.kind === 'p99-latency';
+      rule = { ...ruleOf(definition), threshold: loadBalancerAlarmThreshold(definition), comparison: latency ? 'GreaterThanThreshold' : 'LessThanThreshold' };
+      const points = [...byStart.entries()].map(([periodStart, value]) => ({ start: periodStart, value }));
+      return { points, rule, statistic: latency ? 'p99' : undefined };
+    }
+
     switch (definition.kind) {
       case 'success-rate': {
         // As the CDK alarm's metric math: 100 * non-5xx / all, no datapoint without responses.
@@ -520,6 +580,9 @@ export class LocalCloudWatch implements JsonProtocolService, MetricSink {
       period: definition.periodSeconds,
       stat,
     });
+    if (this.alarmSource.kind === 'load-balancer') {
+      return { description: describeAlarm(definition), metrics: loadBalancerEventMetrics(this.alarmSource, definition, randomUUID) };
+    }
     if (definition.kind === 'p99-latency') {
       return {
         description: describeAlarm(definition),
@@ -556,6 +619,7 @@ export class LocalCloudWatch implements JsonProtocolService, MetricSink {
       DatapointsToAlarm: definition.datapointsToAlarm,
       TreatMissingData: definition.treatMissingData,
     };
+    if (this.alarmSource.kind === 'load-balancer') return { ...common, ...loadBalancerAlarmJson(this.alarmSource, definition) };
     const dimensionList = (metric: MetricIdentity) => Object.entries(metric.dimensions).map(([Name, Value]) => ({ Name, Value }));
     if (definition.kind === 'p99-latency') {
       const metric = this.latencyMetric(definition);

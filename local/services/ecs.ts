@@ -17,6 +17,7 @@
  */
 
 import type { ChildProcess } from 'node:child_process';
+import { constants as osConstants } from 'node:os';
 import { randomBytes, randomInt, randomUUID } from 'node:crypto';
 import { versionOf } from '../../lambdas/shared/release';
 import { AwsServiceError, type JsonProtocolService, type Operation, type TaskEndpoint, type TaskEndpoints } from '../contracts';
@@ -56,10 +57,32 @@ export interface LocalEcsOptions {
   /** Loopback address tasks listen on. @default '127.0.0.1' */
   readonly host?: string;
   /**
+   * The load balancer the services' tasks sit behind (a service's `loadBalancers`), if any: ECS
+   * registers a task as a target once it runs, counts it healthy only once the target group
+   * does, and on stop deregisters it and waits for the draining to end before SIGTERM.
+   * @default - no load balancer: tasks are stopped at once
+   */
+  readonly targets?: TaskTargetRegistry;
+  /**
    * Receives every line a task writes (the container logs).
    * @default - lines are kept (the last 50 per task, see {@link LocalEcs.taskLogs}) and not printed
    */
   readonly onTaskOutput?: (line: TaskOutputLine) => void;
+}
+
+/**
+ * What ECS does with the target group of a service attached to a load balancer
+ * ("Use load balancing to distribute Amazon ECS service traffic"; "Optimize load balancer
+ * connection draining parameters": ECS waits for the target to leave draining, `unused`, before
+ * it sends the stop signal). Services the registry does not know are not behind a load balancer.
+ */
+export interface TaskTargetRegistry {
+  /** Registers a task's address as a target of its service's target group, once the task runs. */
+  register(serviceName: string, target: TaskEndpoint): void;
+  /** True when the target group counts the target healthy (true for a service behind no load balancer). */
+  isHealthy(serviceName: string, target: TaskEndpoint): boolean;
+  /** Deregisters the target; resolves when its draining has ended (at once for a service behind no load balancer). */
+  deregister(serviceName: string, target: TaskEndpoint): Promise<void>;
 }
 
 /** One line of a task's output. */
@@ -81,6 +104,12 @@ export interface SeedServiceOptions {
    * @default - the task definition's only container (an error if it has several)
    */
   readonly containerName?: string;
+  /**
+   * The service's `loadBalancers`, as CreateService takes them (what DescribeServices shows; the
+   * registration itself is {@link LocalEcsOptions.targets}'s).
+   * @default - none
+   */
+  readonly loadBalancers?: readonly { readonly targetGroupArn: string; readonly containerName: string; readonly containerPort: number }[];
 }
 
 /** A task as {@link LocalEcs.tasks} lists it: for progress displays and tests. */
@@ -98,7 +127,11 @@ export interface LocalTaskSummary {
   readonly stoppedReason: string | null;
 }
 
-type TaskStatus = 'PROVISIONING' | 'PENDING' | 'RUNNING' | 'DEPROVISIONING' | 'STOPPED';
+/**
+ * ECS's task lifecycle ("Amazon ECS task lifecycle"): DEACTIVATING is where a task behind a load
+ * balancer waits while its target drains; DEPROVISIONING here covers the stop signal and the exit.
+ */
+type TaskStatus = 'PROVISIONING' | 'PENDING' | 'RUNNING' | 'DEACTIVATING' | 'DEPROVISIONING' | 'STOPPED';
 type RolloutState = 'IN_PROGRESS' | 'COMPLETED' | 'FAILED';
 
 interface DeploymentState {
@@ -118,6 +151,7 @@ interface ServiceState {
   readonly arn: string;
   readonly createdAt: Date;
   readonly containerName: string | undefined;
+  readonly loadBalancers: readonly { readonly targetGroupArn: string; readonly containerName: string; readonly containerPort: number }[];
   desiredCount: number;
   /** PRIMARY first, then ACTIVE ones, newest first. */
   deployments: DeploymentState[];
@@ -148,6 +182,8 @@ interface TaskState {
   containerReason: string | undefined;
   healthFailures: number;
   probing: boolean;
+  /** Registered as a target of its service's target group (and not yet deregistered). */
+  registered: boolean;
   readonly output: string[];
 }
 
@@ -187,6 +223,7 @@ export class LocalEcs implements JsonProtocolService, TaskEndpoints {
   private readonly failedTasksThreshold: number;
   private readonly stopTimeoutMs: number;
   private readonly host: string;
+  private readonly targets: TaskTargetRegistry | undefined;
   private readonly onTaskOutput: ((line: TaskOutputLine) => void) | undefined;
   private readonly taskDefinitions: TaskDefinitionRegistry;
   private readonly services = new Map<string, ServiceState>();
@@ -213,6 +250,7 @@ export class LocalEcs implements JsonProtocolService, TaskEndpoints {
     this.failedTasksThreshold = positive('failedTasksThreshold', options.failedTasksThreshold ?? 3);
     this.stopTimeoutMs = positive('stopTimeoutMs', options.stopTimeoutMs ?? 3000);
     this.host = options.host ?? '127.0.0.1';
+    this.targets = options.targets;
     this.onTaskOutput = options.onTaskOutput;
     this.taskDefinitions = new TaskDefinitionRegistry(`${this.arnPrefix}task-definition/`);
     this.operations = {
@@ -221,6 +259,8 @@ export class LocalEcs implements JsonProtocolService, TaskEndpoints {
       ListTaskDefinitions: async (input) => this.listTaskDefinitions(input),
       DescribeServices: async (input) => this.describeServices(input),
       ListServices: async (input) => this.listServices(input),
+      ListClusters: async (input) => this.listClusters(input),
+      DescribeClusters: async (input) => this.describeClusters(input),
       UpdateService: async (input) => this.updateService(input),
       ListTasks: async (input) => this.listTasks(input),
       DescribeTasks: async (input) => this.describeTasks(input),
@@ -264,6 +304,7 @@ export class LocalEcs implements JsonProtocolService, TaskEndpoints {
       arn: `${this.arnPrefix}service/${this.cluster}/${serviceName}`,
       createdAt: now,
       containerName: options.containerName,
+      loadBalancers: options.loadBalancers ?? [],
       desiredCount,
       deployments: [],
       events: [],
@@ -360,7 +401,8 @@ export class LocalEcs implements JsonProtocolService, TaskEndpoints {
     this.closed ??= (async () => {
       clearInterval(this.timer);
       for (const task of this.tasksById.values()) {
-        if (task.lastStatus !== 'STOPPED') this.stopTask(task, 'Local ECS shut down', 'ServiceSchedulerInitiated');
+        // Shutting the world down: no deregistration delay to wait for.
+        if (task.lastStatus !== 'STOPPED') this.stopTask(task, 'Local ECS shut down', 'ServiceSchedulerInitiated', { drain: false });
       }
       await Promise.all([...this.stopping]);
       process.off('exit', this.killOnExit);
@@ -414,6 +456,50 @@ export class LocalEcs implements JsonProtocolService, TaskEndpoints {
       else failures.push({ arn: reference.startsWith('arn:') ? reference : `${this.arnPrefix}service/${this.cluster}/${reference}`, reason: 'MISSING' });
     }
     return { services, failures };
+  }
+
+  /** ListClusters: the one cluster (ECS API reference: `clusterArns`, paged by `maxResults` up to 100). */
+  private listClusters(input: Record<string, unknown>): Record<string, unknown> {
+    const maxResults = optionalInteger(input, 'maxResults', 1, 100) ?? 100;
+    return page('clusterArns', [this.clusterArn], decodeToken(optionalString(input, 'nextToken')), maxResults);
+  }
+
+  /**
+   * DescribeClusters by name or ARN (`default` when none is given, as ECS does); one it does not
+   * know is a failure with reason `MISSING`, not an error (ECS API reference, DescribeClusters).
+   */
+  private describeClusters(input: Record<string, unknown>): Record<string, unknown> {
+    const asked = optionalStringList(input, 'clusters') ?? ['default'];
+    const clusters: Record<string, unknown>[] = [];
+    const failures: Record<string, unknown>[] = [];
+    for (const reference of asked) {
+      if (reference !== this.cluster && reference !== this.clusterArn) {
+        failures.push({ arn: reference.startsWith('arn:') ? reference : `${this.arnPrefix}cluster/${reference}`, reason: 'MISSING' });
+        continue;
+      }
+      let runningTasksCount = 0;
+      let pendingTasksCount = 0;
+      for (const task of this.tasksById.values()) {
+        if (task.lastStatus === 'STOPPED') continue;
+        if (task.lastStatus === 'PROVISIONING' || task.lastStatus === 'PENDING') pendingTasksCount += 1;
+        else runningTasksCount += 1;
+      }
+      clusters.push({
+        clusterArn: this.clusterArn,
+        clusterName: this.cluster,
+        status: 'ACTIVE',
+        registeredContainerInstancesCount: 0,
+        runningTasksCount,
+        pendingTasksCount,
+        activeServicesCount: this.services.size,
+        statistics: [],
+        tags: [],
+        settings: [{ name: 'containerInsights', value: 'disabled' }],
+        capacityProviders: ['FARGATE', 'FARGATE_SPOT'],
+        defaultCapacityProviderStrategy: [],
+      });
+    }
+    return { clusters, failures };
   }
 
   private listServices(input: Record<string, unknown>): Record<string, unknown> {
@@ -515,6 +601,8 @@ export class LocalEcs implements JsonProtocolService, TaskEndpoints {
       if (this.closed || task.desiredStatus !== 'RUNNING') return;
       if (ok) {
         task.healthFailures = 0;
+        // Behind a load balancer, ECS counts a task healthy once the target group does too.
+        if (task.health !== 'HEALTHY' && !this.targetHealthy(task)) return;
         if (task.health !== 'HEALTHY') {
           task.health = 'HEALTHY';
           this.reconcile(task.service);
@@ -631,6 +719,7 @@ export class LocalEcs implements JsonProtocolService, TaskEndpoints {
       containerReason: undefined,
       healthFailures: 0,
       probing: false,
+      registered: false,
       output: [],
     };
     this.tasksById.set(id, task);
@@ -686,12 +775,17 @@ export class LocalEcs implements JsonProtocolService, TaskEndpoints {
     task.port = port;
     task.lastStatus = 'RUNNING';
     task.startedAt = new Date();
+    if (this.targets) {
+      this.targets.register(task.service.name, this.endpointOf(task, port));
+      task.registered = true;
+    }
     child.once('error', (error) => {
       this.recordOutput(task, 'stderr', `failed to start: ${error.message}`);
       // A process that never started gets no 'exit' event; make sure the task is seen as stopped.
       if (child.pid === undefined) this.onExit(task, null);
     });
-    child.once('exit', (code) => this.onExit(task, code));
+    // A process ended by a signal reports 128 + its number, as Docker (and so ECS) shows it: 137 after SIGKILL.
+    child.once('exit', (code, signal) => this.onExit(task, code ?? (signal ? 128 + (osConstants.signals[signal] ?? 0) : null)));
   }
 
   private onExit(task: TaskState, code: number | null): void {
@@ -708,6 +802,8 @@ export class LocalEcs implements JsonProtocolService, TaskEndpoints {
       this.addEvent(task.service, `(service ${task.service.name}) (task ${task.id}) stopped: essential container exited with code ${code}.`);
     }
     this.markStopped(task, code);
+    // A task that exits on its own leaves the target group too (draining, without anyone waiting).
+    void this.deregister(task);
     this.reconcile(task.service);
   }
 
@@ -739,8 +835,12 @@ export class LocalEcs implements JsonProtocolService, TaskEndpoints {
     this.stopTask(task, reason, 'ServiceSchedulerInitiated');
   }
 
-  /** Asks a task to stop: out of the endpoints at once, SIGTERM, SIGKILL after `stopTimeoutMs`. */
-  private stopTask(task: TaskState, reason: string, stopCode: TaskState['stopCode']): void {
+  /**
+   * Asks a task to stop: out of the endpoints at once; behind a load balancer, deregistered and
+   * DEACTIVATING until its draining ends (`drain: false` skips that wait, for shutdown); then
+   * SIGTERM, and SIGKILL after `stopTimeoutMs`.
+   */
+  private stopTask(task: TaskState, reason: string, stopCode: TaskState['stopCode'], options: { drain?: boolean } = {}): void {
     if (task.desiredStatus === 'STOPPED') return;
     task.desiredStatus = 'STOPPED';
     task.stoppedReason = reason;
@@ -748,13 +848,40 @@ export class LocalEcs implements JsonProtocolService, TaskEndpoints {
     task.stoppingAt = new Date();
     const child = task.child;
     if (!child) return; // Still provisioning: startProcess sees desiredStatus and does not spawn.
-    task.lastStatus = 'DEPROVISIONING';
-    const stopped = stopProcess(child, this.stopTimeoutMs).then(() => {
-      this.stopping.delete(stopped);
-      // 'exit' normally marked it already; this covers a process that ignored even SIGKILL's bound.
-      if (task.lastStatus !== 'STOPPED') this.markStopped(task, child.exitCode);
-    });
+    task.lastStatus = task.registered && options.drain !== false ? 'DEACTIVATING' : 'DEPROVISIONING';
+    const drained = this.deregister(task);
+    // The container's own stopTimeout, else the world's (Fargate's default is 30 s).
+    const container = task.deployment.taskDefinition.containers.find((c) => c.name === task.containerName);
+    const graceMs = container?.stopTimeoutSeconds !== undefined ? container.stopTimeoutSeconds * 1000 : this.stopTimeoutMs;
+    const stopped = (options.drain === false ? Promise.resolve() : drained)
+      .then(() => {
+        if (task.lastStatus !== 'STOPPED') task.lastStatus = 'DEPROVISIONING';
+        return stopProcess(child, graceMs);
+      })
+      .then(() => {
+        this.stopping.delete(stopped);
+        // 'exit' normally marked it already; this covers a process that ignored even SIGKILL's bound.
+        if (task.lastStatus !== 'STOPPED') this.markStopped(task, child.exitCode);
+      });
     this.stopping.add(stopped);
+  }
+
+  /** Deregisters a registered task from its target group; resolves when its draining has ended. */
+  private deregister(task: TaskState): Promise<void> {
+    if (!this.targets || !task.registered || task.port === undefined) return Promise.resolve();
+    task.registered = false;
+    return this.targets.deregister(task.service.name, this.endpointOf(task, task.port)).catch((error: unknown) => {
+      this.recordOutput(task, 'stderr', `deregistration failed: ${(error as Error).message}`);
+    });
+  }
+
+  private targetHealthy(task: TaskState): boolean {
+    if (!this.targets || task.port === undefined) return true;
+    return this.targets.isHealthy(task.service.name, this.endpointOf(task, task.port));
+  }
+
+  private endpointOf(task: TaskState, port: number): TaskEndpoint {
+    return { taskId: task.id, host: this.host, port };
   }
 
   private recordOutput(task: TaskState, stream: 'stdout' | 'stderr', line: string): void {
@@ -786,7 +913,7 @@ export class LocalEcs implements JsonProtocolService, TaskEndpoints {
       for (const task of this.tasksOf(deployment)) {
         // Running follows live processes that passed their health check, including ones being
         // stopped (they still run until they exit); pending is what is wanted but not healthy yet.
-        if (task.health === 'HEALTHY' && (task.lastStatus === 'RUNNING' || task.lastStatus === 'DEPROVISIONING')) runningCount += 1;
+        if (task.health === 'HEALTHY' && (task.lastStatus === 'RUNNING' || task.lastStatus === 'DEACTIVATING' || task.lastStatus === 'DEPROVISIONING')) runningCount += 1;
         else if (task.desiredStatus === 'RUNNING') pendingCount += 1;
       }
     }
@@ -799,7 +926,7 @@ export class LocalEcs implements JsonProtocolService, TaskEndpoints {
       serviceArn: service.arn,
       serviceName: service.name,
       clusterArn: this.clusterArn,
-      loadBalancers: [],
+      loadBalancers: service.loadBalancers.map((lb) => ({ ...lb })),
       serviceRegistries: [],
       status: 'ACTIVE',
       desiredCount: service.desiredCount,
@@ -863,7 +990,7 @@ export class LocalEcs implements JsonProtocolService, TaskEndpoints {
           taskArn: task.arn,
           name: task.containerName,
           image: task.image,
-          lastStatus: task.lastStatus === 'DEPROVISIONING' ? 'RUNNING' : task.lastStatus,
+          lastStatus: task.lastStatus === 'DEPROVISIONING' || task.lastStatus === 'DEACTIVATING' ? 'RUNNING' : task.lastStatus,
           exitCode: task.exitCode ?? undefined,
           reason: task.containerReason,
           healthStatus: task.health,

@@ -215,6 +215,7 @@ export class LocalStepFunctions implements JsonProtocolService {
       SendTaskFailure: async (input) => this.sendTaskFailure(input),
       SendTaskHeartbeat: async (input) => this.sendTaskHeartbeat(input),
       DescribeStateMachine: async (input) => this.describeStateMachine(input),
+      ListStateMachines: async () => this.listStateMachines(),
     };
   }
 
@@ -392,6 +393,13 @@ export class LocalStepFunctions implements JsonProtocolService {
   private sendTaskHeartbeat(input: Record<string, unknown>): Record<string, unknown> {
     this.tokens.heartbeat(requiredString(input, 'taskToken'));
     return {};
+  }
+
+  /** ListStateMachines: the one state machine, as a `StateMachineListItem` (name, ARN, type, creation date). */
+  private listStateMachines(): Record<string, unknown> {
+    return {
+      stateMachines: [{ stateMachineArn: this.stateMachineArn, name: this.props.stateMachineName, type: 'STANDARD', creationDate: epochSeconds(this.createdAt) }],
+    };
   }
 
   private describeStateMachine(input: Record<string, unknown>): Record<string, unknown> {

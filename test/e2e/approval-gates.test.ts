@@ -38,7 +38,7 @@ describe('an approval gate before promotion, approved with `ecs-release approve`
   let atGate: { route: { blue: number; green: number }; state: ReleaseState | null };
   let approved: CliResult & { timedOut: boolean };
   let started: CliResult;
-  let after: { route: { blue: number; green: number }; state: ReleaseState | null; approval: ApprovalDocument | null; failed: number };
+  let after: { route: { blue: number; green: number }; state: ReleaseState | null; approval: ApprovalDocument | null; failed: { count: number; why: Readonly<Record<string, number>> } };
 
   beforeAll(async () => {
     env = await startE2eWorld(WORLD);
@@ -53,7 +53,8 @@ describe('an approval gate before promotion, approved with `ecs-release approve`
       route: await env.routeWeights(),
       state: await env.state(),
       approval: await env.approval(),
-      failed: env.traffic.summary().failed,
+      // With why they failed, so a failure shows its cause.
+      failed: { count: env.traffic.summary().failed, why: env.traffic.summary().failures },
     };
   }, 120_000);
 
@@ -77,14 +78,15 @@ describe('an approval gate before promotion, approved with `ecs-release approve`
   });
 
   it('promotes the release: `start --wait` exits 0, green is live on v2 in the state document', () => {
-    expect(started.code).toBe(0);
+    // On failure, show what the CLI said, not just its exit code.
+    expect({ code: started.code, stdout: started.stdout }).toEqual({ code: 0, stdout: started.stdout });
     expect(started.stdout).toContain(`Release ${gate.releaseId} of colorapp: PROMOTED in `);
     expect(after.route).toEqual({ blue: 0, green: 100 });
     expect(after.state?.live).toBe('green');
     expect(after.state?.colours.green).toMatchObject({ image: V2, version: 'v2' });
     expect(after.state?.history.map((r) => [r.id, r.outcome])).toEqual([[gate.releaseId, 'promoted']]);
     expect(after.approval).toBeNull(); // the answered gate's document is gone
-    expect(after.failed).toBe(0);
+    expect(after.failed).toEqual({ count: 0, why: {} });
   });
 });
 
@@ -93,7 +95,13 @@ describe('an approval gate before traffic, rejected with `ecs-release reject`', 
   let start: BackgroundCli | undefined;
   let before: { blue: Service; green: Service };
   let gate: ApprovalDocument;
-  let atGate: { route: { blue: number; green: number }; services: { blue: Service; green: Service } };
+  let atGate: {
+    route: { blue: number; green: number };
+    services: { blue: Service; green: Service };
+    /** What `curl -H 'x-release-color: green'` and a plain curl got through the load balancer. */
+    byHeader: { color: string; version: string };
+    plain: { color: string; version: string };
+  };
   let rejected: CliResult;
   let started: CliResult;
   let after: {
@@ -101,7 +109,7 @@ describe('an approval gate before traffic, rejected with `ecs-release reject`', 
     state: ReleaseState | null;
     services: { blue: Service; green: Service };
     approval: ApprovalDocument | null;
-    failed: number;
+    failed: { count: number; why: Readonly<Record<string, number>> };
   };
 
   beforeAll(async () => {
@@ -109,7 +117,14 @@ describe('an approval gate before traffic, rejected with `ecs-release reject`', 
     before = await env.services();
     start = cliInBackground(env.endpointUrl, ['start', '--service', 'colorapp', '--image', V2, '--approve-before-traffic', '--wait']);
     gate = await gateOpens(env, 'before-traffic', 30_000);
-    atGate = { route: await env.routeWeights(), services: await env.services() };
+    const answer = async (headers: Record<string, string>) =>
+      (await (await fetch(env!.world.gateway.url, { headers, signal: AbortSignal.timeout(5000) })).json()) as { color: string; version: string };
+    atGate = {
+      route: await env.routeWeights(),
+      services: await env.services(),
+      byHeader: await answer({ 'x-release-color': 'green' }),
+      plain: await answer({}),
+    };
 
     const reason = 'smoke test failed on green';
     rejected = await cli(env.endpointUrl, ['reject', '--service', 'colorapp', '--reason', reason, '--by', 'qa-lead']);
@@ -119,7 +134,8 @@ describe('an approval gate before traffic, rejected with `ecs-release reject`', 
       state: await env.state(),
       services: await env.services(),
       approval: await env.approval(),
-      failed: env.traffic.summary().failed,
+      // With why they failed, so a failure shows its cause.
+      failed: { count: env.traffic.summary().failed, why: env.traffic.summary().failures },
     };
   }, 120_000);
 
@@ -132,6 +148,11 @@ describe('an approval gate before traffic, rejected with `ecs-release reject`', 
     expect(atGate.route).toEqual({ blue: 100, green: 0 });
     expect(atGate.services.green).toMatchObject({ desiredCount: 2, runningCount: 2 });
     expect(atGate.services.green.taskDefinition).not.toBe(before.green.taskDefinition);
+  });
+
+  it("lets a tester reach the idle colour's v2 with x-release-color: green (the header rule) while clients stay on blue", () => {
+    expect(atGate.byHeader).toMatchObject({ color: 'green', version: 'v2' });
+    expect(atGate.plain).toMatchObject({ color: 'blue', version: 'v1' });
   });
 
   it('accepts the rejection (exit 0) and says the release is being rolled back', () => {
@@ -156,7 +177,7 @@ describe('an approval gate before traffic, rejected with `ecs-release reject`', 
       failure: { error: 'ApprovalRejectedError', cause: 'Rejected by qa-lead: smoke test failed on green' },
     });
     expect(after.approval).toBeNull();
-    expect(after.failed).toBe(0);
+    expect(after.failed).toEqual({ count: 0, why: {} });
   });
 
   it('puts green back on its previous revision at zero tasks and leaves blue as it was', () => {

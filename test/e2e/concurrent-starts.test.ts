@@ -18,7 +18,7 @@ let after: {
   lockExists: boolean;
   route: { blue: number; green: number };
   taskDefinitions: string[];
-  failed: number;
+  failed: { count: number; why: Readonly<Record<string, number>> };
 };
 
 beforeAll(async () => {
@@ -54,7 +54,8 @@ beforeAll(async () => {
     lockExists,
     route: await env.routeWeights(),
     taskDefinitions: listedTaskDefinitions.taskDefinitionArns ?? [],
-    failed: env.traffic.summary().failed,
+    // With why they failed, so a failure shows its cause.
+    failed: { count: env.traffic.summary().failed, why: env.traffic.summary().failures },
   };
 }, 150_000);
 
@@ -111,6 +112,6 @@ describe('twenty concurrent starts of one service', () => {
     expect(after.state?.live).toBe('green');
     expect(after.route).toEqual({ blue: 0, green: 100 });
     expect(after.lockExists).toBe(false);
-    expect(after.failed).toBe(0);
+    expect(after.failed).toEqual({ count: 0, why: {} });
   });
 });

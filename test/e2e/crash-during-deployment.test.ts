@@ -73,8 +73,7 @@ describe.each<[string, E2eWorldOptions['v2'], Drill, number]>([
       await start.stop();
     }
 
-    const { cluster, ecsServices, traffic } = env.world.config;
-    if (traffic.kind !== 'appmesh') throw new Error('colorapp routes with App Mesh');
+    const { cluster, ecsServices } = env.world.config;
     const listed = await env.ecs.send(new ListTasksCommand({ cluster, serviceName: ecsServices.green, desiredStatus: 'RUNNING' }));
     const running = listed.taskArns?.length
       ? ((await env.ecs.send(new DescribeTasksCommand({ cluster, tasks: listed.taskArns }))).tasks ?? [])
@@ -85,9 +84,7 @@ describe.each<[string, E2eWorldOptions['v2'], Drill, number]>([
       route: await env.routeWeights(),
       services: await env.services(),
       greenTasksRunning: running.filter((t) => t.lastStatus !== 'STOPPED').length,
-      greenWeights: env.world.appMesh
-        .weightHistory(traffic.meshName, traffic.virtualRouterName, traffic.routeName)
-        .map((c) => c.weights[traffic.virtualNodes.green] ?? 0),
+      greenWeights: env.world.weightHistory().map((c) => c.weights.green),
       stoppedV2Tasks: env.world.ecs.tasks(ecsServices.green).filter((t) => t.image === V2 && t.lastStatus === 'STOPPED').length,
       requests: summary.requests,
       failed: summary.failed,

@@ -36,14 +36,12 @@ beforeAll(async () => {
 
   const services = await env.services();
   const td = await env.ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: services.green.taskDefinition }));
-  if (env.world.config.traffic.kind !== 'appmesh') throw new Error('this test runs App Mesh');
-  const { meshName, virtualRouterName, routeName, virtualNodes } = env.world.config.traffic;
   after = {
     state: await env.state(),
     route: await env.routeWeights(),
     services,
     greenContainer: td.taskDefinition?.containerDefinitions?.[0],
-    greenWeights: env.world.appMesh.weightHistory(meshName, virtualRouterName, routeName).map((c) => c.weights[virtualNodes.green] ?? 0),
+    greenWeights: env.world.weightHistory().map((c) => c.weights.green),
     traffic: env.traffic.summary(),
   };
 }, 120_000);

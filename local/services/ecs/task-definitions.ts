@@ -17,6 +17,12 @@ export interface ContainerSpec {
   readonly name: string;
   readonly image: string;
   readonly environment: Readonly<Record<string, string>>;
+  /**
+   * `stopTimeout`: seconds between the stop signal and SIGKILL ("Time duration (in seconds) to wait
+   * before the container is forcefully killed if it doesn't exit normally on its own").
+   * @default - the local ECS's `stopTimeoutMs` (Fargate's default is 30 s)
+   */
+  readonly stopTimeoutSeconds?: number;
 }
 
 /** One registered revision. */
@@ -133,7 +139,11 @@ function parseContainers(value: unknown): ContainerSpec[] {
         environment[name] = v;
       }
     }
-    return { name: container.name, image: container.image, environment };
+    const stopTimeout = container.stopTimeout;
+    if (stopTimeout !== undefined && !(Number.isInteger(stopTimeout) && (stopTimeout as number) >= 0)) {
+      throw clientError(`Container ${container.name}: stopTimeout must be a whole number of seconds.`);
+    }
+    return { name: container.name, image: container.image, environment, ...(stopTimeout !== undefined ? { stopTimeoutSeconds: stopTimeout as number } : {}) };
   });
 }
 

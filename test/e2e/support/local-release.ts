@@ -6,11 +6,12 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { AppMeshClient, DescribeRouteCommand } from '@aws-sdk/client-app-mesh';
 import { DescribeServicesCommand, ECSClient, type Service } from '@aws-sdk/client-ecs';
+import { DescribeListenersCommand, DescribeRulesCommand, ElasticLoadBalancingV2Client, type Action } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { run } from '../../../cli/main';
 import { captureIo } from '../../../cli/io';
-import { COLORAPP, alarmDefinitionsOf, appMeshTrafficOf, localProfile, serviceConfigOf } from '../../../infra/colorapp-settings';
+import { COLORAPP, alarmDefinitionsOf, localProfile, serviceConfigOf } from '../../../infra/colorapp-settings';
 import type { Strategy } from '../../../lambdas/shared/config';
 import {
   ApprovalDocumentSchema,
@@ -19,6 +20,7 @@ import {
   type ApprovalDocument,
   type ReleaseState,
 } from '../../../lambdas/shared/documents';
+import { localTrafficOf, type LocalBackend } from '../../../local/backends';
 import { buildColorApp, type LocalImage } from '../../../local/services/ecs';
 import { startTraffic, type TrafficGenerator } from '../../../local/traffic';
 import { startLocalWorld, type LocalWorld } from '../../../local/world';
@@ -41,6 +43,8 @@ export interface E2eWorldOptions {
   readonly bakeSeconds: number;
   /** Client requests per second through the gateway, for the whole test. */
   readonly requestsPerSecond: number;
+  /** The traffic backend. @default 'alb' */
+  readonly traffic?: LocalBackend;
 }
 
 /** A world seen from the outside: SDK clients pointed at its endpoint, and what users read with them. */
@@ -50,11 +54,15 @@ export interface Observer {
   readonly ecs: ECSClient;
   readonly sfn: SFNClient;
   readonly mesh: AppMeshClient;
+  readonly elbv2: ElasticLoadBalancingV2Client;
   /** `/ecs-release/colorapp/state`, read with GetParameter through the endpoint; null when absent. */
   state(): Promise<ReleaseState | null>;
   /** `/ecs-release/colorapp/approval`: the waiting approval gate; null when none waits. */
   approval(): Promise<ApprovalDocument | null>;
-  /** Route weights per colour, read with App Mesh DescribeRoute through the endpoint. */
+  /**
+   * Weights per colour, read through the endpoint as a user would: the weighted forward with
+   * DescribeListeners/DescribeRules (ALB), or the route with DescribeRoute (App Mesh).
+   */
   routeWeights(): Promise<{ blue: number; green: number }>;
   /** Both colours' ECS services, read with DescribeServices through the endpoint. */
   services(): Promise<{ blue: Service; green: Service }>;
@@ -70,8 +78,8 @@ export function observe(world: LocalWorld): Observer {
   const ecs = new ECSClient(clientConfig);
   const sfn = new SFNClient(clientConfig);
   const mesh = new AppMeshClient(clientConfig);
+  const elbv2 = new ElasticLoadBalancingV2Client(clientConfig);
   const { traffic: route, ecsServices, cluster, service } = world.config;
-  if (route.kind !== 'appmesh') throw new Error(`${service} routes with App Mesh`);
   const getJson = async <T>(name: string, schema: { parse(value: unknown): T }): Promise<T | null> => {
     try {
       const out = await ssm.send(new GetParameterCommand({ Name: name }));
@@ -87,9 +95,23 @@ export function observe(world: LocalWorld): Observer {
     ecs,
     sfn,
     mesh,
+    elbv2,
     state: () => getJson(parameterNames(service).state, ReleaseStateSchema),
     approval: () => getJson(parameterNames(service).approval, ApprovalDocumentSchema),
     async routeWeights() {
+      if (route.kind === 'alb') {
+        let actions: Action[];
+        if (route.rule === 'listener-default') {
+          const out = await elbv2.send(new DescribeListenersCommand({ ListenerArns: [route.listenerArn] }));
+          actions = out.Listeners?.[0]?.DefaultActions ?? [];
+        } else {
+          const out = await elbv2.send(new DescribeRulesCommand({ RuleArns: [route.rule] }));
+          actions = out.Rules?.[0]?.Actions ?? [];
+        }
+        const groups = actions.find((a) => a.Type === 'forward')?.ForwardConfig?.TargetGroups ?? [];
+        const weightOf = (arn: string) => groups.find((g) => g.TargetGroupArn === arn)?.Weight ?? 0;
+        return { blue: weightOf(route.targetGroups.blue), green: weightOf(route.targetGroups.green) };
+      }
       const out = await mesh.send(
         new DescribeRouteCommand({ meshName: route.meshName, virtualRouterName: route.virtualRouterName, routeName: route.routeName }),
       );
@@ -107,7 +129,7 @@ export function observe(world: LocalWorld): Observer {
       return { blue: byName(ecsServices.blue), green: byName(ecsServices.green) };
     },
     destroy() {
-      for (const client of [ssm, ecs, sfn, mesh]) client.destroy();
+      for (const client of [ssm, ecs, sfn, mesh, elbv2]) client.destroy();
     },
   };
 }
@@ -135,7 +157,7 @@ export async function startE2eWorld(options: E2eWorldOptions): Promise<E2eWorld>
     env: options.v2?.faultRate ? { FAULT_RATE: String(options.v2.faultRate) } : {},
   };
   const world = await startLocalWorld({
-    config: serviceConfigOf(settings, { traffic: appMeshTrafficOf(settings) }),
+    config: serviceConfigOf(settings, { traffic: localTrafficOf(settings, options.traffic ?? 'alb') }),
     alarms: alarmDefinitionsOf(settings),
     images: { [V1]: { entry }, [V2]: v2 },
     liveImage: V1,
