@@ -43,11 +43,11 @@ const WEIGHTED_RULE_PRIORITY = 10;
  * The `traffic` section of the local ALB sample: ARNs with stable ids derived from the names, as
  * the world will create them.
  *
- * @param weighted `'listener-default'` (as the CDK sample) or `'rule'`: a listener rule carries the weighted forward.
+ * @param weighted `'rule'` (as the CDK sample: a listener rule on every path carries the weighted forward, the listener's default action is a fixed 503) or `'listener-default'` (the weighted forward is the listener's default action, as many existing services have it).
  * @example
  * serviceConfigOf(settings, { traffic: localAlbTrafficOf(settings.alb, { region: 'eu-west-1', account: '000000000000' }) });
  */
-export function localAlbTrafficOf(names: AlbSampleNames, scope: AlbArnScope, weighted: 'listener-default' | 'rule' = 'listener-default'): AlbTraffic {
+export function localAlbTrafficOf(names: AlbSampleNames, scope: AlbArnScope, weighted: 'listener-default' | 'rule' = 'rule'): AlbTraffic {
   const prefix = `arn:aws:elasticloadbalancing:${scope.region}:${scope.account}:`;
   const lb = `app/${names.loadBalancerName}/${stableId('loadbalancer', names.loadBalancerName)}`;
   const listenerArn = `${prefix}listener/${lb}/${stableId('listener', lb)}`;
@@ -121,7 +121,13 @@ export function seedAlb(elbv2: LocalElbv2, traffic: AlbTraffic, scope: AlbArnSco
     Port: LISTENER_PORT,
     DefaultActions: byDefault
       ? [weightedForward]
-      : [{ Type: 'fixed-response', FixedResponseConfig: { StatusCode: '404', ContentType: 'text/plain', MessageBody: 'no rule matched' } }],
+      : // As the CDK sample's listener: never reached while the weighted rule (every path) exists.
+        [
+          {
+            Type: 'fixed-response',
+            FixedResponseConfig: { StatusCode: '503', ContentType: 'text/plain', MessageBody: 'colorapp: no release rule (the weighted listener rule is missing)' },
+          },
+        ],
   });
 
   const ruleId = (arn: string) => parseArn(arn, /^listener-rule\/app\/[^/]+\/[^/]+\/[^/]+\/([^/]+)$/, scope)[0];

@@ -17,6 +17,7 @@ import type { ServiceConfig } from '../lambdas/shared/config';
 import { parameterNames } from '../lambdas/shared/documents';
 import { versionOf } from '../lambdas/shared/release';
 import { seedState } from '../lambdas/shared/release-state';
+import { templateFamilyOf } from '../lambdas/shared/task-definition';
 import { CLEANUP_EXECUTION_STATUSES } from '../infra/release-rules';
 import type { LambdaHandler } from './asl/lambda';
 import { RELEASE_ASL_PATH, handlerFileOf } from './asl/definition';
@@ -239,9 +240,11 @@ async function start(options: LocalWorldOptions, endpointPort: number): Promise<
 
   // What `cdk deploy` would have created.
   ssm.putJson(parameterNames(config.service).config, { ...config, releaseStateMachineArn: stateMachineArn });
+  // As the CDK sample: each colour's service starts on its template revision, which the app owns
+  // and a release clones (a release registers its own revisions in the release family).
   const taskDefinition = (colour: 'blue' | 'green') =>
     ecs.registerTaskDefinition({
-      family: config.taskDefinitionFamily,
+      family: templateFamilyOf(config.taskDefinitionFamily, colour),
       networkMode: 'awsvpc',
       requiresCompatibilities: ['FARGATE'],
       cpu: '256',

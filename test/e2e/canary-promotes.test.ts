@@ -10,6 +10,9 @@ import { runDemo, type DemoReport } from '../../local/demo';
 import type { ReleaseState } from '../../lambdas/shared/documents';
 import { observe, revisionOf, V2 } from './support/local-release';
 
+/** `arn:...:task-definition/<family>:<revision>` → family. */
+const familyOf = (arn: string | undefined) => /task-definition\/([^:]+):\d+$/.exec(arn ?? '')?.[1];
+
 interface Seen {
   readonly state: ReleaseState | null;
   readonly route: { blue: number; green: number };
@@ -110,7 +113,11 @@ describe.each<LocalBackend>(['alb', 'appmesh'])('on %s', (backend) => {
     it('runs v2 on green in a new task definition revision and scales blue down', () => {
       const { blue, green } = seen.services;
       expect(seen.greenImage).toBe(V2);
-      expect(revisionOf(green.taskDefinition)).toBeGreaterThan(revisionOf(blue.taskDefinition));
+      // Blue still names its template revision (colorapp-blue-template); the release registered
+      // green's in the release family, cloned from green's template.
+      expect(familyOf(blue.taskDefinition)).toBe('colorapp-blue-template');
+      expect(familyOf(green.taskDefinition)).toBe('colorapp');
+      expect(revisionOf(green.taskDefinition)).toBeGreaterThanOrEqual(1);
       expect(green).toMatchObject({ desiredCount: 2, runningCount: 2 });
       expect(blue.desiredCount).toBe(0); // promotion.scaleDownDelaySeconds is 0 locally, keepOldColourWarm false
     });

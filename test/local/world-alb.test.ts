@@ -122,7 +122,9 @@ describe('the AWS CLI reads a newcomer tries first, against the world on ALB', (
     expect(tgs.TargetGroups.map((g: { TargetGroupName: string }) => g.TargetGroupName)).toEqual(['colorapp-blue', 'colorapp-green']);
     expect(health.TargetHealthDescriptions).toHaveLength(1); // one blue task left after the scale-in above
     expect(health.TargetHealthDescriptions[0].TargetHealth).toEqual({ State: 'healthy' });
-    expect(rules.Rules.map((r: { Priority: string }) => r.Priority)).toEqual(['1', '2', 'default']);
+    // As the CDK sample: header rules 1 and 2, the weighted rule 10 on every path, a fixed 503 by default.
+    expect(rules.Rules.map((r: { Priority: string }) => r.Priority)).toEqual(['1', '2', '10', 'default']);
+    expect(rules.Rules[3].Actions[0]).toMatchObject({ Type: 'fixed-response', FixedResponseConfig: { StatusCode: '503' } });
     expect(rules.Rules[2].Actions[0].ForwardConfig.TargetGroups).toEqual([
       expect.objectContaining({ TargetGroupArn: targetGroups.blue, Weight: 100 }),
       expect.objectContaining({ TargetGroupArn: targetGroups.green, Weight: 0 }),

@@ -58,7 +58,9 @@ const colourOf = (body: string) => (JSON.parse(body) as { color: string }).color
 const named = (metricName: string) => samples.filter((s) => s.metricName === metricName);
 
 beforeEach(async () => {
-  traffic = localAlbTrafficOf(COLORAPP.alb, SCOPE);
+  // The weighted forward as the listener's default action (what ModifyListener changes); the
+  // rule shape is covered by world-alb-rule.test.ts.
+  traffic = localAlbTrafficOf(COLORAPP.alb, SCOPE, 'listener-default');
   const nextIds: string[] = [];
   // Every target is healthy unless the test says otherwise: routing, not health checks, is under test.
   elbv2 = new LocalElbv2({ accountId: SCOPE.account, region: SCOPE.region, healthProbe: async () => ({ healthy: true }), newId: () => nextIds.shift() ?? randomBytes(8).toString('hex') });
