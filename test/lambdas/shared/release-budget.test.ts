@@ -1,25 +1,14 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { ServiceConfigSchema } from '../../../lambdas/shared/config';
 import { assertCanFinish, EXECUTION_TIMEOUT_SECONDS, worstCaseOf } from '../../../lambdas/shared/release-budget';
-import { appMeshConfig } from '../../support/traffic-fixtures';
-
-const config = (overrides: Record<string, unknown> = {}) =>
-  ServiceConfigSchema.parse({
-    service: 'colorapp',
-    cluster: 'apps',
-    ecsServices: { blue: 'colorapp-blue', green: 'colorapp-green' },
-    taskDefinitionFamily: 'colorapp',
-    containerName: 'app',
-    traffic: appMeshConfig,
-    ...overrides,
-  });
+import { config } from '../../support/release-documents';
 
 const release = (overrides: Record<string, unknown> = {}, configOverrides: Record<string, unknown> = {}) => ({
   schedule: [10, 50, 100],
   bakeSeconds: 60,
   approvals: { beforeTraffic: false, beforePromote: false },
-  config: config(configOverrides),
+  // The config's own stability defaults (the shared fixture polls for 600 s).
+  config: config({ stabilization: { pollSeconds: 15, timeoutSeconds: 900 }, ...configOverrides }),
   ...overrides,
 });
 
