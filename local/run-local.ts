@@ -87,7 +87,7 @@ async function main(): Promise<void> {
 Local world running on ${layer}. Blue (colorapp:v1) is live at 100%.
 
   AWS endpoint  ${e}
-  gateway       ${world.gateway.url}     (curl ${world.gateway.url}/ ; -H 'x-release-color: green' reaches the idle colour)
+  gateway       ${world.gateway.url}     (curl ${world.gateway.url}/ ; -H 'x-release-color: green' reaches the idle colour once a release runs tasks on it: until then 503, as an ALB with no target)
   state machine ${world.stateMachineArn}
 
 Try:
