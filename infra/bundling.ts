@@ -2,6 +2,8 @@
  * How every Lambda handler is bundled, shared by the CDK construct and `npm run bench` so the
  * benchmark measures exactly what is deployed.
  */
+import { cpSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { buildSync, type BuildOptions } from 'esbuild';
 
@@ -46,12 +48,26 @@ export function handlerBuildOptions(entry: string): BuildOptions {
   };
 }
 
+/** Bundles already built in this process, by the set of entries they were built for. */
+const builtSets = new Map<string, string>();
+
 /**
- * Bundles one handler into `outdir/index.js` (+ `index.js.map`), in this process. The CDK
- * construct bundles through this at synth time (one in-process build per handler is a fraction
- * of a second, where a spawned esbuild per function cost about a second each), and the benchmark
- * measures what it produces, so what is measured is what is deployed.
+ * Bundles one handler into `outdir/index.js` (+ `index.js.map`), in this process, as part of one
+ * esbuild build of every handler in `allEntries` (all paths under `root`). One build parses the
+ * shared code and the AWS SDK once for all handlers (about 6 s for 25 handlers here, where a
+ * build per handler took 16 s); each handler's output is still self-contained, with exactly
+ * {@link handlerBuildOptions}. The CDK construct bundles through this at synth time, and the
+ * benchmark measures what those options produce, so what is measured is what is deployed.
  */
-export function bundleHandler(entry: string, outdir: string): void {
-  buildSync({ ...handlerBuildOptions(entry), outfile: path.join(outdir, 'index.js') });
+export function bundleHandler(entry: string, outdir: string, allEntries: readonly string[], root: string): void {
+  if (!allEntries.includes(entry)) throw new Error(`bundleHandler: ${entry} is not one of the entries to build`);
+  const key = JSON.stringify([root, ...[...allEntries].sort()]);
+  let built = builtSets.get(key);
+  if (built === undefined) {
+    built = mkdtempSync(path.join(tmpdir(), 'ecs-release-handlers-'));
+    // `[dir]/[name]/index`: every handler's bundle is an index.js whose source map keeps its name.
+    buildSync({ ...handlerBuildOptions(entry), entryPoints: [...allEntries], outbase: root, outdir: built, entryNames: '[dir]/[name]/index' });
+    builtSets.set(key, built);
+  }
+  cpSync(path.join(built, path.relative(root, entry).replace(/\.ts$/, '')), outdir, { recursive: true });
 }

@@ -50,6 +50,8 @@ import { ReleaseStrategy, type ReleaseTraffic, type ReleaseTrafficBinding } from
 
 const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
 const LAMBDAS_DIR = path.join(PROJECT_ROOT, 'lambdas');
+/** Every handler file a pipeline deploys, bundled together in one build (see bundleHandler). */
+const ALL_HANDLER_ENTRIES = [...new Set([STEP_HANDLERS, EVENT_HANDLERS, API_HANDLERS].flatMap((specs) => Object.values(specs).map((spec) => path.join(LAMBDAS_DIR, spec.entry))))];
 /** The release state machine, shared by every pipeline; each fills its placeholders with its own handlers. */
 export const RELEASE_DEFINITION_FILE = path.join(PROJECT_ROOT, 'statemachines', 'release.asl.json');
 
@@ -970,7 +972,7 @@ export class ReleasePipeline extends Construct {
             environment: { HANDLER_ENTRY: spec.entry },
             local: {
               tryBundle: (outputDir: string) => {
-                bundleHandler(entry, outputDir);
+                bundleHandler(entry, outputDir, ALL_HANDLER_ENTRIES, LAMBDAS_DIR);
                 return true;
               },
             },
