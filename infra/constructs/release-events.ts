@@ -1,4 +1,4 @@
-import { Duration, type RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { ArnFormat, Duration, type RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import type * as kms from 'aws-cdk-lib/aws-kms';
@@ -35,7 +35,9 @@ import { RELEASE_EVENT_SOURCE, RELEASE_EVENT_TYPES, type ReleaseEventOutcome } f
 export { RELEASE_EVENT_SOURCE, RELEASE_EVENT_TYPES } from '../release-event-schema';
 export type { ReleaseEventDetail, ReleaseEventOutcome } from '../release-event-schema';
 
-/** Errors the state machine's `Rejected` state ends with: nothing was touched. */
+/** The release state machine's Fail state for a release refused before anything was touched. */
+const REJECTED_STATE = 'Rejected';
+/** Errors that end the `Rejected` state and never a rollback: the fallback when the history is unreadable. */
 const REJECTION_ERRORS = ['ValidationError', 'ConfigNotFoundError', 'ReleaseInProgressError', 'StaleLockError'];
 /** Errors after which an operator must act although the engine did all it could. */
 const OPERATOR_ERRORS = ['RollbackFailedError', 'ScaleDownFailedError', 'LockReleaseFailedError'];
@@ -45,6 +47,8 @@ export interface ReleaseEventPublisherProps {
   readonly serviceName: string;
   /** The release state machine whose executions are reported. */
   readonly stateMachine: sfn.IStateMachine;
+  /** Its name: the publisher reads the end of its executions' histories. */
+  readonly stateMachineName: string;
   /** The approval document's parameter name; its creation means a gate is waiting. */
   readonly approvalParameterName: string;
   readonly approvalParameterArn: string;
@@ -141,6 +145,61 @@ export class ReleaseEventPublisher extends Construct {
 
     const errorIs = (names: string[]) =>
       sfn.Condition.or(...names.map((name) => sfn.Condition.stringEquals('$.detail.error', name)));
+    const rejected = fromExecution('Rejected', RELEASE_EVENT_TYPES.rejected, 'rejected', {
+      subject: `${service}: release rejected`,
+      what: 'was rejected before anything changed',
+      withError: true,
+    });
+    const needsOperator = fromExecution('NeedsOperator', RELEASE_EVENT_TYPES.failed, 'failed', {
+      subject: `${service}: release needs an operator`,
+      what: 'needs an operator',
+      withError: true,
+    });
+    const rolledBack = fromExecution('RolledBack', RELEASE_EVENT_TYPES.rolledBack, 'rolled-back', {
+      subject: `${service}: release rolled back`,
+      what: 'was rolled back',
+      withError: true,
+    });
+
+    // Which Fail state ended the execution decides, not the error's name: a refusal at the lock
+    // (ThrottledError, StateConflictError) or a Plan that crashed ends in `Rejected` with names that
+    // also end real rollbacks. A Fail state's history ends FailStateEntered, ExecutionFailed; newest
+    // first, the state is the second event. Without the history (denied, throttled past the retries)
+    // the names decide, as they did before.
+    const endedIn = (stateName: string) =>
+      sfn.Condition.and(
+        sfn.Condition.isPresent('$.ending.events[1].StateEnteredEventDetails.Name'),
+        sfn.Condition.stringEquals('$.ending.events[1].StateEnteredEventDetails.Name', stateName),
+      );
+    const howItFailed = new sfn.Choice(this, 'HowItFailed')
+      .when(endedIn(REJECTED_STATE), rejected)
+      .when(sfn.Condition.and(
+          // Not(IsPresent) rather than IsPresent false: aws-local-stepfunctions, which runs this
+          // definition in the tests, evaluates `IsPresent: false` as false whatever the input.
+          sfn.Condition.not(sfn.Condition.isPresent('$.ending.events')),
+          errorIs(REJECTION_ERRORS),
+        ), rejected)
+      .when(errorIs(OPERATOR_ERRORS), needsOperator)
+      .otherwise(rolledBack);
+    const readEnding = tasks.CallAwsService.jsonPath(this, 'ReadEnding', {
+      comment: 'The last two history events, without data: which Fail state ended the execution.',
+      service: 'sfn',
+      action: 'getExecutionHistory',
+      parameters: {
+        ExecutionArn: sfn.JsonPath.stringAt('$.detail.executionArn'),
+        ReverseOrder: true,
+        MaxResults: 2,
+        IncludeExecutionData: false,
+      },
+      iamAction: 'states:GetExecutionHistory',
+      iamResources: [Stack.of(this).formatArn({ service: 'states', resource: 'execution', resourceName: `${props.stateMachineName}:*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME })],
+      resultSelector: { 'events.$': '$.Events' },
+      resultPath: '$.ending',
+    });
+    readEnding.addRetry({ errors: ['States.ALL'], interval: Duration.seconds(1), maxAttempts: 3, backoffRate: 2 });
+    readEnding.addCatch(howItFailed, { errors: ['States.ALL'], resultPath: '$.endingUnknown' });
+    readEnding.next(howItFailed);
+
     const byStatus = new sfn.Choice(this, 'ByStatus')
       .when(
         sfn.Condition.stringEquals('$.detail.status', 'RUNNING'),
@@ -150,30 +209,7 @@ export class ReleaseEventPublisher extends Construct {
         sfn.Condition.stringEquals('$.detail.status', 'SUCCEEDED'),
         fromExecution('Promoted', RELEASE_EVENT_TYPES.promoted, 'promoted', null),
       )
-      .when(
-        sfn.Condition.and(sfn.Condition.stringEquals('$.detail.status', 'FAILED'), errorIs(REJECTION_ERRORS)),
-        fromExecution('Rejected', RELEASE_EVENT_TYPES.rejected, 'rejected', {
-          subject: `${service}: release rejected`,
-          what: 'was rejected before anything changed',
-          withError: true,
-        }),
-      )
-      .when(
-        sfn.Condition.and(sfn.Condition.stringEquals('$.detail.status', 'FAILED'), errorIs(OPERATOR_ERRORS)),
-        fromExecution('NeedsOperator', RELEASE_EVENT_TYPES.failed, 'failed', {
-          subject: `${service}: release needs an operator`,
-          what: 'needs an operator',
-          withError: true,
-        }),
-      )
-      .when(
-        sfn.Condition.stringEquals('$.detail.status', 'FAILED'),
-        fromExecution('RolledBack', RELEASE_EVENT_TYPES.rolledBack, 'rolled-back', {
-          subject: `${service}: release rolled back`,
-          what: 'was rolled back',
-          withError: true,
-        }),
-      )
+      .when(sfn.Condition.stringEquals('$.detail.status', 'FAILED'), readEnding)
       .when(
         sfn.Condition.or(
           sfn.Condition.stringEquals('$.detail.status', 'ABORTED'),
@@ -261,6 +297,10 @@ export class ReleaseEventPublisher extends Construct {
       // Every transition is logged, but not the data: the approval document it reads holds the
       // gate's task token, which has no business in a log.
       logs: { destination: logGroup, level: sfn.LogLevel.ALL, includeExecutionData: false },
+    });
+    Validations.of(this.stateMachine).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:${props.stateMachineName}:*]`,
+      reason: 'Execution names are release ids chosen at run time; the wildcard covers executions of this one state machine (GetExecutionHistory, read-only).',
     });
     // Publishing to an encrypted topic needs the key as well as sns:Publish.
     props.topicKey.grant(this.stateMachine, 'kms:GenerateDataKey', 'kms:Decrypt');

@@ -592,6 +592,7 @@ export class ReleasePipeline extends Construct {
     new ReleaseEventPublisher(this, 'ReleaseEvents', {
       serviceName: props.serviceName,
       stateMachine: this.stateMachine,
+      stateMachineName: this.stateMachineName,
       approvalParameterName: this.names.approval,
       approvalParameterArn: this.parameterArn(this.names.approval),
       topic: this.notificationTopic,

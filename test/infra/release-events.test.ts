@@ -1,4 +1,6 @@
 import '../support/polyfills';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -25,6 +27,7 @@ const key = new kms.Key(stack, 'Key', { enableKeyRotation: true });
 new ReleaseEventPublisher(stack, 'Publisher', {
   serviceName: 'colorapp',
   stateMachine: sfn.StateMachine.fromStateMachineName(stack, 'Release', 'ecs-release-colorapp'),
+  stateMachineName: 'ecs-release-colorapp',
   approvalParameterName: '/ecs-release/colorapp/approval',
   approvalParameterArn: 'arn:aws:ssm:eu-west-1:111122223333:parameter/ecs-release/colorapp/approval',
   topic: new sns.Topic(stack, 'Topic', { masterKey: key }),
@@ -33,7 +36,8 @@ new ReleaseEventPublisher(stack, 'Publisher', {
   logRetention: logs.RetentionDays.ONE_DAY,
   removalPolicy: RemovalPolicy.DESTROY,
 });
-const [machineResource] = Object.values(Template.fromStack(stack).findResources('AWS::StepFunctions::StateMachine')) as Array<{
+const template = Template.fromStack(stack);
+const [machineResource] = Object.values(template.findResources('AWS::StepFunctions::StateMachine')) as Array<{
   Properties: { DefinitionString: unknown };
 }>;
 const definition = JSON.parse(String(flattenIntrinsics(machineResource.Properties.DefinitionString)).split('<Ref:AWS::Partition>').join('aws'));
@@ -44,11 +48,31 @@ interface Published {
   notifications: Array<{ Subject: string; Message: string }>;
 }
 
-async function publish(event: object, approvalDocument?: object | Error): Promise<Published> {
+/** The newest two history events of an execution that ended in the Fail state `name`. */
+function endedInFailState(name: string) {
+  return [
+    { Id: 31, Type: 'ExecutionFailed', ExecutionFailedEventDetails: { Error: 'ThrottledError' } },
+    { Id: 30, Type: 'FailStateEntered', StateEnteredEventDetails: { Name: name } },
+  ];
+}
+/** The newest two history events of an execution whose task failed and nothing caught it. */
+const endedByAnUncaughtError = [
+  { Id: 12, Type: 'ExecutionFailed', ExecutionFailedEventDetails: { Error: 'States.Runtime' } },
+  { Id: 11, Type: 'TaskStateExited', StateExitedEventDetails: { Name: 'Rollback' } },
+];
+
+async function publish(event: object, approvalDocument?: object | Error, history: object[] | Error = endedByAnUncaughtError): Promise<Published> {
   const published: Published = { events: [], notifications: [] };
+  const historyRequests: unknown[] = [];
   const execution = machine.run(event as never, {
     overrides: {
+      retryIntervalOverrides: { ReadEnding: 0 },
       taskResourceLocalHandlers: {
+        ReadEnding: async (input: unknown) => {
+          historyRequests.push(input);
+          if (history instanceof Error) throw history;
+          return { Events: history };
+        },
         PutReleaseEvent: async (input: { Entries: Published['events'] }) => {
           published.events.push(...input.Entries);
           return { Entries: [{ EventId: '1' }], FailedEntryCount: 0 };
@@ -65,6 +89,10 @@ async function publish(event: object, approvalDocument?: object | Error): Promis
     },
   });
   await execution.result;
+  // Only as much history as the decision needs, and never the data (task tokens live there).
+  for (const request of historyRequests) {
+    expect(request).toEqual({ ExecutionArn: executionArn, ReverseOrder: true, MaxResults: 2, IncludeExecutionData: false });
+  }
   return published;
 }
 
@@ -130,14 +158,49 @@ describe('release events', () => {
   });
 
   it.each([
-    ['ReleaseInProgressError', RELEASE_EVENT_TYPES.rejected, 'rejected'],
-    ['ValidationError', RELEASE_EVENT_TYPES.rejected, 'rejected'],
-    ['RollbackFailedError', RELEASE_EVENT_TYPES.failed, 'failed'],
-    ['ScaleDownFailedError', RELEASE_EVENT_TYPES.failed, 'failed'],
-  ])('a failure with %s is "%s"', async (error, detailType, outcome) => {
-    const { events, notifications } = await publish(statusChange({ status: 'FAILED', error, cause: 'why' }));
-    expect(events.map((e) => [e.DetailType, e.Detail.outcome])).toEqual([[detailType, outcome]]);
+    ['ReleaseInProgressError', 'Rejected', RELEASE_EVENT_TYPES.rejected, 'rejected'],
+    ['ValidationError', 'Rejected', RELEASE_EVENT_TYPES.rejected, 'rejected'],
+    // A refusal at the lock and a failed rollback step share these names: the Fail state decides.
+    ['ThrottledError', 'Rejected', RELEASE_EVENT_TYPES.rejected, 'rejected'],
+    ['StateConflictError', 'Rejected', RELEASE_EVENT_TYPES.rejected, 'rejected'],
+    ['Lambda.Unknown', 'Rejected', RELEASE_EVENT_TYPES.rejected, 'rejected'],
+    ['ThrottledError', 'RolledBack', RELEASE_EVENT_TYPES.rolledBack, 'rolled-back'],
+    ['StateConflictError', 'RolledBack', RELEASE_EVENT_TYPES.rolledBack, 'rolled-back'],
+    ['RollbackFailedError', 'RollbackFailed', RELEASE_EVENT_TYPES.failed, 'failed'],
+    ['ScaleDownFailedError', 'ScaleDownFailed', RELEASE_EVENT_TYPES.failed, 'failed'],
+  ])('a failure with %s ending in the Fail state %s is "%s"', async (error, failState, detailType, outcome) => {
+    const { events, notifications } = await publish(statusChange({ status: 'FAILED', error, cause: 'why' }), undefined, endedInFailState(failState));
+    expect(events.map((e) => [e.DetailType, e.Detail.outcome, e.Detail.error])).toEqual([[detailType, outcome, error]]);
     expect(notifications).toHaveLength(1);
+  });
+
+  it.each([
+    ['ReleaseInProgressError', RELEASE_EVENT_TYPES.rejected],
+    ['StaleLockError', RELEASE_EVENT_TYPES.rejected],
+    ['RollbackFailedError', RELEASE_EVENT_TYPES.failed],
+    ['AlarmTriggeredError', RELEASE_EVENT_TYPES.rolledBack],
+  ])('with the history unreadable, %s is still published, as "%s" by its name', async (error, detailType) => {
+    const denied = Object.assign(new Error('not authorized'), { name: 'Sfn.SfnException' });
+    const { events } = await publish(statusChange({ status: 'FAILED', error, cause: 'why' }), undefined, denied);
+    expect(events.map((e) => e.DetailType)).toEqual([detailType]);
+  });
+
+  it('may read the history of the release state machine\'s executions only', () => {
+    const statements = Object.values(template.findResources('AWS::IAM::Policy')).flatMap(
+      (policy) => (policy as { Properties: { PolicyDocument: { Statement: Array<{ Action: string | string[]; Resource: unknown }> } } }).Properties.PolicyDocument.Statement,
+    );
+    const reads = statements.filter((statement) => [statement.Action].flat().includes('states:GetExecutionHistory'));
+    expect(reads).toHaveLength(1);
+    expect(reads[0].Action).toBe('states:GetExecutionHistory');
+    expect(JSON.stringify(reads[0].Resource)).toMatch(/:execution:ecs-release-colorapp:\*"/);
+  });
+
+  it('the Fail state it looks for is the release state machine\'s refusal', () => {
+    const asl = JSON.parse(readFileSync(join(__dirname, '../../statemachines/release.asl.json'), 'utf8')) as { States: Record<string, { Type: string; Comment?: string }> };
+    expect(asl.States.Rejected).toMatchObject({ Type: 'Fail' });
+    // Every Catch into it is a refusal before anything was touched: Plan and AcquireLock only.
+    const into = Object.entries(asl.States).filter(([, state]) => JSON.stringify((state as { Catch?: unknown }).Catch ?? []).includes('"Next":"Rejected"'));
+    expect(into.map(([name]) => name).sort()).toEqual(['AcquireLock', 'Plan']);
   });
 
   it.each(['ABORTED', 'TIMED_OUT'])('an execution %s from outside is "Release Stopped", announced', async (status) => {
