@@ -1,10 +1,13 @@
 import { SSMClient } from '@aws-sdk/client-ssm';
 import * as z from 'zod';
+import { parameterNames, ReleaseStateSchema } from './shared/documents';
+import { assertNotAlreadyLive, IMAGE_TRIGGERS } from './shared/image-triggers';
 import { createLogger, withReleaseKeys } from './shared/logger';
 import { ReleaseRequestSchema, versionOf, type PlannedRelease, type Progress } from './shared/release';
 import { assertCanFinish } from './shared/release-budget';
 import { computeSchedule } from './shared/schedule';
 import { loadServiceConfig } from './shared/service-config';
+import { SsmDocuments } from './shared/ssm-documents';
 import { parseOrThrow } from './shared/validation';
 
 const ssm = new SSMClient({});
@@ -26,8 +29,9 @@ export interface PlanOutput {
 /**
  * Plan step: validates the request and the service configuration and computes the step
  * schedule, and refuses a release that could not finish inside one execution (its timeout, its
- * history quota). It reads one SSM parameter and writes nothing, so a `ValidationError` or
- * `ConfigNotFoundError` here leaves the world untouched.
+ * history quota), and an image trigger's release of the digest already live. It reads SSM
+ * parameters and writes nothing, so a `ValidationError`, `ConfigNotFoundError` or
+ * `AlreadyReleasedError` here leaves the world untouched.
  */
 export async function handler(event: unknown): Promise<PlanOutput> {
   const input = parseOrThrow(PlanInputSchema, event, 'Plan input');
@@ -56,6 +60,10 @@ export async function handler(event: unknown): Promise<PlanOutput> {
     };
     // Before anything is touched: a release that would be stopped half-way must not start.
     assertCanFinish(release);
+    // Only image triggers are refused, so only they pay for reading the state.
+    if (release.requestedBy !== null && IMAGE_TRIGGERS.includes(release.requestedBy)) {
+      assertNotAlreadyLive(release, await new SsmDocuments(ssm).get(parameterNames(release.service).state, ReleaseStateSchema));
+    }
     logger.info('Planned release', { image: release.image, strategy, schedule, bakeSeconds: release.bakeSeconds });
     return { release, progress: { stepIndex: 0, attempt: 0, verdicts: [], decision: 'shift', failure: null } };
   });

@@ -38,7 +38,7 @@ export type { ReleaseEventDetail, ReleaseEventOutcome } from '../release-event-s
 /** The release state machine's Fail state for a release refused before anything was touched. */
 const REJECTED_STATE = 'Rejected';
 /** Errors that end the `Rejected` state and never a rollback: the fallback when the history is unreadable. */
-const REJECTION_ERRORS = ['ValidationError', 'ConfigNotFoundError', 'ReleaseInProgressError', 'StaleLockError'];
+const REJECTION_ERRORS = ['ValidationError', 'ConfigNotFoundError', 'AlreadyReleasedError', 'ReleaseInProgressError', 'StaleLockError'];
 /** Errors after which an operator must act although the engine did all it could. */
 const OPERATOR_ERRORS = ['RollbackFailedError', 'ScaleDownFailedError', 'LockReleaseFailedError'];
 

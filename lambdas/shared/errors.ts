@@ -23,6 +23,14 @@ export class ConfigNotFoundError extends ReleaseError {
   override readonly name = 'ConfigNotFoundError' as const;
 }
 
+/**
+ * An image trigger (an ECR push, the CodePipeline) asked to release the image digest that is
+ * already live: pushing one digest under two tags releases it once. Nothing was touched.
+ */
+export class AlreadyReleasedError extends ReleaseError {
+  override readonly name = 'AlreadyReleasedError' as const;
+}
+
 /** Another release of the service holds the lock and is still running. Nothing was touched. */
 export class ReleaseInProgressError extends ReleaseError {
   override readonly name = 'ReleaseInProgressError' as const;
@@ -175,6 +183,7 @@ export class RollbackFailedError extends ReleaseError {
 export const ERROR_CATALOGUE = {
   ValidationError,
   ConfigNotFoundError,
+  AlreadyReleasedError,
   ReleaseInProgressError,
   StaleLockError,
   RouteDriftError,

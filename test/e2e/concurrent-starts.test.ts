@@ -114,4 +114,14 @@ describe('twenty concurrent starts of one service', () => {
     expect(after.lockExists).toBe(false);
     expect(after.failed).toEqual({ count: 0, why: {} });
   });
+
+  it('lists every start refused at the lock as rejected in ecs-release history, beside the promoted release', async () => {
+    const result = await cli(env!.endpointUrl, ['history', '--service', 'colorapp', '--limit', '50', '--output', 'json']);
+    expect(result.code).toBe(0);
+    const body = JSON.parse(result.stdout) as { releases: Array<{ outcome: string }>; rejected: Array<{ id: string; error: string; requestedBy: string }> };
+    const refused = executions.filter((e) => e.status === 'FAILED');
+    expect(body.rejected.map((r) => r.id).sort()).toEqual(refused.map((e) => e.name).sort());
+    expect(new Set(body.rejected.map((r) => r.error))).toEqual(new Set(refused.length > 0 ? ['ReleaseInProgressError'] : []));
+    expect(body.releases.map((r) => r.outcome)).toEqual(['promoted']);
+  });
 });

@@ -4,7 +4,7 @@ import 'aws-sdk-client-mock-jest';
 import { handler } from '../../lambdas/plan-release';
 import { ServiceConfigSchema, type ServiceConfigInput } from '../../lambdas/shared/config';
 import { ConfigNotFoundError, ValidationError } from '../../lambdas/shared/errors';
-import { EXECUTION_ARN, NAMES, parameter, parameterNotFound } from '../support/release-documents';
+import { EXECUTION_ARN, NAMES, parameter, parameterNotFound, releaseState } from '../support/release-documents';
 import { appMeshConfig } from '../support/traffic-fixtures';
 
 const ssm = mockClient(SSMClient);
@@ -159,5 +159,52 @@ describe('plan-release handler', () => {
     ssm.on(GetParameterCommand).rejects(parameterNotFound());
 
     await expect(handler(event({ service: 'colorapp', image: IMAGE }))).rejects.toThrow(ConfigNotFoundError);
+  });
+
+  describe('an image trigger releases a digest once', () => {
+    const DIGEST = `sha256:${'ab'.repeat(32)}`;
+    const BY_DIGEST = `111122223333.dkr.ecr.eu-west-1.amazonaws.com/colorapp@${DIGEST}`;
+    const OTHER_DIGEST = `111122223333.dkr.ecr.eu-west-1.amazonaws.com/colorapp@sha256:${'cd'.repeat(32)}`;
+
+    function givenLive(image: string) {
+      const state = releaseState();
+      const live = { ...state, colours: { ...state.colours, [state.live]: { ...state.colours[state.live], image } } };
+      ssm.on(GetParameterCommand, { Name: NAMES.config }).resolves(parameter(NAMES.config, written()));
+      ssm.on(GetParameterCommand, { Name: NAMES.state }).resolves(parameter(NAMES.state, live));
+    }
+
+    it.each(['ecr-push', 'codepipeline'])('refuses %s of the live digest with AlreadyReleasedError, writing nothing', async (requestedBy) => {
+      givenLive(BY_DIGEST);
+
+      const error = await handler(event({ service: 'colorapp', image: BY_DIGEST, requestedBy })).catch((e: unknown) => e);
+
+      expect(error).toMatchObject({ name: 'AlreadyReleasedError' });
+      expect((error as Error).message).toContain(`${DIGEST} is already live`);
+      expect((error as Error).message).toContain(`ecs-release start --service colorapp --image ${BY_DIGEST}`);
+      expect(ssm.commandCalls(PutParameterCommand)).toHaveLength(0);
+    });
+
+    it('plans a trigger of another digest', async () => {
+      givenLive(OTHER_DIGEST);
+
+      await expect(handler(event({ service: 'colorapp', image: BY_DIGEST, requestedBy: 'ecr-push' }))).resolves.toMatchObject({
+        release: { image: BY_DIGEST, requestedBy: 'ecr-push' },
+      });
+    });
+
+    it('plans a person re-releasing the live digest (a task definition template change rolls out that way)', async () => {
+      givenLive(BY_DIGEST);
+
+      await expect(handler(event({ service: 'colorapp', image: BY_DIGEST, requestedBy: 'alice' }))).resolves.toMatchObject({ release: { image: BY_DIGEST } });
+      // A person's request does not even read the state.
+      expect(ssm.commandCalls(GetParameterCommand, { Name: NAMES.state })).toHaveLength(0);
+    });
+
+    it('plans a trigger for a service that has no state yet (its first release)', async () => {
+      ssm.on(GetParameterCommand, { Name: NAMES.config }).resolves(parameter(NAMES.config, written()));
+      ssm.on(GetParameterCommand, { Name: NAMES.state }).rejects(parameterNotFound());
+
+      await expect(handler(event({ service: 'colorapp', image: BY_DIGEST, requestedBy: 'codepipeline' }))).resolves.toMatchObject({ release: { image: BY_DIGEST } });
+    });
   });
 });
