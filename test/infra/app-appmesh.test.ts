@@ -25,7 +25,7 @@ let release: Template;
 let service: Template;
 
 beforeAll(() => {
-  synth = synthesizeSampleApp({ bundle: false, traffic: 'appmesh' });
+  synth = synthesizeSampleApp({ bundle: false, traffic: 'appmesh', validate: true });
   release = synth.releaseTemplate;
   service = synth.serviceTemplate;
 }, 240_000);

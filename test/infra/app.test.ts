@@ -34,7 +34,7 @@ let release: Template;
 let service: Template;
 
 beforeAll(() => {
-  synth = synthesizeSampleApp({ bundle: true });
+  synth = synthesizeSampleApp({ bundle: true, validate: true });
   release = synth.releaseTemplate;
   service = synth.serviceTemplate;
 }, 240_000);

@@ -26,11 +26,13 @@ export function newApp(options: { bundle: boolean }): App {
 /**
  * The whole sample app, synthesized once (with cdk-nag, as `npm run synth` does).
  * `traffic` as `-c traffic=...` would set it; by default the app's own default (ALB).
+ * `validate` runs CDK's built-in CloudFormation validation as `cdk synth` does (the test set-up
+ * turns it off for every other synth: it costs seconds of CPU per app).
  */
-export function synthesizeSampleApp(options: { bundle: boolean; traffic?: SampleTrafficKind }) {
+export function synthesizeSampleApp(options: { bundle: boolean; traffic?: SampleTrafficKind; validate?: boolean }) {
   const app = newApp(options);
   const stacks = buildApp(app, { traffic: options.traffic });
-  const assembly = app.synth();
+  const assembly = withCloudFormationValidation(options.validate ?? false, () => app.synth());
   return {
     app,
     assembly,
@@ -38,6 +40,18 @@ export function synthesizeSampleApp(options: { bundle: boolean; traffic?: Sample
     serviceTemplate: Template.fromStack(stacks.service),
     releaseTemplate: Template.fromStack(stacks.release),
   };
+}
+
+/** Runs `synth` with CDK's built-in CloudFormation validation on or off (it reads the variable at synth). */
+function withCloudFormationValidation<T>(on: boolean, synth: () => T): T {
+  const before = process.env.CDK_VALIDATION;
+  process.env.CDK_VALIDATION = on ? 'true' : 'false';
+  try {
+    return synth();
+  } finally {
+    if (before === undefined) delete process.env.CDK_VALIDATION;
+    else process.env.CDK_VALIDATION = before;
+  }
 }
 
 type Json = unknown;
