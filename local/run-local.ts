@@ -103,8 +103,8 @@ Local world running on ${layer}. Blue (colorapp:v1) is live at 100%.
 
 Try:
   ${creds} npx ecs-release --region ${world.region} --endpoint-url ${e} start --service colorapp --image colorapp:v2 --wait
-  ${creds} npx ecs-release --region ${world.region} --endpoint-url ${e} start --service colorapp --image colorapp:v2 --approve-before-promote
-      (then Approve or Reject it on the release page, or: ${creds} npx ecs-release --region ${world.region} --endpoint-url ${e} approve --service colorapp)
+  ${creds} npx ecs-release --region ${world.region} --endpoint-url ${e} start --service colorapp --image colorapp:v2 --approve-before-promote   # then Approve or Reject on the release page, or:
+  ${creds} npx ecs-release --region ${world.region} --endpoint-url ${e} approve --service colorapp
   ${creds} npx ecs-release --region ${world.region} --endpoint-url ${e} status --service colorapp
   ${creds} npx ecs-release --region ${world.region} --endpoint-url ${e} history --service colorapp
   curl -s ${page.url}api/release
