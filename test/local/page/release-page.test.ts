@@ -8,7 +8,7 @@ import { startReleasePage, type ReleasePage } from '../../../local/page/server';
 import { launchChromium } from '../../support/browser';
 import { cli, startE2eWorld, V1, V2, type E2eWorld } from '../../e2e/support/local-release';
 
-const WAIT_MS = { gate: 40_000, outcome: 20_000 };
+const WAIT_MS = { gate: 45_000, outcome: 20_000 };
 
 // The callbacks given to waitForFunction and evaluate run in the page, not in Node. The project
 // compiles without the DOM library, so the little of it they touch is declared here.
@@ -88,11 +88,14 @@ describe('the release page in the local world', () => {
 
     // What the person sees at the gate: every step judged, all traffic on green, green charted from CloudWatch.
     expect(await weightsOnPage()).toEqual({ blue: '0', green: '100' });
-    const steps = await stepRows();
-    expect(steps.map((row) => [row[1], row[2]])).toEqual([
+    // One healthy verdict per step; on a loaded machine a bake may first come out inconclusive
+    // (too few requests) and be baked again, which the page shows as a row of its own.
+    const steps = (await stepRows()).map((row) => [row[1], row[2]]);
+    expect(steps.filter(([, verdict]) => verdict === 'healthy')).toEqual([
       ['50 %', 'healthy'],
       ['100 %', 'healthy'],
     ]);
+    expect(steps.every(([, verdict]) => verdict === 'healthy' || verdict === 'inconclusive')).toBe(true);
     const charted = await tab.evaluate(() => {
       const chart = (globalThis as unknown as { Chart: ChartInPage }).Chart.getChart('chart-success');
       return Object.fromEntries(chart.data.datasets.map((d) => [d.label, d.data.length]));
@@ -112,7 +115,7 @@ describe('the release page in the local world', () => {
     const state = await env!.state();
     expect(state?.live).toBe('green');
     expect(state?.history[0]).toMatchObject({ id: releaseId, outcome: 'promoted', version: 'v2' });
-  }, 60_000);
+  }, 75_000);
 
   it('refuses a Reject without a reason and touches nothing; Reject with one rolls the release back', async () => {
     // Green (v2) is live now: release v1 to blue, held before any traffic moves.
