@@ -1,7 +1,7 @@
 /**
  * `npm run local`: the local world, kept running for hands-on use. Prints the AWS endpoint (for
- * the AWS CLI and `ecs-release --endpoint-url`) and the gateway (for curl), then waits for
- * Ctrl-C and shuts everything down.
+ * the AWS CLI and `ecs-release --endpoint-url`), the gateway (for curl) and the release page (for
+ * a browser), then waits for Ctrl-C and shuts everything down.
  *
  * Images you can release: colorapp:v2 (healthy), colorapp:v2-faulty (half its requests fail),
  * colorapp:v2-slow (1.5 s per request), colorapp:v2-crash (exits on start).
@@ -13,6 +13,7 @@ import { COLORAPP, alarmDefinitionsOf, localProfile, serviceConfigOf } from '../
 import { parseArgs } from 'node:util';
 import { backendOf, localTrafficOf, type LocalBackend } from './backends';
 import { buildColorApp } from './services/ecs';
+import { startReleasePage } from './page/server';
 import { startTraffic } from './traffic';
 import { startLocalWorld } from './world';
 
@@ -67,6 +68,15 @@ async function main(): Promise<void> {
     gatewayPort: Number(process.env.LOCAL_GATEWAY_PORT ?? 8080),
     logLevel: process.env.POWERTOOLS_LOG_LEVEL ?? 'INFO',
   });
+  const page = await startReleasePage({
+    endpointUrl: world.endpoint.url,
+    region: world.region,
+    service: world.config.service,
+    port: Number(process.env.LOCAL_PAGE_PORT ?? 8081),
+  }).catch(async (error: unknown) => {
+    await world.close();
+    throw error;
+  });
   const e = world.endpoint.url;
   const { traffic, cluster, ecsServices } = world.config;
   // Any credentials do (the endpoint checks none), but the SDK and the CLI refuse to sign without
@@ -89,10 +99,15 @@ Local world running on ${layer}. Blue (colorapp:v1) is live at 100%.
   AWS endpoint  ${e}
   gateway       ${world.gateway.url}     (curl ${world.gateway.url}/ ; -H 'x-release-color: green' reaches the idle colour once a release runs tasks on it: until then 503, as an ALB with no target)
   state machine ${world.stateMachineArn}
+  release page  ${page.url}     (open it in a browser: weights, success rate and latency per colour, verdicts, Approve/Reject, history)
 
 Try:
   ${creds} npx ecs-release --region ${world.region} --endpoint-url ${e} start --service colorapp --image colorapp:v2 --wait
+  ${creds} npx ecs-release --region ${world.region} --endpoint-url ${e} start --service colorapp --image colorapp:v2 --approve-before-promote   # then Approve or Reject on the release page, or:
+  ${creds} npx ecs-release --region ${world.region} --endpoint-url ${e} approve --service colorapp
   ${creds} npx ecs-release --region ${world.region} --endpoint-url ${e} status --service colorapp
+  ${creds} npx ecs-release --region ${world.region} --endpoint-url ${e} history --service colorapp
+  curl -s ${page.url}api/release
   ${cliPrefix} ssm get-parameter --name /ecs-release/colorapp/state
 ${trafficReads.map((line) => `  ${line}`).join('\n')}
   ${cliPrefix} ecs describe-services --cluster ${cluster} --services ${ecsServices.blue} ${ecsServices.green}
@@ -105,6 +120,7 @@ Images: colorapp:v2 (healthy), colorapp:v2-faulty, colorapp:v2-slow, colorapp:v2
     console.log('\nStopping the local world...');
     const seen = await clients?.stop();
     if (seen) console.log(`Background traffic: ${seen.requests} requests, ${seen.failed} failed.`);
+    await page.close();
     await world.close();
     process.exit(0);
   };
