@@ -46,8 +46,11 @@ export type HandlerPermission =
   | 'startExecution'
   /** states:StopExecution on the release executions. */
   | 'stopExecution'
-  /** cloudwatch:PutMetricData, only in the `ECSRelease` namespace (condition key `cloudwatch:namespace`). */
-  | 'putDriftMetric'
+  /**
+   * cloudwatch:PutMetricData, only in the `ECSRelease` namespace (condition key
+   * `cloudwatch:namespace`): the reconciler's `Drift`, and `TrafficWeight` from whatever sets weights.
+   */
+  | 'putReleaseMetrics'
   /**
    * states:StartSyncExecution on the pipeline's drift-event publisher, whose one state puts a
    * `Release Drift Detected` event: announcing drift is all it allows.
@@ -133,7 +136,8 @@ export const STEP_HANDLERS: Readonly<Record<string, ReleaseHandlerSpec>> = {
     description: 'Shift: set the route weights for this step',
     timeout: Duration.seconds(100),
     // readTargetHealth: no step moves traffic to a target group without healthy targets (ALB).
-    permissions: ['readDocuments', 'writeRoute', 'readTargetHealth'],
+    // putReleaseMetrics: each split set goes on the release dashboard (TrafficWeight).
+    permissions: ['readDocuments', 'writeRoute', 'readTargetHealth', 'putReleaseMetrics'],
   },
   StartBake: {
     entry: 'start-bake.ts',
@@ -170,7 +174,7 @@ export const STEP_HANDLERS: Readonly<Record<string, ReleaseHandlerSpec>> = {
     entry: 'rollback-release.ts',
     description: 'Rollback: weights back to the live colour, idle service reverted, release recorded',
     timeout: Duration.seconds(280),
-    permissions: ['readDocuments', 'writeDocuments', 'deleteDocuments', 'writeRoute', 'readServices', 'writeServices'],
+    permissions: ['readDocuments', 'writeDocuments', 'deleteDocuments', 'writeRoute', 'readServices', 'writeServices', 'putReleaseMetrics'],
   },
   MarkRollbackFailed: {
     entry: 'mark-rollback-failed.ts',
@@ -192,7 +196,7 @@ export const EVENT_HANDLERS = {
     entry: 'cleanup.ts',
     description: 'Rolls back an execution that was aborted or timed out, and releases its lock',
     timeout: Duration.minutes(5),
-    permissions: ['readDocuments', 'writeDocuments', 'deleteDocuments', 'writeRoute', 'readServices', 'writeServices'],
+    permissions: ['readDocuments', 'writeDocuments', 'deleteDocuments', 'writeRoute', 'readServices', 'writeServices', 'putReleaseMetrics'],
   },
   reconcile: {
     entry: 'reconcile.ts',
@@ -208,7 +212,7 @@ export const EVENT_HANDLERS = {
       'readServices',
       'writeServices',
       'describeExecutions',
-      'putDriftMetric',
+      'putReleaseMetrics',
       'publishDriftEvents',
     ],
   },

@@ -30,8 +30,11 @@ import { computeSchedule } from '../../lambdas/shared/schedule';
 import { type ColourSlot, parameterNames, type ReleaseState } from '../../lambdas/shared/documents';
 import { versionOf } from '../../lambdas/shared/release';
 import { seedState } from '../../lambdas/shared/release-state';
+import { dashboardUrlOf } from '../../lambdas/shared/console-links';
 import { DRIFT_METRIC } from '../../lambdas/shared/drift';
-import { type ColourAlarmMetrics, envoyColourMetrics, loadBalancerColourMetrics } from './colour-alarm-metrics';
+import { TRAFFIC_WEIGHT_METRIC } from '../../lambdas/shared/weight-metric';
+import { applicationColourMetrics, type ColourAlarmMetrics, envoyColourMetrics, loadBalancerColourMetrics } from './colour-alarm-metrics';
+import { ReleaseDashboard } from './release-dashboard';
 import { ColourAlarms } from './colour-alarms';
 import {
   API_HANDLERS,
@@ -329,6 +332,13 @@ export class ReleasePipeline extends Construct {
   readonly driftAlarm: cloudwatch.Alarm;
   /** The default per-colour alarms (empty when `createColourAlarms` is false). */
   readonly colourAlarms: Readonly<Partial<Record<Colour, ColourAlarms>>>;
+  /**
+   * The service's release dashboard, `ecs-release-<service>` (see `dashboardNameOf`): each
+   * colour's requests, success rate and p99, the traffic weights, the alarms and the latest verdicts.
+   */
+  readonly dashboard: cloudwatch.Dashboard;
+  /** The dashboard's console URL (in the stack's region), as the CLI and the release events print it. */
+  readonly dashboardUrl: string;
 
   /** The traffic backend the release moves weights in (its API is the only one granted). */
   readonly trafficKind: 'alb' | 'appmesh';
@@ -344,6 +354,10 @@ export class ReleasePipeline extends Construct {
   private readonly logRetention: logs.RetentionDays;
   private readonly removalPolicy: RemovalPolicy;
   private readonly stateMachineName: string;
+  /** Created last; alarms added before are handed over then. */
+  private releaseDashboard?: ReleaseDashboard;
+  /** Every handler created so far, by construct id: the dashboard reads some of their logs. */
+  private readonly handlerFunctions = new Map<string, lambda.Function>();
 
   constructor(scope: Construct, id: string, props: ReleasePipelineProps) {
     super(scope, id);
@@ -389,7 +403,7 @@ export class ReleasePipeline extends Construct {
         const alarms = new ColourAlarms(this, `${capitalise(colour)}Alarms`, {
           serviceName: props.serviceName,
           colour,
-          metrics: this.colourAlarmMetrics(colour, props.alarmPeriod ?? this.metricPeriod()),
+          metrics: this.colourMetrics(colour, props.alarmPeriod ?? this.metricPeriod()),
           minSuccessRate: props.minSuccessRate ?? 0.99,
           maxP99Latency: props.maxP99Latency ?? Duration.seconds(1),
           evaluationPeriods: props.alarmEvaluationPeriods ?? 6,
@@ -589,7 +603,10 @@ export class ReleasePipeline extends Construct {
     }
 
     // --- Ways out -----------------------------------------------------------------------------
+    // Built from the service name and the region alone, as the CLI builds it: no lookup needed.
+    this.dashboardUrl = dashboardUrlOf(Stack.of(this).region, props.serviceName);
     new ReleaseEventPublisher(this, 'ReleaseEvents', {
+      dashboardUrl: this.dashboardUrl,
       serviceName: props.serviceName,
       stateMachine: this.stateMachine,
       approvalParameterName: this.names.approval,
@@ -600,6 +617,8 @@ export class ReleasePipeline extends Construct {
       logRetention: this.logRetention,
       removalPolicy: this.removalPolicy,
     });
+    this.releaseDashboard = this.createDashboard(this.handlerFunctions);
+    this.dashboard = this.releaseDashboard.dashboard;
   }
 
   /**
@@ -659,6 +678,8 @@ export class ReleasePipeline extends Construct {
    */
   addAlarm(alarm: cloudwatch.IAlarm, colour?: Colour): void {
     this.alarms[colour ?? 'common'].push(alarm);
+    // Before the dashboard exists (the constructor's own alarms), it picks them up when created.
+    this.releaseDashboard?.addAlarm(alarm);
   }
 
   /** Lets `grantee` start releases through the API (`POST /releases`). */
@@ -856,13 +877,19 @@ export class ReleasePipeline extends Construct {
     return this.props.metricPeriod ?? defaultMetricPeriod(this.metricSource);
   }
 
-  /** The metrics of one colour's default alarms, from the pipeline's metric source. */
-  private colourAlarmMetrics(colour: Colour, period: Duration): ColourAlarmMetrics {
+  /**
+   * One colour's requests, success rate and p99 latency from the pipeline's metric source: what
+   * its default alarms watch and what the dashboard draws (one builder, so the two cannot differ).
+   *
+   * @param idPrefix prefix of the metric math ids; the dashboard's graphs hold both colours
+   */
+  private colourMetrics(colour: Colour, period: Duration, idPrefix?: string): ColourAlarmMetrics {
     const source = this.metricSource;
     const serviceName = this.serviceName;
+    const namespace = this.props.metricNamespace ?? 'ECSRelease/Envoy';
     switch (source) {
       case 'envoy':
-        return envoyColourMetrics({ serviceName, colour, namespace: this.props.metricNamespace ?? 'ECSRelease/Envoy', period });
+        return envoyColourMetrics({ serviceName, colour, namespace, period, idPrefix });
       case 'load-balancer': {
         // validateProps checked that the backend has a load balancer.
         const dimensions = this.traffic.loadBalancerMetrics!;
@@ -872,18 +899,41 @@ export class ReleasePipeline extends Construct {
           loadBalancer: dimensions.loadBalancer,
           targetGroup: dimensions.targetGroups[colour],
           period,
+          idPrefix,
         });
       }
       case 'application':
-        throw new Error(
-          `ReleasePipeline ${this.node.path} has no default colour alarms for metricSource 'application' yet: ` +
-            'set createColourAlarms: false and add alarms on your metrics with addAlarm()',
-        );
+        // validateProps refuses default colour alarms on this source; only the dashboard gets here.
+        return applicationColourMetrics({ serviceName, colour, namespace, period, idPrefix });
       default: {
         const unknown: never = source;
         throw new Error(`ReleasePipeline: unknown metricSource '${String(unknown)}'; use load-balancer, envoy or application`);
       }
     }
+  }
+
+  /** The service's release dashboard, from the same metrics as the colour alarms. */
+  private createDashboard(handlers: ReadonlyMap<string, lambda.Function>): ReleaseDashboard {
+    const p = this.props;
+    const period = this.metricPeriod();
+    // The handlers that log the steps, verdicts and answers the dashboard lists.
+    const logging = ['ShiftTraffic', 'CheckHealth', 'RequestApproval', 'PromoteRelease', 'RollbackRelease', 'AlarmWatcher', 'ApproveRelease', 'RejectRelease'];
+    const dashboard = new ReleaseDashboard(this, 'Dashboard', {
+      serviceName: this.serviceName,
+      metrics: { blue: this.colourMetrics('blue', period, 'blue_'), green: this.colourMetrics('green', period, 'green_') },
+      minSuccessRate: p.minSuccessRate ?? 0.99,
+      maxP99Latency: p.maxP99Latency ?? Duration.seconds(1),
+      period,
+      stateMachine: this.stateMachine,
+      handlerLogGroups: logging.flatMap((id) => {
+        const fn = handlers.get(id);
+        return fn ? [fn.logGroup] : [];
+      }),
+      trafficDescription:
+        `${this.trafficKind === 'alb' ? 'ALB weighted target groups' : 'App Mesh weighted route'}, health from the ${this.metricSource} metrics`,
+    });
+    for (const alarm of [...this.allAlarms(), this.driftAlarm, this.deadLetterAlarm]) dashboard.addAlarm(alarm);
+    return dashboard;
   }
 
   private allAlarms(): cloudwatch.IAlarm[] {
@@ -981,6 +1031,7 @@ export class ReleasePipeline extends Construct {
       });
     }
     for (const permission of spec.permissions) this.grantHandlerPermission(role, permission, name);
+    this.handlerFunctions.set(id, fn);
     return fn;
   }
 
@@ -1101,19 +1152,22 @@ export class ReleasePipeline extends Construct {
       case 'sendTaskFailure':
         allow(['states:SendTaskFailure'], [stateMachineArn]);
         return;
-      case 'putDriftMetric':
+      case 'putReleaseMetrics': {
+        // One namespace today; should the two metrics ever part, the condition lists both.
+        const namespaces = [...new Set([DRIFT_METRIC.namespace, TRAFFIC_WEIGHT_METRIC.namespace])];
         role.addToPrincipalPolicy(
           new iam.PolicyStatement({
             actions: ['cloudwatch:PutMetricData'],
             resources: ['*'],
-            conditions: { StringEquals: { 'cloudwatch:namespace': DRIFT_METRIC.namespace } },
+            conditions: { StringEquals: { 'cloudwatch:namespace': namespaces.length === 1 ? namespaces[0] : namespaces } },
           }),
         );
         acknowledge(
           'AwsSolutions-IAM5[Resource::*]',
-          `cloudwatch:PutMetricData supports no resource-level permissions; the cloudwatch:namespace condition limits it to ${DRIFT_METRIC.namespace}.`,
+          `cloudwatch:PutMetricData supports no resource-level permissions; the cloudwatch:namespace condition limits it to ${namespaces.join(', ')}.`,
         );
         return;
+      }
       case 'publishDriftEvents':
         if (!this.driftEvents) throw new Error(`Handler ${handler}: publishDriftEvents needs the drift-event publisher, created first`);
         this.driftEvents.grantPublish(role);

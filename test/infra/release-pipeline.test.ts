@@ -19,6 +19,9 @@ import {
 } from '../../infra/constructs/release-pipeline';
 import { envoyStatsConfigScript } from '../../infra/envoy-telemetry';
 import { ColorappServiceStack } from '../../infra/stacks/colorapp-service-stack';
+import { APP_METRICS } from '../../lambdas/shared/app-metrics';
+import { dashboardNameOf } from '../../lambdas/shared/console-links';
+import { dashboardBody, graph, graphMetrics, withoutId } from './support/dashboard';
 import { flattenIntrinsics, newApp } from './support/synth';
 
 /**
@@ -268,6 +271,8 @@ describe('ReleasePipeline', () => {
         ]),
       },
     });
+    const [alarmWidget] = dashboardBody(template, dashboardNameOf('colorapp')).widgets.filter((w) => w.type === 'alarm');
+    expect(alarmWidget.properties.alarms).toContainEqual(expect.stringMatching(/^<GetAtt:Errors.*\.Arn>$/));
   });
 
   it('grants API routes to callers: start to CI, read and approve/reject to operators', () => {
@@ -338,9 +343,9 @@ describe('ReleasePipeline alarm props', () => {
   }, 120_000);
 });
 
-describe('ReleasePipeline without the default colour alarms', () => {
-  it('watches only the alarms it is given', () => {
-    const { stack, pipeline } = pipelineInOwnApp({ createColourAlarms: false });
+describe('ReleasePipeline without the default colour alarms (the application metric source)', () => {
+  it('watches only the alarms it is given, and graphs the application\'s own metrics', () => {
+    const { stack, pipeline } = pipelineInOwnApp({ createColourAlarms: false, metricSource: 'application', metricNamespace: APP_METRICS.defaultNamespace });
     const latency = new cloudwatch.Alarm(stack, 'Latency', {
       alarmName: 'colorapp-green-latency',
       metric: new cloudwatch.Metric({ namespace: 'X', metricName: 'Y' }),
@@ -358,6 +363,19 @@ describe('ReleasePipeline without the default colour alarms', () => {
       expect.stringMatching(/^PipelineDeadLettersAlarm/),
       expect.stringMatching(/^PipelineReconcilerDriftAlarm/),
     ]);
+    // The dashboard reads what the health check reads for this source (lambdas/shared/app-metrics.ts).
+    const body = dashboardBody(template, dashboardNameOf('colorapp'));
+    for (const colour of ['blue', 'green']) {
+      const dimensions = { [APP_METRICS.colourDimension]: colour, [APP_METRICS.serviceDimension]: 'colorapp' };
+      const success = graphMetrics(graph(body, 'Success rate (%)')).filter((m) => m.id?.startsWith(`${colour}_`)).map(withoutId);
+      expect(success).toEqual([
+        { namespace: APP_METRICS.defaultNamespace, metricName: APP_METRICS.requests, dimensions, stat: 'Sum', period: 10 },
+        { namespace: APP_METRICS.defaultNamespace, metricName: APP_METRICS.serverErrors, dimensions, stat: 'Sum', period: 10 },
+      ]);
+      expect(graphMetrics(graph(body, 'p99 latency')).map(withoutId)).toContainEqual(
+        { namespace: APP_METRICS.defaultNamespace, metricName: APP_METRICS.latency, dimensions, stat: 'p99', period: 10 },
+      );
+    }
   }, 120_000);
 });
 

@@ -100,8 +100,11 @@ describe('reconcile handler: a release holds the lock', () => {
       failure: { error: 'ExecutionAbortedError', cause: `Execution ${EXECUTION_ARN} was stopped from outside` },
     });
     expect(params.has(NAMES.lock)).toBe(false);
-    // Recovery is not drift: nothing is reported for this run.
-    expect(cloudwatch).not.toHaveReceivedAnyCommand();
+    // Recovery is not drift: no Drift point for this run; only the restored weights, for the dashboard.
+    expect(cloudwatch.commandCalls(PutMetricDataCommand).flatMap((call) => call.args[0].input.MetricData!.map((d) => d.MetricName))).toEqual([
+      'TrafficWeight',
+      'TrafficWeight',
+    ]);
   });
 
   it('records what cleanup would for a FAILED execution: its own error and cause', async () => {
