@@ -55,7 +55,14 @@ export type HandlerPermission =
    * states:StartSyncExecution on the pipeline's drift-event publisher, whose one state puts a
    * `Release Drift Detected` event: announcing drift is all it allows.
    */
-  | 'publishDriftEvents';
+  | 'publishDriftEvents'
+  /** states:GetExecutionHistory on the release executions. */
+  | 'readExecutionHistory'
+  /**
+   * codepipeline:GetPipelineState on the pipeline, and codepipeline:PutApprovalResult on its
+   * gates' manual approval actions only.
+   */
+  | 'answerConsoleApprovals';
 
 /** One Lambda handler of the release engine. */
 export interface ReleaseHandlerSpec {
@@ -221,6 +228,20 @@ export const EVENT_HANDLERS = {
     description: 'Admin, by hand: clears a stale lock after an operator has checked it',
     timeout: Duration.seconds(60),
     permissions: ['readDocuments', 'deleteDocuments', 'describeExecutions'],
+  },
+} as const satisfies Record<string, ReleaseHandlerSpec>;
+
+/**
+ * Handlers a pipeline creates only with a CodePipeline that has console approvals (a repository
+ * and at least one default approval gate).
+ */
+export const CONSOLE_APPROVAL_HANDLERS = {
+  syncConsoleApprovals: {
+    entry: 'sync-console-approvals.ts',
+    description: 'Keeps the release gates and the CodePipeline console approvals in step: first answer wins, the other is closed with why',
+    timeout: Duration.seconds(60),
+    // approve/reject through the API's code; the history tells a gate the CLI answered from one not reached.
+    permissions: ['readDocuments', 'deleteDocuments', 'sendTaskSuccess', 'sendTaskFailure', 'describeExecutions', 'readExecutionHistory', 'answerConsoleApprovals'],
   },
 } as const satisfies Record<string, ReleaseHandlerSpec>;
 

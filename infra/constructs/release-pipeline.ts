@@ -30,6 +30,7 @@ import { computeSchedule } from '../../lambdas/shared/schedule';
 import { type ColourSlot, parameterNames, type ReleaseState } from '../../lambdas/shared/documents';
 import { versionOf } from '../../lambdas/shared/release';
 import { seedState } from '../../lambdas/shared/release-state';
+import { CONSOLE_APPROVAL_NAMES, type Gate } from '../../lambdas/shared/console-approvals';
 import { dashboardUrlOf } from '../../lambdas/shared/console-links';
 import { DRIFT_METRIC } from '../../lambdas/shared/drift';
 import { TRAFFIC_WEIGHT_METRIC } from '../../lambdas/shared/weight-metric';
@@ -38,6 +39,7 @@ import { ReleaseDashboard } from './release-dashboard';
 import { ColourAlarms } from './colour-alarms';
 import {
   API_HANDLERS,
+  CONSOLE_APPROVAL_HANDLERS,
   EVENT_HANDLERS,
   type HandlerPermission,
   kebabCase,
@@ -54,7 +56,7 @@ import { ReleaseStrategy, type ReleaseTraffic, type ReleaseTrafficBinding } from
 const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
 const LAMBDAS_DIR = path.join(PROJECT_ROOT, 'lambdas');
 /** Every handler file a pipeline deploys, bundled together in one build (see bundleHandler). */
-const ALL_HANDLER_ENTRIES = [...new Set([STEP_HANDLERS, EVENT_HANDLERS, API_HANDLERS].flatMap((specs) => Object.values(specs).map((spec) => path.join(LAMBDAS_DIR, spec.entry))))];
+const ALL_HANDLER_ENTRIES = [...new Set([STEP_HANDLERS, EVENT_HANDLERS, API_HANDLERS, CONSOLE_APPROVAL_HANDLERS].flatMap((specs) => Object.values(specs).map((spec) => path.join(LAMBDAS_DIR, spec.entry))))];
 /** The release state machine, shared by every pipeline; each fills its placeholders with its own handlers. */
 export const RELEASE_DEFINITION_FILE = path.join(PROJECT_ROOT, 'statemachines', 'release.asl.json');
 
@@ -600,6 +602,7 @@ export class ReleasePipeline extends Construct {
         });
       }
       this.pipeline = this.createCodePipeline(props.repository, pipelineTag);
+      if (this.consoleGates().length > 0) this.createConsoleApprovalSync(this.pipeline, eventHandlerInvoke);
     }
 
     // --- Ways out -----------------------------------------------------------------------------
@@ -1168,6 +1171,24 @@ export class ReleasePipeline extends Construct {
         );
         return;
       }
+      case 'readExecutionHistory':
+        allow(['states:GetExecutionHistory'], [executions]);
+        acknowledge(
+          `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:${this.stateMachineName}:*]`,
+          'Execution names are release ids chosen at run time; the wildcard covers executions of this one state machine.',
+        );
+        return;
+      case 'answerConsoleApprovals': {
+        const pipeline = this.pipeline;
+        if (!pipeline) throw new Error(`Handler ${handler}: answerConsoleApprovals needs the CodePipeline, created first`);
+        allow(['codepipeline:GetPipelineState'], [pipeline.pipelineArn]);
+        // An approval action's ARN is <pipeline ARN>/<stage>/<action>: only the gates' approvals.
+        allow(
+          ['codepipeline:PutApprovalResult'],
+          this.consoleGates().map((gate) => `${pipeline.pipelineArn}/${CONSOLE_APPROVAL_NAMES.stage}/${CONSOLE_APPROVAL_NAMES.gateActions[gate]}`),
+        );
+        return;
+      }
       case 'publishDriftEvents':
         if (!this.driftEvents) throw new Error(`Handler ${handler}: publishDriftEvents needs the drift-event publisher, created first`);
         this.driftEvents.grantPublish(role);
@@ -1323,12 +1344,13 @@ export class ReleasePipeline extends Construct {
           ],
         },
         {
-          stageName: 'Release',
+          stageName: CONSOLE_APPROVAL_NAMES.stage,
           actions: [
             new actions.StepFunctionInvokeAction({
-              actionName: 'Release',
+              actionName: CONSOLE_APPROVAL_NAMES.releaseAction,
+              runOrder: 1,
               stateMachine: this.stateMachine,
-              executionNamePrefix: 'pipeline',
+              executionNamePrefix: CONSOLE_APPROVAL_NAMES.executionNamePrefix,
               stateMachineInput: actions.StateMachineInput.literal({
                 service: this.serviceName,
                 image: `${repository.repositoryUri}@${source.variables.imageDigest}`,
@@ -1336,6 +1358,9 @@ export class ReleasePipeline extends Construct {
                 reason: 'Approved in CodePipeline execution #{codepipeline.PipelineExecutionId}',
               }),
             }),
+            // Beside the release, not after it (same runOrder): each gate the release has can be
+            // answered here while the release waits, and the sync handler keeps both in step.
+            ...this.consoleGates().map((gate) => this.consoleApprovalAction(gate)),
           ],
         },
       ],
@@ -1370,6 +1395,96 @@ export class ReleasePipeline extends Construct {
         'so CDK scopes DescribeExecution to this state machine\'s executions named pipeline*.',
     });
     return pipeline;
+  }
+
+  /** The gates every release from the pipeline has by default: each gets a console approval. */
+  private consoleGates(): Gate[] {
+    return [
+      ...(this.props.approveBeforeTraffic ? (['before-traffic'] as const) : []),
+      ...(this.props.approveBeforePromote ? (['before-promote'] as const) : []),
+    ];
+  }
+
+  /** The manual approval of one gate, in the `Release` stage beside the release itself. */
+  private consoleApprovalAction(gate: Gate): actions.ManualApprovalAction {
+    const region = Stack.of(this).region;
+    const executions = `https://${region}.console.aws.amazon.com/states/home?region=${region}#/statemachines/view/${this.stateMachineArnFromName()}`;
+    const what = gate === 'before-traffic' ? 'before any traffic moves to the new colour' : 'before the new colour is promoted';
+    return new actions.ManualApprovalAction({
+      actionName: CONSOLE_APPROVAL_NAMES.gateActions[gate],
+      runOrder: 1,
+      notificationTopic: this.notificationTopic,
+      externalEntityLink: this.dashboardUrlFor(),
+      additionalInformation:
+        `Gate ${gate} of the ${this.serviceName} release this pipeline run started (${what}). Approve sends it on; reject rolls it back, ` +
+        `as ecs-release approve|reject --service ${this.serviceName} do: whichever answers first wins and this approval is closed with who answered. ` +
+        'An answer given before the release reaches the gate applies when it gets there; a gate it never reaches is closed with why. ' +
+        `Dashboard: ${this.dashboardUrlFor()} Executions: ${executions}`,
+    });
+  }
+
+  /** The dashboard's console URL; also before `dashboardUrl` is set in the constructor. */
+  private dashboardUrlFor(): string {
+    return dashboardUrlOf(Stack.of(this).region, this.serviceName);
+  }
+
+  /**
+   * The handler that keeps the console approvals and the release's gates in step, and the rules
+   * that run it: a gate's console approval answered, the approval document created, changed or
+   * deleted (a gate opened or was answered), a pipeline release ended.
+   */
+  private createConsoleApprovalSync(
+    pipeline: codepipeline.Pipeline,
+    invoke: Pick<lambda.FunctionOptions, 'onFailure' | 'retryAttempts' | 'maxEventAge'>,
+  ): void {
+    const sync = this.createHandler(
+      'SyncConsoleApprovals',
+      CONSOLE_APPROVAL_HANDLERS.syncConsoleApprovals,
+      {
+        SERVICE_NAME: this.serviceName,
+        PIPELINE_NAME: pipeline.pipelineName,
+        STATE_MACHINE_ARN: this.stateMachineArnFromName(),
+        CONSOLE_GATES: this.consoleGates().join(','),
+      },
+      invoke,
+    );
+    const target = new targets.LambdaFunction(sync, { deadLetterQueue: this.deadLetterQueue, retryAttempts: 4, maxEventAge: Duration.minutes(30) });
+    new events.Rule(this, 'ConsoleApprovalAnsweredRule', {
+      description: `A console approval of a ${this.serviceName} release gate was answered: answer the gate the same way`,
+      eventPattern: {
+        source: ['aws.codepipeline'],
+        detailType: ['CodePipeline Action Execution State Change'],
+        detail: {
+          pipeline: [pipeline.pipelineName],
+          stage: [CONSOLE_APPROVAL_NAMES.stage],
+          action: this.consoleGates().map((gate) => CONSOLE_APPROVAL_NAMES.gateActions[gate]),
+          state: ['SUCCEEDED', 'FAILED'],
+        },
+      },
+      targets: [target],
+    });
+    new events.Rule(this, 'GateChangedRule', {
+      description: `A ${this.serviceName} release gate opened or was answered: sync the console approvals`,
+      eventPattern: {
+        source: ['aws.ssm'],
+        detailType: ['Parameter Store Change'],
+        detail: { name: [this.names.approval], operation: ['Create', 'Update', 'Delete'] },
+      },
+      targets: [target],
+    });
+    new events.Rule(this, 'PipelineReleaseEndedRule', {
+      description: `A ${this.serviceName} release from the pipeline ended: close the console approvals it never reached`,
+      eventPattern: {
+        source: ['aws.states'],
+        detailType: ['Step Functions Execution Status Change'],
+        detail: {
+          stateMachineArn: [this.stateMachine.stateMachineArn],
+          status: ['SUCCEEDED', 'FAILED', 'ABORTED', 'TIMED_OUT'],
+          name: events.Match.prefix(`${CONSOLE_APPROVAL_NAMES.executionNamePrefix}-`),
+        },
+      },
+      targets: [target],
+    });
   }
 
   private grantApi(grantee: iam.IGrantable, routes: Array<[method: string, path: string]>): iam.Grant {
