@@ -1182,7 +1182,8 @@ export class ReleasePipeline extends Construct {
         const pipeline = this.pipeline;
         if (!pipeline) throw new Error(`Handler ${handler}: answerConsoleApprovals needs the CodePipeline, created first`);
         allow(['codepipeline:GetPipelineState'], [pipeline.pipelineArn]);
-        // An approval action's ARN is <pipeline ARN>/<stage>/<action>: only the gates' approvals.
+        // An approval action's ARN is <pipeline ARN>/<stage>/<action> (as CDK's grantManualApproval
+        // grants it): only the gates' approvals, not the pipeline's own Approve stage.
         allow(
           ['codepipeline:PutApprovalResult'],
           this.consoleGates().map((gate) => `${pipeline.pipelineArn}/${CONSOLE_APPROVAL_NAMES.stage}/${CONSOLE_APPROVAL_NAMES.gateActions[gate]}`),
