@@ -88,6 +88,11 @@ export interface ReleaseEventDetail {
   readonly error: string | null;
   /** The error's cause as the engine wrote it (what went wrong, what to do next); `null` if none. */
   readonly cause: string | null;
+  /**
+   * The service's release dashboard in the console (`dashboardUrlOf`). Set by the events
+   * publisher (every detail-type but `Release Step Passed`, which the state machine sends itself).
+   */
+  readonly dashboardUrl?: string;
   /** The approval gate (`before-traffic` or `before-promote`), approval events only. */
   readonly gate?: string;
   /** When the gate stops waiting (ISO 8601), approval events only. */

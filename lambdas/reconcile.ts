@@ -1,4 +1,4 @@
-import { CloudWatchClient, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
+import { CloudWatchClient, type MetricDatum, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { SFNClient, StartSyncExecutionCommand } from '@aws-sdk/client-sfn';
 import { SSMClient } from '@aws-sdk/client-ssm';
@@ -20,6 +20,7 @@ import { withThrottlingRetry } from './shared/retry';
 import { loadServiceConfig } from './shared/service-config';
 import { SsmDocuments } from './shared/ssm-documents';
 import { createTrafficRouter } from './shared/traffic/create-traffic-router';
+import { weightDatums } from './shared/weight-metric';
 
 const clients = { ssm: new SSMClient({}), ecs: new ECSClient({}), sfn: new SFNClient({}) };
 const cloudwatch = new CloudWatchClient({});
@@ -124,9 +125,14 @@ async function reportDrift(service: string): Promise<ReconcileResult> {
   if (!state) {
     throw new StateConflictError(`Service '${service}' has no release state at ${parameterNames(service).state}; redeploy its ReleasePipeline`);
   }
-  const router = createTrafficRouter(config.traffic, { live: state.live, idle: otherColour(state.live) });
-  const findings = findDrift(await observeDrift(clients.ecs, config, state, router));
-  await putDriftMetric(service, findings.length > 0 ? 1 : 0);
+  const colours = { live: state.live, idle: otherColour(state.live) };
+  const router = createTrafficRouter(config.traffic, colours);
+  const observation = await observeDrift(clients.ecs, config, state, router);
+  const findings = findDrift(observation);
+  // The split as read, with the Drift point: the dashboard's weight graph then shows the current
+  // split even when the last release is older than the graph's window.
+  const weights = 'weights' in observation.route ? weightDatums(service, colours, observation.route.weights, new Date()) : [];
+  await putDriftMetric(service, findings.length > 0 ? 1 : 0, weights);
   if (findings.length === 0) {
     logger.info('No drift: the route, the live and the idle service match the release state', { live: state.live });
     return { action: 'clean', reason: `${state.live} is live on ${router.describe()} and both services match the state` };
@@ -136,13 +142,15 @@ async function reportDrift(service: string): Promise<ReconcileResult> {
   return { action: 'drift-reported', reason: findings.map((f) => f.message).join(' | '), findings };
 }
 
-async function putDriftMetric(service: string, value: 0 | 1): Promise<void> {
+async function putDriftMetric(service: string, value: 0 | 1, weights: MetricDatum[]): Promise<void> {
   await withThrottlingRetry(`PutMetricData ${DRIFT_METRIC.namespace}/${DRIFT_METRIC.metricName}`, () =>
     cloudwatch.send(
       new PutMetricDataCommand({
         Namespace: DRIFT_METRIC.namespace,
         MetricData: [
           { MetricName: DRIFT_METRIC.metricName, Dimensions: [{ Name: DRIFT_METRIC.dimension, Value: service }], Value: value, Unit: 'Count' },
+          // Same namespace (a test holds TRAFFIC_WEIGHT_METRIC to it), so one call carries both.
+          ...weights,
         ],
       }),
     ),

@@ -10,6 +10,7 @@ import { SsmDocuments } from './shared/ssm-documents';
 import { createTrafficRouter } from './shared/traffic/create-traffic-router';
 import type { TrafficRouter } from './shared/traffic/traffic-router';
 import { parseOrThrow } from './shared/validation';
+import { WeightMetricRouter } from './shared/weight-metric';
 
 /** What the state machine passes to ShiftTraffic. */
 export const ShiftTrafficInputSchema = z.object({
@@ -60,7 +61,9 @@ export async function handler(event: unknown): Promise<ShiftTrafficResult> {
       );
     }
     const weights: Weights = { live: 100 - weight, idle: weight };
-    const router = createTrafficRouter(release.config.traffic, { live: colours.live, idle: colours.idle });
+    const assignment = { live: colours.live, idle: colours.idle };
+    // Every split it sets (the step, or the undo of a late one) goes on the release dashboard too.
+    const router = new WeightMetricRouter(createTrafficRouter(release.config.traffic, assignment), release.service, assignment, logger);
     const lockName = parameterNames(release.service).lock;
 
     const before = await documents.get(lockName, LockDocumentSchema);

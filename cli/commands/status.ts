@@ -7,6 +7,7 @@ import {
   type ServiceStatusResponse,
 } from '../../lambdas/api/release-status';
 import type { ColourSlot, ReleaseSummary, VerdictSummary } from '../../lambdas/shared/documents';
+import { dashboardUrlOf, executionUrlOf } from '../../lambdas/shared/console-links';
 import { loadServiceConfig } from '../../lambdas/shared/service-config';
 import type { CommandContext } from '../context';
 import { CliError, EXIT } from '../errors';
@@ -28,10 +29,13 @@ export interface StatusOptions {
  */
 export async function status(ctx: CommandContext, options: StatusOptions): Promise<number> {
   const { service, releaseId } = options;
+  // The region the CLI works in: the dashboard's name follows from the service alone.
+  // Without a region the other calls fail with their own message; the links are only left out.
+  const region = await ctx.clients.sfn.config.region().catch(() => undefined);
   if (releaseId === undefined) {
     const found = await serviceStatus(ctx.documents, ctx.clients.sfn, service);
     if (ctx.output === 'json') ctx.io.out(jsonText(found));
-    else for (const line of serviceLines(found)) ctx.io.out(line);
+    else for (const line of serviceLines(found, region)) ctx.io.out(line);
     return EXIT.ok;
   }
   const config = await loadServiceConfig(ctx.clients.ssm, service);
@@ -52,12 +56,12 @@ export async function status(ctx: CommandContext, options: StatusOptions): Promi
     `List its releases with 'ecs-release history --service ${service}'.`,
   );
   if (ctx.output === 'json') ctx.io.out(jsonText(found));
-  else for (const line of releaseLines(found)) ctx.io.out(line);
+  else for (const line of releaseLines(found, region)) ctx.io.out(line);
   return EXIT.ok;
 }
 
-/** The service status as text. */
-export function serviceLines(status: ServiceStatusResponse): string[] {
+/** The service status as text; with `region`, a link to the service's release dashboard at the end. */
+export function serviceLines(status: ServiceStatusResponse, region?: string): string[] {
   const lines = [`Service ${status.service}`];
   if (status.state) {
     const { live, colours } = status.state;
@@ -75,11 +79,12 @@ export function serviceLines(status: ServiceStatusResponse): string[] {
   } else {
     lines.push('  last release: none');
   }
+  if (region) lines.push(`  dashboard: ${dashboardUrlOf(region, status.service)}`);
   return lines;
 }
 
-/** One release's status as text. */
-export function releaseLines(release: ReleaseStatusResponse): string[] {
+/** One release's status as text; with `region`, links to its execution and the dashboard at the end. */
+export function releaseLines(release: ReleaseStatusResponse, region?: string): string[] {
   const lines = [`Release ${release.releaseId} of ${release.service}`];
   const execution = release.status ?? 'unknown to Step Functions (past its retention)';
   lines.push(`  execution: ${execution} — ${release.executionArn}`);
@@ -91,6 +96,10 @@ export function releaseLines(release: ReleaseStatusResponse): string[] {
   if (release.record) {
     lines.push('  record:');
     lines.push(...recordLines(release.record, '    '));
+  }
+  if (region) {
+    lines.push(`  console:   ${executionUrlOf(region, release.executionArn)}`);
+    lines.push(`  dashboard: ${dashboardUrlOf(region, release.service)}`);
   }
   return lines;
 }

@@ -1,8 +1,12 @@
 import type { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { ALB_METRICS } from '../../lambdas/shared/alb-metrics';
+import { APP_METRICS, appColourDimensionsMap } from '../../lambdas/shared/app-metrics';
 import type { Colour } from '../../lambdas/shared/colours';
 import { colourDimensionsMap, ENVOY_METRICS, RESPONSE_CLASSES } from '../../lambdas/shared/envoy-metrics';
+
+/** A metric or metric math: both can be relabelled and recoloured for a graph (`with`). */
+export type ColourMetric = cloudwatch.Metric | cloudwatch.MathExpression;
 
 /**
  * What one colour's two alarms watch, from one metric source: a success rate in percent and a
@@ -11,10 +15,15 @@ import { colourDimensionsMap, ENVOY_METRICS, RESPONSE_CLASSES } from '../../lamb
  * {@link ColourAlarms}).
  */
 export interface ColourAlarmMetrics {
+  /**
+   * Requests the colour answered, per second (the period's sum over its length): what the
+   * release dashboard graphs beside the two alarm metrics.
+   */
+  readonly requestsPerSecond: ColourMetric;
   /** Share of the colour's requests that did not fail, in percent. */
-  readonly successRatePercent: cloudwatch.IMetric;
+  readonly successRatePercent: ColourMetric;
   /** p99 latency of the requests the colour answered. */
-  readonly p99Latency: cloudwatch.IMetric;
+  readonly p99Latency: ColourMetric;
   /** The p99 threshold in the latency metric's own unit. */
   latencyThreshold(maxP99Latency: Duration): number;
 }
@@ -29,6 +38,12 @@ export interface EnvoyColourMetricsProps {
   readonly namespace: string;
   /** Metric period: 10 or 30 seconds (high resolution) or a multiple of 60. */
   readonly period: Duration;
+  /**
+   * Prefix of the ids inside the metric math. One graph may not use one id for two metrics, so
+   * a dashboard that draws both colours in one graph gives each its own (`blue_`, `green_`).
+   * @default '' (the alarms' ids, which the local world's alarm evaluator spells too)
+   */
+  readonly idPrefix?: string;
 }
 
 /**
@@ -39,12 +54,13 @@ export interface EnvoyColourMetricsProps {
  */
 export function envoyColourMetrics(props: EnvoyColourMetricsProps): ColourAlarmMetrics {
   const { serviceName, colour, namespace, period } = props;
+  const prefix = props.idPrefix ?? '';
   const dimensionsMap = colourDimensionsMap(serviceName, colour);
   // One metric per response class; FILL(…, 0) so a class with no responses counts as zero
   // instead of making the whole expression empty.
   const byClass: Record<string, cloudwatch.IMetric> = {};
   for (const responseClass of RESPONSE_CLASSES) {
-    byClass[`r${responseClass}xx`] = new cloudwatch.Metric({
+    byClass[`${prefix}r${responseClass}xx`] = new cloudwatch.Metric({
       namespace,
       metricName: ENVOY_METRICS.responsesByClass,
       dimensionsMap: { ...dimensionsMap, [ENVOY_METRICS.responseClassDimension]: responseClass },
@@ -52,11 +68,17 @@ export function envoyColourMetrics(props: EnvoyColourMetricsProps): ColourAlarmM
       period,
     });
   }
-  const filled = RESPONSE_CLASSES.map((c) => `FILL(r${c}xx, 0)`);
+  const filled = RESPONSE_CLASSES.map((c) => `FILL(${prefix}r${c}xx, 0)`);
   return {
+    requestsPerSecond: new cloudwatch.MathExpression({
+      expression: `(${filled.join(' + ')}) / PERIOD(${prefix}r2xx)`,
+      usingMetrics: byClass,
+      label: `${colour} requests/s`,
+      period,
+    }),
     successRatePercent: new cloudwatch.MathExpression({
       // No responses at all gives no data point (IF without an else): not breaching.
-      expression: `IF((${filled.join(' + ')}) > 0, 100 * (${filled.filter((f) => !f.includes('r5xx')).join(' + ')}) / (${filled.join(' + ')}))`,
+      expression: `IF((${filled.join(' + ')}) > 0, 100 * (${filled.filter((f) => !f.includes(`${prefix}r5xx`)).join(' + ')}) / (${filled.join(' + ')}))`,
       usingMetrics: byClass,
       label: `${serviceName} ${colour} success rate (%)`,
       period,
@@ -84,6 +106,8 @@ export interface LoadBalancerColourMetricsProps {
   readonly targetGroup: string;
   /** Metric period: a multiple of 60 seconds (Elastic Load Balancing publishes every 60 seconds). */
   readonly period: Duration;
+  /** As {@link EnvoyColourMetricsProps.idPrefix}. @default '' */
+  readonly idPrefix?: string;
 }
 
 /**
@@ -120,17 +144,25 @@ export function loadBalancerColourMetrics(props: LoadBalancerColourMetricsProps)
   };
   const sum = (metricName: string) =>
     new cloudwatch.Metric({ namespace: ALB_METRICS.namespace, metricName, dimensionsMap, statistic: cloudwatch.Stats.SUM, period });
+  const p = props.idPrefix ?? '';
+  const requests = sum(ALB_METRICS.requestCount);
   return {
+    requestsPerSecond: new cloudwatch.MathExpression({
+      expression: `FILL(${p}requests, 0) / PERIOD(${p}requests)`,
+      usingMetrics: { [`${p}requests`]: requests },
+      label: `${colour} requests/s`,
+      period,
+    }),
     successRatePercent: new cloudwatch.MathExpression({
       // ELB publishes an error count only when there was an error: FILL(…, 0) makes a missing one
       // zero. No requests at all gives no data point (IF without an else): not breaching.
       expression:
-        'IF(FILL(requests, 0) > 0, 100 * (FILL(target2xx, 0) + FILL(target3xx, 0) + FILL(target4xx, 0)) / FILL(requests, 0))',
+        `IF(FILL(${p}requests, 0) > 0, 100 * (FILL(${p}target2xx, 0) + FILL(${p}target3xx, 0) + FILL(${p}target4xx, 0)) / FILL(${p}requests, 0))`,
       usingMetrics: {
-        requests: sum(ALB_METRICS.requestCount),
-        target2xx: sum(ALB_METRICS.targetResponsesByClass['2']),
-        target3xx: sum(ALB_METRICS.targetResponsesByClass['3']),
-        target4xx: sum(ALB_METRICS.targetResponsesByClass['4']),
+        [`${p}requests`]: requests,
+        [`${p}target2xx`]: sum(ALB_METRICS.targetResponsesByClass['2']),
+        [`${p}target3xx`]: sum(ALB_METRICS.targetResponsesByClass['3']),
+        [`${p}target4xx`]: sum(ALB_METRICS.targetResponsesByClass['4']),
       },
       label: `${serviceName} ${colour} success rate at the load balancer (%)`,
       period,
@@ -144,5 +176,56 @@ export function loadBalancerColourMetrics(props: LoadBalancerColourMetricsProps)
     }),
     // TargetResponseTime is in seconds.
     latencyThreshold: (max) => max.toMilliseconds() / 1000,
+  };
+}
+
+/** Where {@link applicationColourMetrics} reads. */
+export interface ApplicationColourMetricsProps {
+  /** The released service: the `Service` dimension. */
+  readonly serviceName: string;
+  /** The colour: the `Color` dimension. */
+  readonly colour: Colour;
+  /** The namespace the application publishes its embedded metric format lines in. */
+  readonly namespace: string;
+  /** Metric period: 10 or 30 seconds (the metrics are high resolution) or a multiple of 60. */
+  readonly period: Duration;
+  /** As {@link EnvoyColourMetricsProps.idPrefix}. @default '' */
+  readonly idPrefix?: string;
+}
+
+/**
+ * The application's own metrics (`application` source), from the contract in
+ * `lambdas/shared/app-metrics.ts`, the ones the health check reads: `Requests` and `ServerErrors`
+ * (sums) and the p99 of `Latency` in milliseconds. No default alarms are built on them yet (the
+ * pipeline refuses `createColourAlarms` with this source); the release dashboard graphs them.
+ */
+export function applicationColourMetrics(props: ApplicationColourMetricsProps): ColourAlarmMetrics {
+  const { serviceName, colour, namespace, period } = props;
+  const p = props.idPrefix ?? '';
+  const dimensionsMap = appColourDimensionsMap(serviceName, colour);
+  const sum = (metricName: string) => new cloudwatch.Metric({ namespace, metricName, dimensionsMap, statistic: cloudwatch.Stats.SUM, period });
+  const requests = sum(APP_METRICS.requests);
+  return {
+    requestsPerSecond: new cloudwatch.MathExpression({
+      expression: `FILL(${p}requests, 0) / PERIOD(${p}requests)`,
+      usingMetrics: { [`${p}requests`]: requests },
+      label: `${colour} requests/s`,
+      period,
+    }),
+    successRatePercent: new cloudwatch.MathExpression({
+      // Errors are published only with requests; no requests gives no data point.
+      expression: `IF(FILL(${p}requests, 0) > 0, 100 * (FILL(${p}requests, 0) - FILL(${p}errors, 0)) / FILL(${p}requests, 0))`,
+      usingMetrics: { [`${p}requests`]: requests, [`${p}errors`]: sum(APP_METRICS.serverErrors) },
+      label: `${serviceName} ${colour} success rate (%)`,
+      period,
+    }),
+    p99Latency: new cloudwatch.Metric({
+      namespace,
+      metricName: APP_METRICS.latency,
+      dimensionsMap,
+      statistic: cloudwatch.Stats.p(99),
+      period,
+    }),
+    latencyThreshold: (max) => max.toMilliseconds(),
   };
 }

@@ -45,6 +45,8 @@ const OPERATOR_ERRORS = ['RollbackFailedError', 'ScaleDownFailedError', 'LockRel
 /** Properties of {@link ReleaseEventPublisher}. */
 export interface ReleaseEventPublisherProps {
   readonly serviceName: string;
+  /** The service's release dashboard in the console: every event and announcement links to it. */
+  readonly dashboardUrl: string;
   /** The release state machine whose executions are reported. */
   readonly stateMachine: sfn.IStateMachine;
   /** Its name: the publisher reads the end of its executions' histories. */
@@ -75,7 +77,7 @@ export class ReleaseEventPublisher extends Construct {
 
   constructor(scope: Construct, id: string, props: ReleaseEventPublisherProps) {
     super(scope, id);
-    const { serviceName: service, topic } = props;
+    const { serviceName: service, topic, dashboardUrl } = props;
 
     const publish = tasks.EventBridgePutEvents.jsonPath(this, 'PutReleaseEvent', {
       comment: 'One event, one schema: source ecs-release, detail-type per outcome.',
@@ -117,14 +119,14 @@ export class ReleaseEventPublisher extends Construct {
             ? ''
             : announce.withError
               ? sfn.JsonPath.format(
-                  `Release {} of ${service} ${announce.what}: {}. {} Execution: {}`,
+                  `Release {} of ${service} ${announce.what}: {}. {} Execution: {} Dashboard: ${dashboardUrl}`,
                   sfn.JsonPath.stringAt('$.detail.name'),
                   sfn.JsonPath.stringAt('$.detail.error'),
                   sfn.JsonPath.stringAt('$.detail.cause'),
                   sfn.JsonPath.stringAt('$.detail.executionArn'),
                 )
               : sfn.JsonPath.format(
-                  `Release {} of ${service} ${announce.what}. Execution: {}`,
+                  `Release {} of ${service} ${announce.what}. Execution: {} Dashboard: ${dashboardUrl}`,
                   sfn.JsonPath.stringAt('$.detail.name'),
                   sfn.JsonPath.stringAt('$.detail.executionArn'),
                 ),
@@ -137,6 +139,7 @@ export class ReleaseEventPublisher extends Construct {
             status: sfn.JsonPath.stringAt('$.detail.status'),
             error: sfn.JsonPath.stringAt('$.detail.error'),
             cause: sfn.JsonPath.stringAt('$.detail.cause'),
+            dashboardUrl,
             at: sfn.JsonPath.stringAt('$.time'),
           },
         },
@@ -254,7 +257,8 @@ export class ReleaseEventPublisher extends Construct {
         subject: `${service}: release waits for approval`,
         message: sfn.JsonPath.format(
           `Release {} of ${service} waits at the {} gate until {}. ` +
-            `Approve with POST /releases/${service}/approve or reject with POST /releases/${service}/reject (IAM-signed).`,
+            `Approve with POST /releases/${service}/approve or reject with POST /releases/${service}/reject (IAM-signed), ` +
+            `or ecs-release approve|reject --service ${service}. Dashboard: ${dashboardUrl}`,
           sfn.JsonPath.stringAt('$.approval.document.releaseId'),
           sfn.JsonPath.stringAt('$.approval.document.gate'),
           sfn.JsonPath.stringAt('$.approval.document.expiresAt'),
@@ -270,6 +274,7 @@ export class ReleaseEventPublisher extends Construct {
           cause: null,
           gate: sfn.JsonPath.stringAt('$.approval.document.gate'),
           expiresAt: sfn.JsonPath.stringAt('$.approval.document.expiresAt'),
+          dashboardUrl,
           at: sfn.JsonPath.stringAt('$.time'),
         },
       },

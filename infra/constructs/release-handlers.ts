@@ -46,13 +46,23 @@ export type HandlerPermission =
   | 'startExecution'
   /** states:StopExecution on the release executions. */
   | 'stopExecution'
-  /** cloudwatch:PutMetricData, only in the `ECSRelease` namespace (condition key `cloudwatch:namespace`). */
-  | 'putDriftMetric'
+  /**
+   * cloudwatch:PutMetricData, only in the `ECSRelease` namespace (condition key
+   * `cloudwatch:namespace`): the reconciler's `Drift`, and `TrafficWeight` from whatever sets weights.
+   */
+  | 'putReleaseMetrics'
   /**
    * states:StartSyncExecution on the pipeline's drift-event publisher, whose one state puts a
    * `Release Drift Detected` event: announcing drift is all it allows.
    */
-  | 'publishDriftEvents';
+  | 'publishDriftEvents'
+  /** states:GetExecutionHistory on the release executions. */
+  | 'readExecutionHistory'
+  /**
+   * codepipeline:GetPipelineState on the pipeline, and codepipeline:PutApprovalResult on its
+   * gates' manual approval actions only.
+   */
+  | 'answerConsoleApprovals';
 
 /** One Lambda handler of the release engine. */
 export interface ReleaseHandlerSpec {
@@ -133,7 +143,8 @@ export const STEP_HANDLERS: Readonly<Record<string, ReleaseHandlerSpec>> = {
     description: 'Shift: set the route weights for this step',
     timeout: Duration.seconds(100),
     // readTargetHealth: no step moves traffic to a target group without healthy targets (ALB).
-    permissions: ['readDocuments', 'writeRoute', 'readTargetHealth'],
+    // putReleaseMetrics: each split set goes on the release dashboard (TrafficWeight).
+    permissions: ['readDocuments', 'writeRoute', 'readTargetHealth', 'putReleaseMetrics'],
   },
   StartBake: {
     entry: 'start-bake.ts',
@@ -170,7 +181,7 @@ export const STEP_HANDLERS: Readonly<Record<string, ReleaseHandlerSpec>> = {
     entry: 'rollback-release.ts',
     description: 'Rollback: weights back to the live colour, idle service reverted, release recorded',
     timeout: Duration.seconds(280),
-    permissions: ['readDocuments', 'writeDocuments', 'deleteDocuments', 'writeRoute', 'readServices', 'writeServices'],
+    permissions: ['readDocuments', 'writeDocuments', 'deleteDocuments', 'writeRoute', 'readServices', 'writeServices', 'putReleaseMetrics'],
   },
   MarkRollbackFailed: {
     entry: 'mark-rollback-failed.ts',
@@ -192,7 +203,7 @@ export const EVENT_HANDLERS = {
     entry: 'cleanup.ts',
     description: 'Rolls back an execution that was aborted or timed out, and releases its lock',
     timeout: Duration.minutes(5),
-    permissions: ['readDocuments', 'writeDocuments', 'deleteDocuments', 'writeRoute', 'readServices', 'writeServices'],
+    permissions: ['readDocuments', 'writeDocuments', 'deleteDocuments', 'writeRoute', 'readServices', 'writeServices', 'putReleaseMetrics'],
   },
   reconcile: {
     entry: 'reconcile.ts',
@@ -208,7 +219,7 @@ export const EVENT_HANDLERS = {
       'readServices',
       'writeServices',
       'describeExecutions',
-      'putDriftMetric',
+      'putReleaseMetrics',
       'publishDriftEvents',
     ],
   },
@@ -217,6 +228,20 @@ export const EVENT_HANDLERS = {
     description: 'Admin, by hand: clears a stale lock after an operator has checked it',
     timeout: Duration.seconds(60),
     permissions: ['readDocuments', 'deleteDocuments', 'describeExecutions'],
+  },
+} as const satisfies Record<string, ReleaseHandlerSpec>;
+
+/**
+ * Handlers a pipeline creates only with a CodePipeline that has console approvals (a repository
+ * and at least one default approval gate).
+ */
+export const CONSOLE_APPROVAL_HANDLERS = {
+  syncConsoleApprovals: {
+    entry: 'sync-console-approvals.ts',
+    description: 'Keeps the release gates and the CodePipeline console approvals in step: first answer wins, the other is closed with why',
+    timeout: Duration.seconds(60),
+    // approve/reject through the API's code; the history tells a gate the CLI answered from one not reached.
+    permissions: ['readDocuments', 'deleteDocuments', 'sendTaskSuccess', 'sendTaskFailure', 'describeExecutions', 'readExecutionHistory', 'answerConsoleApprovals'],
   },
 } as const satisfies Record<string, ReleaseHandlerSpec>;
 

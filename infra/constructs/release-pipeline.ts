@@ -30,11 +30,16 @@ import { computeSchedule } from '../../lambdas/shared/schedule';
 import { type ColourSlot, parameterNames, type ReleaseState } from '../../lambdas/shared/documents';
 import { versionOf } from '../../lambdas/shared/release';
 import { seedState } from '../../lambdas/shared/release-state';
+import { CONSOLE_APPROVAL_NAMES, type Gate } from '../../lambdas/shared/console-approvals';
+import { dashboardUrlOf } from '../../lambdas/shared/console-links';
 import { DRIFT_METRIC } from '../../lambdas/shared/drift';
-import { type ColourAlarmMetrics, envoyColourMetrics, loadBalancerColourMetrics } from './colour-alarm-metrics';
+import { TRAFFIC_WEIGHT_METRIC } from '../../lambdas/shared/weight-metric';
+import { applicationColourMetrics, type ColourAlarmMetrics, envoyColourMetrics, loadBalancerColourMetrics } from './colour-alarm-metrics';
+import { ReleaseDashboard } from './release-dashboard';
 import { ColourAlarms } from './colour-alarms';
 import {
   API_HANDLERS,
+  CONSOLE_APPROVAL_HANDLERS,
   EVENT_HANDLERS,
   type HandlerPermission,
   kebabCase,
@@ -51,7 +56,7 @@ import { ReleaseStrategy, type ReleaseTraffic, type ReleaseTrafficBinding } from
 const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
 const LAMBDAS_DIR = path.join(PROJECT_ROOT, 'lambdas');
 /** Every handler file a pipeline deploys, bundled together in one build (see bundleHandler). */
-const ALL_HANDLER_ENTRIES = [...new Set([STEP_HANDLERS, EVENT_HANDLERS, API_HANDLERS].flatMap((specs) => Object.values(specs).map((spec) => path.join(LAMBDAS_DIR, spec.entry))))];
+const ALL_HANDLER_ENTRIES = [...new Set([STEP_HANDLERS, EVENT_HANDLERS, API_HANDLERS, CONSOLE_APPROVAL_HANDLERS].flatMap((specs) => Object.values(specs).map((spec) => path.join(LAMBDAS_DIR, spec.entry))))];
 /** The release state machine, shared by every pipeline; each fills its placeholders with its own handlers. */
 export const RELEASE_DEFINITION_FILE = path.join(PROJECT_ROOT, 'statemachines', 'release.asl.json');
 
@@ -329,6 +334,13 @@ export class ReleasePipeline extends Construct {
   readonly driftAlarm: cloudwatch.Alarm;
   /** The default per-colour alarms (empty when `createColourAlarms` is false). */
   readonly colourAlarms: Readonly<Partial<Record<Colour, ColourAlarms>>>;
+  /**
+   * The service's release dashboard, `ecs-release-<service>` (see `dashboardNameOf`): each
+   * colour's requests, success rate and p99, the traffic weights, the alarms and the latest verdicts.
+   */
+  readonly dashboard: cloudwatch.Dashboard;
+  /** The dashboard's console URL (in the stack's region), as the CLI and the release events print it. */
+  readonly dashboardUrl: string;
 
   /** The traffic backend the release moves weights in (its API is the only one granted). */
   readonly trafficKind: 'alb' | 'appmesh';
@@ -344,6 +356,10 @@ export class ReleasePipeline extends Construct {
   private readonly logRetention: logs.RetentionDays;
   private readonly removalPolicy: RemovalPolicy;
   private readonly stateMachineName: string;
+  /** Created last; alarms added before are handed over then. */
+  private releaseDashboard?: ReleaseDashboard;
+  /** Every handler created so far, by construct id: the dashboard reads some of their logs. */
+  private readonly handlerFunctions = new Map<string, lambda.Function>();
 
   constructor(scope: Construct, id: string, props: ReleasePipelineProps) {
     super(scope, id);
@@ -389,7 +405,7 @@ export class ReleasePipeline extends Construct {
         const alarms = new ColourAlarms(this, `${capitalise(colour)}Alarms`, {
           serviceName: props.serviceName,
           colour,
-          metrics: this.colourAlarmMetrics(colour, props.alarmPeriod ?? this.metricPeriod()),
+          metrics: this.colourMetrics(colour, props.alarmPeriod ?? this.metricPeriod()),
           minSuccessRate: props.minSuccessRate ?? 0.99,
           maxP99Latency: props.maxP99Latency ?? Duration.seconds(1),
           evaluationPeriods: props.alarmEvaluationPeriods ?? 6,
@@ -586,10 +602,14 @@ export class ReleasePipeline extends Construct {
         });
       }
       this.pipeline = this.createCodePipeline(props.repository, pipelineTag);
+      if (this.consoleGates().length > 0) this.createConsoleApprovalSync(this.pipeline, eventHandlerInvoke);
     }
 
     // --- Ways out -----------------------------------------------------------------------------
+    // Built from the service name and the region alone, as the CLI builds it: no lookup needed.
+    this.dashboardUrl = dashboardUrlOf(Stack.of(this).region, props.serviceName);
     new ReleaseEventPublisher(this, 'ReleaseEvents', {
+      dashboardUrl: this.dashboardUrl,
       serviceName: props.serviceName,
       stateMachine: this.stateMachine,
       stateMachineName: this.stateMachineName,
@@ -601,6 +621,8 @@ export class ReleasePipeline extends Construct {
       logRetention: this.logRetention,
       removalPolicy: this.removalPolicy,
     });
+    this.releaseDashboard = this.createDashboard(this.handlerFunctions);
+    this.dashboard = this.releaseDashboard.dashboard;
   }
 
   /**
@@ -660,6 +682,8 @@ export class ReleasePipeline extends Construct {
    */
   addAlarm(alarm: cloudwatch.IAlarm, colour?: Colour): void {
     this.alarms[colour ?? 'common'].push(alarm);
+    // Before the dashboard exists (the constructor's own alarms), it picks them up when created.
+    this.releaseDashboard?.addAlarm(alarm);
   }
 
   /** Lets `grantee` start releases through the API (`POST /releases`). */
@@ -857,13 +881,19 @@ export class ReleasePipeline extends Construct {
     return this.props.metricPeriod ?? defaultMetricPeriod(this.metricSource);
   }
 
-  /** The metrics of one colour's default alarms, from the pipeline's metric source. */
-  private colourAlarmMetrics(colour: Colour, period: Duration): ColourAlarmMetrics {
+  /**
+   * One colour's requests, success rate and p99 latency from the pipeline's metric source: what
+   * its default alarms watch and what the dashboard draws (one builder, so the two cannot differ).
+   *
+   * @param idPrefix prefix of the metric math ids; the dashboard's graphs hold both colours
+   */
+  private colourMetrics(colour: Colour, period: Duration, idPrefix?: string): ColourAlarmMetrics {
     const source = this.metricSource;
     const serviceName = this.serviceName;
+    const namespace = this.props.metricNamespace ?? 'ECSRelease/Envoy';
     switch (source) {
       case 'envoy':
-        return envoyColourMetrics({ serviceName, colour, namespace: this.props.metricNamespace ?? 'ECSRelease/Envoy', period });
+        return envoyColourMetrics({ serviceName, colour, namespace, period, idPrefix });
       case 'load-balancer': {
         // validateProps checked that the backend has a load balancer.
         const dimensions = this.traffic.loadBalancerMetrics!;
@@ -873,18 +903,41 @@ export class ReleasePipeline extends Construct {
           loadBalancer: dimensions.loadBalancer,
           targetGroup: dimensions.targetGroups[colour],
           period,
+          idPrefix,
         });
       }
       case 'application':
-        throw new Error(
-          `ReleasePipeline ${this.node.path} has no default colour alarms for metricSource 'application' yet: ` +
-            'set createColourAlarms: false and add alarms on your metrics with addAlarm()',
-        );
+        // validateProps refuses default colour alarms on this source; only the dashboard gets here.
+        return applicationColourMetrics({ serviceName, colour, namespace, period, idPrefix });
       default: {
         const unknown: never = source;
         throw new Error(`ReleasePipeline: unknown metricSource '${String(unknown)}'; use load-balancer, envoy or application`);
       }
     }
+  }
+
+  /** The service's release dashboard, from the same metrics as the colour alarms. */
+  private createDashboard(handlers: ReadonlyMap<string, lambda.Function>): ReleaseDashboard {
+    const p = this.props;
+    const period = this.metricPeriod();
+    // The handlers that log the steps, verdicts and answers the dashboard lists.
+    const logging = ['ShiftTraffic', 'CheckHealth', 'RequestApproval', 'PromoteRelease', 'RollbackRelease', 'AlarmWatcher', 'ApproveRelease', 'RejectRelease'];
+    const dashboard = new ReleaseDashboard(this, 'Dashboard', {
+      serviceName: this.serviceName,
+      metrics: { blue: this.colourMetrics('blue', period, 'blue_'), green: this.colourMetrics('green', period, 'green_') },
+      minSuccessRate: p.minSuccessRate ?? 0.99,
+      maxP99Latency: p.maxP99Latency ?? Duration.seconds(1),
+      period,
+      stateMachine: this.stateMachine,
+      handlerLogGroups: logging.flatMap((id) => {
+        const fn = handlers.get(id);
+        return fn ? [fn.logGroup] : [];
+      }),
+      trafficDescription:
+        `${this.trafficKind === 'alb' ? 'ALB weighted target groups' : 'App Mesh weighted route'}, health from the ${this.metricSource} metrics`,
+    });
+    for (const alarm of [...this.allAlarms(), this.driftAlarm, this.deadLetterAlarm]) dashboard.addAlarm(alarm);
+    return dashboard;
   }
 
   private allAlarms(): cloudwatch.IAlarm[] {
@@ -982,6 +1035,7 @@ export class ReleasePipeline extends Construct {
       });
     }
     for (const permission of spec.permissions) this.grantHandlerPermission(role, permission, name);
+    this.handlerFunctions.set(id, fn);
     return fn;
   }
 
@@ -1102,19 +1156,41 @@ export class ReleasePipeline extends Construct {
       case 'sendTaskFailure':
         allow(['states:SendTaskFailure'], [stateMachineArn]);
         return;
-      case 'putDriftMetric':
+      case 'putReleaseMetrics': {
+        // One namespace today; should the two metrics ever part, the condition lists both.
+        const namespaces = [...new Set([DRIFT_METRIC.namespace, TRAFFIC_WEIGHT_METRIC.namespace])];
         role.addToPrincipalPolicy(
           new iam.PolicyStatement({
             actions: ['cloudwatch:PutMetricData'],
             resources: ['*'],
-            conditions: { StringEquals: { 'cloudwatch:namespace': DRIFT_METRIC.namespace } },
+            conditions: { StringEquals: { 'cloudwatch:namespace': namespaces.length === 1 ? namespaces[0] : namespaces } },
           }),
         );
         acknowledge(
           'AwsSolutions-IAM5[Resource::*]',
-          `cloudwatch:PutMetricData supports no resource-level permissions; the cloudwatch:namespace condition limits it to ${DRIFT_METRIC.namespace}.`,
+          `cloudwatch:PutMetricData supports no resource-level permissions; the cloudwatch:namespace condition limits it to ${namespaces.join(', ')}.`,
         );
         return;
+      }
+      case 'readExecutionHistory':
+        allow(['states:GetExecutionHistory'], [executions]);
+        acknowledge(
+          `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:${this.stateMachineName}:*]`,
+          'Execution names are release ids chosen at run time; the wildcard covers executions of this one state machine.',
+        );
+        return;
+      case 'answerConsoleApprovals': {
+        const pipeline = this.pipeline;
+        if (!pipeline) throw new Error(`Handler ${handler}: answerConsoleApprovals needs the CodePipeline, created first`);
+        allow(['codepipeline:GetPipelineState'], [pipeline.pipelineArn]);
+        // An approval action's ARN is <pipeline ARN>/<stage>/<action> (as CDK's grantManualApproval
+        // grants it): only the gates' approvals, not the pipeline's own Approve stage.
+        allow(
+          ['codepipeline:PutApprovalResult'],
+          this.consoleGates().map((gate) => `${pipeline.pipelineArn}/${CONSOLE_APPROVAL_NAMES.stage}/${CONSOLE_APPROVAL_NAMES.gateActions[gate]}`),
+        );
+        return;
+      }
       case 'publishDriftEvents':
         if (!this.driftEvents) throw new Error(`Handler ${handler}: publishDriftEvents needs the drift-event publisher, created first`);
         this.driftEvents.grantPublish(role);
@@ -1270,12 +1346,13 @@ export class ReleasePipeline extends Construct {
           ],
         },
         {
-          stageName: 'Release',
+          stageName: CONSOLE_APPROVAL_NAMES.stage,
           actions: [
             new actions.StepFunctionInvokeAction({
-              actionName: 'Release',
+              actionName: CONSOLE_APPROVAL_NAMES.releaseAction,
+              runOrder: 1,
               stateMachine: this.stateMachine,
-              executionNamePrefix: 'pipeline',
+              executionNamePrefix: CONSOLE_APPROVAL_NAMES.executionNamePrefix,
               stateMachineInput: actions.StateMachineInput.literal({
                 service: this.serviceName,
                 image: `${repository.repositoryUri}@${source.variables.imageDigest}`,
@@ -1283,6 +1360,9 @@ export class ReleasePipeline extends Construct {
                 reason: 'Approved in CodePipeline execution #{codepipeline.PipelineExecutionId}',
               }),
             }),
+            // Beside the release, not after it (same runOrder): each gate the release has can be
+            // answered here while the release waits, and the sync handler keeps both in step.
+            ...this.consoleGates().map((gate) => this.consoleApprovalAction(gate)),
           ],
         },
       ],
@@ -1317,6 +1397,96 @@ export class ReleasePipeline extends Construct {
         'so CDK scopes DescribeExecution to this state machine\'s executions named pipeline*.',
     });
     return pipeline;
+  }
+
+  /** The gates every release from the pipeline has by default: each gets a console approval. */
+  private consoleGates(): Gate[] {
+    return [
+      ...(this.props.approveBeforeTraffic ? (['before-traffic'] as const) : []),
+      ...(this.props.approveBeforePromote ? (['before-promote'] as const) : []),
+    ];
+  }
+
+  /** The manual approval of one gate, in the `Release` stage beside the release itself. */
+  private consoleApprovalAction(gate: Gate): actions.ManualApprovalAction {
+    const region = Stack.of(this).region;
+    const executions = `https://${region}.console.aws.amazon.com/states/home?region=${region}#/statemachines/view/${this.stateMachineArnFromName()}`;
+    const what = gate === 'before-traffic' ? 'before any traffic moves to the new colour' : 'before the new colour is promoted';
+    return new actions.ManualApprovalAction({
+      actionName: CONSOLE_APPROVAL_NAMES.gateActions[gate],
+      runOrder: 1,
+      notificationTopic: this.notificationTopic,
+      externalEntityLink: this.dashboardUrlFor(),
+      additionalInformation:
+        `Gate ${gate} of the ${this.serviceName} release this pipeline run started (${what}). Approve sends it on; reject rolls it back, ` +
+        `as ecs-release approve|reject --service ${this.serviceName} do: whichever answers first wins and this approval is closed with who answered. ` +
+        'An answer given before the release reaches the gate applies when it gets there; a gate it never reaches is closed with why. ' +
+        `Dashboard: ${this.dashboardUrlFor()} Executions: ${executions}`,
+    });
+  }
+
+  /** The dashboard's console URL; also before `dashboardUrl` is set in the constructor. */
+  private dashboardUrlFor(): string {
+    return dashboardUrlOf(Stack.of(this).region, this.serviceName);
+  }
+
+  /**
+   * The handler that keeps the console approvals and the release's gates in step, and the rules
+   * that run it: a gate's console approval answered, the approval document created, changed or
+   * deleted (a gate opened or was answered), a pipeline release ended.
+   */
+  private createConsoleApprovalSync(
+    pipeline: codepipeline.Pipeline,
+    invoke: Pick<lambda.FunctionOptions, 'onFailure' | 'retryAttempts' | 'maxEventAge'>,
+  ): void {
+    const sync = this.createHandler(
+      'SyncConsoleApprovals',
+      CONSOLE_APPROVAL_HANDLERS.syncConsoleApprovals,
+      {
+        SERVICE_NAME: this.serviceName,
+        PIPELINE_NAME: pipeline.pipelineName,
+        STATE_MACHINE_ARN: this.stateMachineArnFromName(),
+        CONSOLE_GATES: this.consoleGates().join(','),
+      },
+      invoke,
+    );
+    const target = new targets.LambdaFunction(sync, { deadLetterQueue: this.deadLetterQueue, retryAttempts: 4, maxEventAge: Duration.minutes(30) });
+    new events.Rule(this, 'ConsoleApprovalAnsweredRule', {
+      description: `A console approval of a ${this.serviceName} release gate was answered: answer the gate the same way`,
+      eventPattern: {
+        source: ['aws.codepipeline'],
+        detailType: ['CodePipeline Action Execution State Change'],
+        detail: {
+          pipeline: [pipeline.pipelineName],
+          stage: [CONSOLE_APPROVAL_NAMES.stage],
+          action: this.consoleGates().map((gate) => CONSOLE_APPROVAL_NAMES.gateActions[gate]),
+          state: ['SUCCEEDED', 'FAILED'],
+        },
+      },
+      targets: [target],
+    });
+    new events.Rule(this, 'GateChangedRule', {
+      description: `A ${this.serviceName} release gate opened or was answered: sync the console approvals`,
+      eventPattern: {
+        source: ['aws.ssm'],
+        detailType: ['Parameter Store Change'],
+        detail: { name: [this.names.approval], operation: ['Create', 'Update', 'Delete'] },
+      },
+      targets: [target],
+    });
+    new events.Rule(this, 'PipelineReleaseEndedRule', {
+      description: `A ${this.serviceName} release from the pipeline ended: close the console approvals it never reached`,
+      eventPattern: {
+        source: ['aws.states'],
+        detailType: ['Step Functions Execution Status Change'],
+        detail: {
+          stateMachineArn: [this.stateMachine.stateMachineArn],
+          status: ['SUCCEEDED', 'FAILED', 'ABORTED', 'TIMED_OUT'],
+          name: events.Match.prefix(`${CONSOLE_APPROVAL_NAMES.executionNamePrefix}-`),
+        },
+      },
+      targets: [target],
+    });
   }
 
   private grantApi(grantee: iam.IGrantable, routes: Array<[method: string, path: string]>): iam.Grant {

@@ -22,6 +22,7 @@ import { ReleaseLock } from './lock';
 import { recordedOutcome, recordRelease } from './release-state';
 import { SsmDocuments } from './ssm-documents';
 import { createTrafficRouter } from './traffic/create-traffic-router';
+import { WeightMetricRouter } from './weight-metric';
 
 /** AWS clients the rollback uses. */
 export interface RollbackClients {
@@ -153,7 +154,9 @@ export async function performRollback(
 
   const undo = held.undo;
   if (undo) {
-    const router = createTrafficRouter(request.config.traffic, { live: undo.live, idle: undo.idle });
+    const colours = { live: undo.live, idle: undo.idle };
+    // The 100/0 goes on the release dashboard beside the numbers that caused it.
+    const router = new WeightMetricRouter(createTrafficRouter(request.config.traffic, colours), request.service, colours, logger);
     await step(`restore traffic 100/0 to ${undo.live} on ${router.describe()}`, async () => {
       await router.setWeights({ live: 100, idle: 0 });
       const after = await router.getWeights();

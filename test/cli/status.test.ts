@@ -54,6 +54,8 @@ describe('ecs-release status', () => {
       '    colorapp-20241231090000-ffffff: promoted, v1 (registry/colorapp:v1) green → blue, canary 10,50,100',
       '    started 2024-12-31T09:00:00.000Z, finished 2024-12-31T09:10:00.000Z, requested by arn:aws:iam::111122223333:user/alice',
       '    step 1 at 10%: healthy — success 99.92%, 1234 req, p99 120 ms',
+      // The region of the CLI's clients (AWS_REGION in the tests); the name follows from the service.
+      '  dashboard: https://eu-west-1.console.aws.amazon.com/cloudwatch/home?region=eu-west-1#dashboards/dashboard/ecs-release-colorapp',
     ]);
     expect(result.stdout).not.toContain(TASK_TOKEN);
   });
@@ -125,6 +127,10 @@ describe('ecs-release status', () => {
       '  outcome:   in progress',
     ]);
     expect(result.stdout).toContain(`lock:      held by ${RELEASE_ID}`);
+    expect(result.io.stdout.slice(-2)).toEqual([
+      `  console:   https://eu-west-1.console.aws.amazon.com/states/home?region=eu-west-1#/v2/executions/details/${EXECUTION_ARN}`,
+      '  dashboard: https://eu-west-1.console.aws.amazon.com/cloudwatch/home?region=eu-west-1#dashboards/dashboard/ecs-release-colorapp',
+    ]);
   });
 
   it('with --release-id, exits 3 pointing at history when nobody knows the release', async () => {

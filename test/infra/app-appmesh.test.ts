@@ -6,6 +6,8 @@ import { ServiceConfigSchema } from '../../lambdas/shared/config';
 import { ENVOY_METRICS } from '../../lambdas/shared/envoy-metrics';
 import { alarmDefinitionsOf, appMeshTrafficOf, COLORAPP, serviceConfigOf } from '../../infra/colorapp-settings';
 import { APP_MESH_END_OF_SUPPORT_WARNING } from '../../infra/stacks/colorapp-service-stack';
+import { dashboardNameOf } from '../../lambdas/shared/console-links';
+import { alarmMetrics, dashboardBody, graph, graphMetrics, withoutId } from './support/dashboard';
 import { flattenIntrinsics, resolveNames, synthesizeSampleApp, type TemplateJson } from './support/synth';
 
 /**
@@ -124,6 +126,39 @@ describe('its alarms', () => {
     expect(alarm.Properties.Dimensions).toEqual(
       expect.arrayContaining(ingressDimensions(colour)),
     );
+  });
+});
+
+describe('its release dashboard', () => {
+  const body = () => dashboardBody(release, dashboardNameOf('colorapp'));
+  const alarmNamed = (name: string) => resources(release, 'AWS::CloudWatch::Alarm').find(([, a]) => a.Properties.AlarmName === name)![1];
+  const dimensionsOf = (colour: string) => Object.fromEntries(ingressDimensions(colour).map((d) => [d.Name, d.Value]));
+
+  it.each(['blue', 'green'])('graphs %s from the Envoy statistics of its ingress listener (the contract\'s names and dimensions)', (colour) => {
+    const requests = graphMetrics(graph(body(), 'Requests per second')).filter((m) => m.id?.startsWith(`${colour}_`));
+    const success = graphMetrics(graph(body(), 'Success rate (%)')).filter((m) => m.id?.startsWith(`${colour}_`));
+    const p99 = graphMetrics(graph(body(), 'p99 latency')).filter((m) => m.dimensions[ENVOY_METRICS.colourDimension] === colour);
+    for (const m of [...requests, ...success]) {
+      expect(m).toMatchObject({ namespace: 'ECSRelease/Envoy', metricName: ENVOY_METRICS.responsesByClass, stat: 'Sum', period: 10 });
+      expect(m.dimensions).toEqual({ ...dimensionsOf(colour), [ENVOY_METRICS.responseClassDimension]: expect.stringMatching(/^[2-5]$/) });
+    }
+    expect(success.map((m) => m.dimensions[ENVOY_METRICS.responseClassDimension]).sort()).toEqual(['2', '3', '4', '5']);
+    expect(p99.map(withoutId)).toEqual([
+      { namespace: 'ECSRelease/Envoy', metricName: ENVOY_METRICS.requestTime, dimensions: dimensionsOf(colour), stat: 'p99', period: 10 },
+    ]);
+  });
+
+  it.each(['blue', 'green'])('shows exactly what the %s alarms watch', (colour) => {
+    const success = graphMetrics(graph(body(), 'Success rate (%)')).filter((m) => m.id?.startsWith(`${colour}_`)).map(withoutId);
+    const alarmed = alarmMetrics(alarmNamed(`colorapp-${colour}-success-rate`)).map(withoutId);
+    expect(success).toHaveLength(alarmed.length);
+    expect(success).toEqual(expect.arrayContaining(alarmed));
+    expect(graphMetrics(graph(body(), 'p99 latency')).map(withoutId)).toContainEqual(alarmMetrics(alarmNamed(`colorapp-${colour}-p99-latency`))[0]);
+  });
+
+  it('says the weights are the App Mesh route\'s', () => {
+    const [text] = body().widgets.filter((w) => w.type === 'text');
+    expect(text.properties.markdown).toContain('App Mesh weighted route, health from the envoy metrics');
   });
 });
 

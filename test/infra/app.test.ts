@@ -22,6 +22,10 @@ import { CLEANUP_EXECUTION_STATUSES } from '../../infra/release-rules';
 import { alarmDefinitionsOf, COLORAPP, serviceConfigOf, settingsForTraffic } from '../../infra/colorapp-settings';
 import { matchesEventPattern } from '../../local/bus';
 import type { BusEvent } from '../../local/contracts';
+import { dashboardNameOf } from '../../lambdas/shared/console-links';
+import { TRAFFIC_WEIGHT_METRIC } from '../../lambdas/shared/weight-metric';
+import { RELEASE_STEP_LOG_MESSAGES } from '../../infra/constructs/release-dashboard';
+import { alarmMetrics, dashboardBody, graph, graphExpressions, graphMetrics, withoutId } from './support/dashboard';
 import { SdkCallScanner } from './support/sdk-calls';
 import { flattenIntrinsics, newApp, PROJECT_ROOT, resolveNames, synthesizeSampleApp, type TemplateJson } from './support/synth';
 
@@ -850,6 +854,101 @@ describe('the reconciler', () => {
         ]),
       },
     });
+  });
+});
+
+describe('the release dashboard', () => {
+  const body = () => dashboardBody(release, dashboardNameOf('colorapp'));
+  const alarmNamed = (name: string) => resources(release, 'AWS::CloudWatch::Alarm').find(([, a]) => a.Properties.AlarmName === name)![1];
+  const ofColour = (colour: string) => (m: { id?: string }) => m.id?.startsWith(`${colour}_`);
+
+  it('is named from the service alone (ecs-release-colorapp), as the CLI and the events link to it', () => {
+    expect(synth.release.pipeline.dashboard).toBeDefined();
+    expect(body().widgets.length).toBeGreaterThan(0);
+    expect(dashboardNameOf('colorapp')).toBe('ecs-release-colorapp');
+  });
+
+  it.each(['blue', 'green'] as const)(
+    'graphs %s from its own target group\'s AWS/ApplicationELB metrics: requests/s, success rate and p99, each colour one line',
+    (colour) => {
+      const targetGroup = `${logicalId(synth.service.alb!.targetGroups[colour])}TargetGroupFullName`;
+      const requests = graphMetrics(graph(body(), 'Requests per second')).filter(ofColour(colour));
+      const success = graphMetrics(graph(body(), 'Success rate (%)')).filter(ofColour(colour));
+      const p99 = graphMetrics(graph(body(), 'p99 latency')).filter((m) => m.dimensions.TargetGroup?.includes(targetGroup));
+      expect(requests.map((m) => [m.namespace, m.metricName, m.stat])).toEqual([[ALB_METRICS.namespace, ALB_METRICS.requestCount, 'Sum']]);
+      expect(success.map((m) => m.metricName).sort()).toEqual(
+        [ALB_METRICS.requestCount, ...(['2', '3', '4'] as const).map((c) => ALB_METRICS.targetResponsesByClass[c])].sort(),
+      );
+      expect(p99.map((m) => [m.namespace, m.metricName, m.stat, m.period])).toEqual([[ALB_METRICS.namespace, ALB_METRICS.targetResponseTime, 'p99', 60]]);
+      for (const m of [...requests, ...success]) {
+        expect(Object.keys(m.dimensions)).toEqual([ALB_METRICS.loadBalancerDimension, ALB_METRICS.targetGroupDimension]);
+        expect(m.dimensions.TargetGroup).toContain(targetGroup);
+        expect(m.period).toBe(60);
+      }
+    },
+  );
+
+  it.each(['blue', 'green'] as const)('shows exactly what the %s alarms watch (both are built by one function)', (colour) => {
+    const success = graphMetrics(graph(body(), 'Success rate (%)')).filter(ofColour(colour)).map(withoutId);
+    expect(success).toEqual(expect.arrayContaining(alarmMetrics(alarmNamed(`colorapp-${colour}-success-rate`)).map(withoutId)));
+    expect(success).toHaveLength(alarmMetrics(alarmNamed(`colorapp-${colour}-success-rate`)).length);
+    const [alarmExpression] = (alarmNamed(`colorapp-${colour}-success-rate`).Properties.Metrics as Cfn[]).filter((m) => m.Expression);
+    // The same formula, with the colour's ids so both colours fit in one graph.
+    const graphed = graphExpressions(graph(body(), 'Success rate (%)')).find((e) => e.label === `${colour} success rate (%)`)!;
+    expect(graphed.expression).toBe(alarmExpression.Expression.replace(/\b(requests|target\dxx)\b/g, `${colour}_$1`));
+    expect(graphMetrics(graph(body(), 'p99 latency')).map(withoutId)).toContainEqual(alarmMetrics(alarmNamed(`colorapp-${colour}-p99-latency`))[0]);
+  });
+
+  it('draws each colour\'s traffic weight (ECSRelease/TrafficWeight by Service and Colour), carried forward between changes', () => {
+    const weights = graph(body(), 'Traffic weight per colour (%)');
+    expect(graphMetrics(weights).map((m) => [m.namespace, m.metricName, m.dimensions, m.stat])).toEqual(
+      (['blue', 'green'] as const).map((colour) => [
+        TRAFFIC_WEIGHT_METRIC.namespace,
+        TRAFFIC_WEIGHT_METRIC.metricName,
+        { [TRAFFIC_WEIGHT_METRIC.colourDimension]: colour, [TRAFFIC_WEIGHT_METRIC.serviceDimension]: 'colorapp' },
+        'Maximum',
+      ]),
+    );
+    expect(graphExpressions(weights).map((e) => e.expression)).toEqual(['FILL(blue_weight, REPEAT)', 'FILL(green_weight, REPEAT)']);
+    expect(weights.properties.yAxis.left).toMatchObject({ min: 0, max: 100 });
+  });
+
+  it('shows the state of the colour alarms, the drift alarm and the dead-letter alarm', () => {
+    const [widget] = body().widgets.filter((w) => w.type === 'alarm');
+    const alarmIds = resources(release, 'AWS::CloudWatch::Alarm')
+      .filter(([, a]) => /^colorapp-(blue|green)-|^ecs-release-colorapp-/.test(a.Properties.AlarmName))
+      .map(([id]) => `<GetAtt:${id}.Arn>`);
+    expect(alarmIds).toHaveLength(6);
+    expect([...widget.properties.alarms].sort()).toEqual(alarmIds.sort());
+  });
+
+  it('lists the latest steps and verdicts from the handlers\' logs, by messages the handlers really write', () => {
+    const [widget] = body().widgets.filter((w) => w.type === 'log');
+    for (const id of ['ShiftTraffic', 'CheckHealth', 'PromoteRelease', 'RollbackRelease', 'RequestApproval']) {
+      const logGroup = synth.release.pipeline.node.findChild(`${id}Logs`);
+      expect(widget.properties.query).toContain(`SOURCE '<Ref:${logicalId(logGroup)}>'`);
+    }
+    const code = ['shift-traffic', 'check-health', 'request-approval', 'promote-release', 'rollback-release', 'alarm-watcher', 'api/approvals', 'shared/rollback']
+      .map((f) => readFileSync(path.join(PROJECT_ROOT, 'lambdas', `${f}.ts`), 'utf8'))
+      .join('\n');
+    for (const message of RELEASE_STEP_LOG_MESSAGES) {
+      expect({ message, logged: code.includes(`'${message}'`) }).toEqual({ message, logged: true });
+      expect(widget.properties.query).toContain(JSON.stringify(message));
+    }
+  });
+
+  it('gives every handler that sets weights PutMetricData in the ECSRelease namespace only', () => {
+    for (const id of ['ShiftTraffic', 'RollbackRelease', 'Cleanup', 'Reconcile']) {
+      const role = synth.release.pipeline.node.findChild(`${id}Role`);
+      const statements = resources(release, 'AWS::IAM::Policy')
+        .filter(([, p]) => (p.Properties.Roles as Array<{ Ref: string }>).some((r) => r.Ref === logicalId(role)))
+        .flatMap(([, p]) => p.Properties.PolicyDocument.Statement as Cfn[])
+        .filter((s) => s.Action === 'cloudwatch:PutMetricData');
+      expect({ id, statements }).toEqual({
+        id,
+        statements: [expect.objectContaining({ Resource: '*', Condition: { StringEquals: { 'cloudwatch:namespace': TRAFFIC_WEIGHT_METRIC.namespace } } })],
+      });
+    }
   });
 });
 

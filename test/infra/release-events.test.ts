@@ -15,7 +15,10 @@ import {
   type ReleaseEventDetail,
   ReleaseEventPublisher,
 } from '../../infra/constructs/release-events';
+import { dashboardUrlOf } from '../../lambdas/shared/console-links';
 import { flattenIntrinsics, newApp } from './support/synth';
+
+const DASHBOARD_URL = dashboardUrlOf('eu-west-1', 'colorapp');
 
 /**
  * The release-event publisher's definition, run by aws-local-stepfunctions with its three AWS
@@ -26,6 +29,7 @@ const stack = new Stack(app, 'Events');
 const key = new kms.Key(stack, 'Key', { enableKeyRotation: true });
 new ReleaseEventPublisher(stack, 'Publisher', {
   serviceName: 'colorapp',
+  dashboardUrl: DASHBOARD_URL,
   stateMachine: sfn.StateMachine.fromStateMachineName(stack, 'Release', 'ecs-release-colorapp'),
   stateMachineName: 'ecs-release-colorapp',
   approvalParameterName: '/ecs-release/colorapp/approval',
@@ -115,7 +119,7 @@ function statusChange(detail: Record<string, unknown>) {
 }
 
 describe('release events', () => {
-  it('a running execution is "Release Started", with null error fields, and tells nobody', async () => {
+  it('a running execution is "Release Started", with null error fields and the dashboard link, and tells nobody', async () => {
     const { events, notifications } = await publish(statusChange({ status: 'RUNNING' }));
     expect(events).toEqual([
       {
@@ -130,6 +134,7 @@ describe('release events', () => {
           status: 'RUNNING',
           error: null,
           cause: null,
+          dashboardUrl: DASHBOARD_URL,
           at: '2026-03-01T12:00:00Z',
         },
       },
@@ -152,7 +157,7 @@ describe('release events', () => {
     expect(notifications).toEqual([
       {
         Subject: 'colorapp: release rolled back',
-        Message: `Release rel-42 of colorapp was rolled back: AlarmTriggeredError. ${cause} Execution: ${executionArn}`,
+        Message: `Release rel-42 of colorapp was rolled back: AlarmTriggeredError. ${cause} Execution: ${executionArn} Dashboard: ${DASHBOARD_URL}`,
       },
     ]);
   });
@@ -209,7 +214,7 @@ describe('release events', () => {
     expect(notifications).toEqual([
       {
         Subject: 'colorapp: release stopped',
-        Message: `Release rel-42 of colorapp was stopped from outside; the cleanup handler rolls it back. Execution: ${executionArn}`,
+        Message: `Release rel-42 of colorapp was stopped from outside; the cleanup handler rolls it back. Execution: ${executionArn} Dashboard: ${DASHBOARD_URL}`,
       },
     ]);
   });
@@ -234,10 +239,17 @@ describe('release events', () => {
     );
     expect(events).toHaveLength(1);
     expect(events[0].DetailType).toBe(RELEASE_EVENT_TYPES.approvalRequested);
-    expect(events[0].Detail).toMatchObject({ releaseId: 'rel-42', gate: 'before-promote', expiresAt: approval.expiresAt, outcome: 'approval-requested' });
+    expect(events[0].Detail).toMatchObject({
+      releaseId: 'rel-42',
+      gate: 'before-promote',
+      expiresAt: approval.expiresAt,
+      outcome: 'approval-requested',
+      dashboardUrl: DASHBOARD_URL,
+    });
     // The task token is what approves; it must not travel in events or e-mails.
     expect(JSON.stringify({ events, notifications })).not.toContain('secret-token');
     expect(notifications[0].Message).toContain('POST /releases/colorapp/approve');
+    expect(notifications[0].Message).toContain(`Dashboard: ${DASHBOARD_URL}`);
   });
 
   it('an approval answered before the publisher read it publishes nothing', async () => {

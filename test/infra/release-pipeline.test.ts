@@ -19,7 +19,12 @@ import {
 } from '../../infra/constructs/release-pipeline';
 import { envoyStatsConfigScript } from '../../infra/envoy-telemetry';
 import { ColorappServiceStack } from '../../infra/stacks/colorapp-service-stack';
-import { flattenIntrinsics, newApp } from './support/synth';
+import { APP_METRICS } from '../../lambdas/shared/app-metrics';
+import { dashboardNameOf } from '../../lambdas/shared/console-links';
+import { dashboardBody, graph, graphMetrics, withoutId } from './support/dashboard';
+import { CONSOLE_APPROVAL_HANDLERS } from '../../infra/constructs/release-handlers';
+import { SdkCallScanner } from './support/sdk-calls';
+import { flattenIntrinsics, newApp, PROJECT_ROOT } from './support/synth';
 
 /**
  * The ReleasePipeline construct on its own: validation, alarms added later, grants, optional
@@ -268,6 +273,8 @@ describe('ReleasePipeline', () => {
         ]),
       },
     });
+    const [alarmWidget] = dashboardBody(template, dashboardNameOf('colorapp')).widgets.filter((w) => w.type === 'alarm');
+    expect(alarmWidget.properties.alarms).toContainEqual(expect.stringMatching(/^<GetAtt:Errors.*\.Arn>$/));
   });
 
   it('grants API routes to callers: start to CI, read and approve/reject to operators', () => {
@@ -300,13 +307,103 @@ describe('ReleasePipeline', () => {
   });
 });
 
-describe('ReleasePipeline releaseOnPushTags (opt-in release straight from a push)', () => {
-  it('starts a release, by digest, for a push whose tag matches the pattern, and only for that', () => {
-    const { stack, built: pipeline } = inOwnApp((s, ownProps) => {
+describe('ReleasePipeline with a repository: releaseOnPushTags, and the gates as console approvals', () => {
+  let stack: Stack;
+  let pipeline: ReleasePipeline;
+  let template: Template;
+  beforeAll(() => {
+    // Both gates, short enough for CodePipeline's one-hour Step Functions action.
+    ({ stack, built: pipeline } = inOwnApp((s, ownProps) => {
       const repository = (ownProps.blueService.stack as ColorappServiceStack).repository;
-      return new ReleasePipeline(s, 'Pipeline', { ...ownProps, repository, releaseOnPushTags: 'hotfix-*' });
+      return new ReleasePipeline(s, 'Pipeline', {
+        ...ownProps,
+        repository,
+        releaseOnPushTags: 'hotfix-*',
+        approveBeforeTraffic: true,
+        approveBeforePromote: true,
+        approvalTimeout: Duration.minutes(5),
+      });
+    }));
+    template = Template.fromStack(stack);
+  }, 120_000);
+  const logicalIdOf = (id: string) => stack.getLogicalId(pipeline.node.findChild(id).node.defaultChild as never);
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  const releaseStage = () => (Object.values(template.findResources('AWS::CodePipeline::Pipeline'))[0] as any).Properties.Stages[2];
+
+  it('puts one manual approval per gate beside the Step Functions action, all at runOrder 1 (they run in parallel)', () => {
+    const stage = releaseStage();
+    expect(stage.Name).toBe('Release');
+    expect(stage.Actions.map((a: { Name: string; ActionTypeId: { Provider: string }; RunOrder: number }) => [a.Name, a.ActionTypeId.Provider, a.RunOrder])).toEqual([
+      ['Release', 'StepFunctions', 1],
+      ['ApproveTraffic', 'Manual', 1],
+      ['ApprovePromotion', 'Manual', 1],
+    ]);
+    // The release's execution is named pipeline-<action execution id>: how the sync finds it.
+    expect(stage.Actions[0].Configuration.ExecutionNamePrefix).toBe('pipeline');
+    const approval = stage.Actions[2].Configuration;
+    expect(flattenIntrinsics(approval.ExternalEntityLink)).toMatch(/cloudwatch\/home\?region=<Ref:AWS::Region>#dashboards\/dashboard\/ecs-release-colorapp$/);
+    expect(String(flattenIntrinsics(approval.CustomData))).toMatch(/Gate before-promote .* reject rolls it back, as ecs-release approve\|reject --service colorapp/);
+    expect(approval.NotificationArn).toBeDefined();
+  });
+
+  it('runs the sync on a gate\'s console answer, on the approval document, and when a pipeline release ends', () => {
+    const target = { 'Fn::GetAtt': [logicalIdOf('SyncConsoleApprovals'), 'Arn'] };
+    const pipelineRef = { Ref: logicalIdOf('Pipeline') };
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: {
+        source: ['aws.codepipeline'],
+        'detail-type': ['CodePipeline Action Execution State Change'],
+        detail: { pipeline: [pipelineRef], stage: ['Release'], action: ['ApproveTraffic', 'ApprovePromotion'], state: ['SUCCEEDED', 'FAILED'] },
+      },
+      Targets: [Match.objectLike({ Arn: target, DeadLetterConfig: Match.anyValue() })],
     });
-    const rules = Object.values(Template.fromStack(stack).findResources('AWS::Events::Rule')).filter(
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: { source: ['aws.ssm'], detail: { name: ['/ecs-release/colorapp/approval'], operation: ['Create', 'Update', 'Delete'] } },
+      Targets: [Match.objectLike({ Arn: target })],
+    });
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: Match.objectLike({
+        source: ['aws.states'],
+        detail: Match.objectLike({ status: ['SUCCEEDED', 'FAILED', 'ABORTED', 'TIMED_OUT'], name: [{ prefix: 'pipeline-' }] }),
+      }),
+      Targets: [Match.objectLike({ Arn: target })],
+    });
+    const [, fn] = Object.entries(template.findResources('AWS::Lambda::Function')).find(([id]) => id === logicalIdOf('SyncConsoleApprovals'))!;
+    expect(fn.Properties.Environment.Variables).toMatchObject({ SERVICE_NAME: 'colorapp', PIPELINE_NAME: pipelineRef, CONSOLE_GATES: 'before-traffic,before-promote' });
+  });
+
+  it('may read that pipeline\'s state and answer only its gates\' approvals', () => {
+    const role = logicalIdOf('SyncConsoleApprovalsRole');
+    const statements = Object.values(template.findResources('AWS::IAM::Policy'))
+      .filter((p) => (p.Properties.Roles as Array<{ Ref: string }>).some((r) => r.Ref === role))
+      .flatMap((p) => p.Properties.PolicyDocument.Statement as Array<{ Action: string; Resource: unknown }>)
+      .filter((st) => String(st.Action).startsWith('codepipeline:'));
+    const pipelineArn = `arn:<Ref:AWS::Partition>:codepipeline:<Ref:AWS::Region>:<Ref:AWS::AccountId>:<Ref:${logicalIdOf('Pipeline')}>`;
+    expect(flattenIntrinsics(statements)).toEqual([
+      expect.objectContaining({ Action: 'codepipeline:GetPipelineState', Resource: pipelineArn }),
+      expect.objectContaining({
+        Action: 'codepipeline:PutApprovalResult',
+        // CDK sorts the resources.
+        Resource: [`${pipelineArn}/Release/ApprovePromotion`, `${pipelineArn}/Release/ApproveTraffic`],
+      }),
+    ]);
+  });
+
+  it('grants the sync exactly the AWS calls its code can reach (as app.test.ts checks for every other handler)', () => {
+    const entry = path.join(PROJECT_ROOT, 'lambdas', CONSOLE_APPROVAL_HANDLERS.syncConsoleApprovals.entry);
+    const called = [...new SdkCallScanner([entry]).actionsOf(entry)].sort();
+    const role = logicalIdOf('SyncConsoleApprovalsRole');
+    const granted = Object.values(template.findResources('AWS::IAM::Policy'))
+      .filter((p) => (p.Properties.Roles as Array<{ Ref: string }>).some((r) => r.Ref === role))
+      .flatMap((p) => p.Properties.PolicyDocument.Statement as Array<{ Action: string | string[] }>)
+      .flatMap((st) => (Array.isArray(st.Action) ? st.Action : [st.Action]))
+      // Its own logs, and Lambda's delivery of a failed event to the dead-letter queue.
+      .filter((a) => !a.startsWith('logs:') && !a.startsWith('sqs:'));
+    expect([...new Set(granted)].sort()).toEqual(called);
+  }, 60_000);
+
+  it('starts a release, by digest, for a push whose tag matches the pattern, and only for that', () => {
+    const rules = Object.values(template.findResources('AWS::Events::Rule')).filter(
       (r) => r.Properties.EventPattern?.['detail-type']?.[0] === 'ECR Image Action' && r.Properties.Targets[0].Arn.Ref !== undefined,
     );
     expect(rules).toHaveLength(1);
@@ -338,9 +435,9 @@ describe('ReleasePipeline alarm props', () => {
   }, 120_000);
 });
 
-describe('ReleasePipeline without the default colour alarms', () => {
-  it('watches only the alarms it is given', () => {
-    const { stack, pipeline } = pipelineInOwnApp({ createColourAlarms: false });
+describe('ReleasePipeline without the default colour alarms (the application metric source)', () => {
+  it('watches only the alarms it is given, and graphs the application\'s own metrics', () => {
+    const { stack, pipeline } = pipelineInOwnApp({ createColourAlarms: false, metricSource: 'application', metricNamespace: APP_METRICS.defaultNamespace });
     const latency = new cloudwatch.Alarm(stack, 'Latency', {
       alarmName: 'colorapp-green-latency',
       metric: new cloudwatch.Metric({ namespace: 'X', metricName: 'Y' }),
@@ -358,6 +455,19 @@ describe('ReleasePipeline without the default colour alarms', () => {
       expect.stringMatching(/^PipelineDeadLettersAlarm/),
       expect.stringMatching(/^PipelineReconcilerDriftAlarm/),
     ]);
+    // The dashboard reads what the health check reads for this source (lambdas/shared/app-metrics.ts).
+    const body = dashboardBody(template, dashboardNameOf('colorapp'));
+    for (const colour of ['blue', 'green']) {
+      const dimensions = { [APP_METRICS.colourDimension]: colour, [APP_METRICS.serviceDimension]: 'colorapp' };
+      const success = graphMetrics(graph(body, 'Success rate (%)')).filter((m) => m.id?.startsWith(`${colour}_`)).map(withoutId);
+      expect(success).toEqual([
+        { namespace: APP_METRICS.defaultNamespace, metricName: APP_METRICS.requests, dimensions, stat: 'Sum', period: 10 },
+        { namespace: APP_METRICS.defaultNamespace, metricName: APP_METRICS.serverErrors, dimensions, stat: 'Sum', period: 10 },
+      ]);
+      expect(graphMetrics(graph(body, 'p99 latency')).map(withoutId)).toContainEqual(
+        { namespace: APP_METRICS.defaultNamespace, metricName: APP_METRICS.latency, dimensions, stat: 'p99', period: 10 },
+      );
+    }
   }, 120_000);
 });
 

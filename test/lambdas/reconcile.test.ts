@@ -51,9 +51,16 @@ function execution(status: ExecutionStatus, extra: { error?: string; cause?: str
 const driftValues = () =>
   cloudwatch.commandCalls(PutMetricDataCommand).map((call) => {
     const input = call.args[0].input;
-    expect(input).toMatchObject({ Namespace: 'ECSRelease', MetricData: [{ MetricName: 'Drift', Dimensions: [{ Name: 'Service', Value: 'colorapp' }] }] });
+    expect(input).toMatchObject({ Namespace: 'ECSRelease' });
+    expect(input.MetricData![0]).toMatchObject({ MetricName: 'Drift', Dimensions: [{ Name: 'Service', Value: 'colorapp' }] });
     return input.MetricData![0].Value;
   });
+/** The TrafficWeight points the run published, as `colour=value`. */
+const weightsPublished = () =>
+  cloudwatch
+    .commandCalls(PutMetricDataCommand)
+    .flatMap((call) => call.args[0].input.MetricData!.filter((d) => d.MetricName === 'TrafficWeight'))
+    .map((d) => `${d.Dimensions!.find((x) => x.Name === 'Colour')!.Value}=${d.Value}`);
 const driftEvents = () => sfn.commandCalls(StartSyncExecutionCommand).map((call) => JSON.parse(call.args[0].input.input!));
 
 beforeEach(() => {
@@ -100,8 +107,11 @@ describe('reconcile handler: a release holds the lock', () => {
       failure: { error: 'ExecutionAbortedError', cause: `Execution ${EXECUTION_ARN} was stopped from outside` },
     });
     expect(params.has(NAMES.lock)).toBe(false);
-    // Recovery is not drift: nothing is reported for this run.
-    expect(cloudwatch).not.toHaveReceivedAnyCommand();
+    // Recovery is not drift: no Drift point for this run; only the restored weights, for the dashboard.
+    expect(cloudwatch.commandCalls(PutMetricDataCommand).flatMap((call) => call.args[0].input.MetricData!.map((d) => d.MetricName))).toEqual([
+      'TrafficWeight',
+      'TrafficWeight',
+    ]);
   });
 
   it('records what cleanup would for a FAILED execution: its own error and cause', async () => {
@@ -194,6 +204,8 @@ describe('reconcile handler: no release runs', () => {
     await expect(reconcile()).resolves.toMatchObject({ action: 'clean' });
     expect(driftValues()).toEqual([0]);
     expect(driftEvents()).toEqual([]);
+    // The split it read, for the dashboard's weight graph (also long after the last release).
+    expect(weightsPublished()).toEqual(['blue=100', 'green=0']);
   });
 
   it('reports a route left split, without fixing it: Drift 1 and a Release Drift Detected event', async () => {
@@ -205,6 +217,7 @@ describe('reconcile handler: no release runs', () => {
     expect(result).toMatchObject({ action: 'drift-reported', findings: [{ kind: 'route' }] });
     expect(result.findings![0].message).toContain(`${ROUTE} sends blue 90 / green 10 with no release running`);
     expect(driftValues()).toEqual([1]);
+    expect(weightsPublished()).toEqual(['blue=90', 'green=10']);
     expect(sfn).toHaveReceivedCommandWith(StartSyncExecutionCommand, { stateMachineArn: PUBLISHER_ARN });
     expect(driftEvents()).toEqual([
       { schemaVersion: 1, service: 'colorapp', outcome: 'drift-detected', live: 'blue', findings: result.findings, at: NOW.toISOString() },
@@ -242,6 +255,8 @@ describe('reconcile handler: no release runs', () => {
 
     await expect(reconcile()).resolves.toMatchObject({ action: 'drift-reported', findings: [{ kind: 'route' }] });
     expect(driftValues()).toEqual([1]);
+    // A route that is not a split of the two colours has no weights to draw.
+    expect(weightsPublished()).toEqual([]);
   });
 
   it('holds the live service to the seeded state only once a release has recorded it', async () => {

@@ -1,3 +1,4 @@
+import { CloudWatchClient, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import { AppMeshClient, UpdateRouteCommand } from '@aws-sdk/client-app-mesh';
 import { DescribeServicesCommand, ECSClient, UpdateServiceCommand } from '@aws-sdk/client-ecs';
 import { SFNClient } from '@aws-sdk/client-sfn';
@@ -27,6 +28,8 @@ import {
 } from '../support/release-documents';
 
 const ssm = mockClient(SSMClient);
+// The rollback publishes the restored weights for the release dashboard.
+const cloudwatch = mockClient(CloudWatchClient);
 const ecs = mockClient(ECSClient);
 const appmesh = mockClient(AppMeshClient);
 mockClient(SFNClient);
@@ -48,6 +51,8 @@ const LAMBDA_ERROR = {
 let params: ReturnType<typeof fakeParameters>;
 
 beforeEach(() => {
+  cloudwatch.reset();
+  cloudwatch.on(PutMetricDataCommand).resolves({});
   ssm.reset();
   ecs.reset();
   appmesh.reset();

@@ -5,6 +5,7 @@ import {
   ElasticLoadBalancingV2Client,
   ModifyRuleCommand,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { CloudWatchClient, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import { GetParameterCommand, ParameterNotFound, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
@@ -27,6 +28,7 @@ import { appMeshConfig, describeRouteOutput, routeSpecs } from '../support/traff
 const appmesh = mockClient(AppMeshClient);
 const ssm = mockClient(SSMClient);
 const elbv2 = mockClient(ElasticLoadBalancingV2Client);
+const cloudwatch = mockClient(CloudWatchClient);
 
 const EXECUTION_ARN = 'arn:aws:states:eu-west-1:111122223333:execution:ecs-release:rel-1';
 const LOCK_NAME = '/ecs-release/colorapp/lock';
@@ -120,7 +122,76 @@ beforeEach(() => {
   appmesh.reset();
   elbv2.reset();
   ssm.reset();
+  cloudwatch.reset();
   appmesh.on(UpdateRouteCommand).resolves({ route: undefined, $metadata: {} });
+  cloudwatch.on(PutMetricDataCommand).resolves({});
+});
+
+/** Each PutMetricData's weights, as `colour=value`, in the order sent. */
+function weightsPublished(): string[][] {
+  return cloudwatch.commandCalls(PutMetricDataCommand).map((call) =>
+    (call.args[0].input.MetricData ?? []).map((d) => `${d.Dimensions?.find((x) => x.Name === 'Colour')?.Value}=${d.Value}`),
+  );
+}
+
+describe('shift-traffic handler: the traffic weight metric (release dashboard)', () => {
+  it('publishes ECSRelease/TrafficWeight for both colours, by Service and Colour, after the shift', async () => {
+    ssm.on(GetParameterCommand).resolves(lockParameter(lock()));
+    appmesh.on(DescribeRouteCommand).resolves(allBlue);
+
+    await handler(event(0));
+
+    expect(cloudwatch).toHaveReceivedCommandTimes(PutMetricDataCommand, 1);
+    const [call] = cloudwatch.commandCalls(PutMetricDataCommand);
+    expect(call.args[0].input).toEqual({
+      Namespace: 'ECSRelease',
+      MetricData: [
+        expect.objectContaining({ MetricName: 'TrafficWeight', Dimensions: [{ Name: 'Service', Value: 'colorapp' }, { Name: 'Colour', Value: 'blue' }], Value: 90, Unit: 'Percent' }),
+        expect.objectContaining({ MetricName: 'TrafficWeight', Dimensions: [{ Name: 'Service', Value: 'colorapp' }, { Name: 'Colour', Value: 'green' }], Value: 10, Unit: 'Percent' }),
+      ],
+    });
+  });
+
+  it('shifts all the same when the metric cannot be published (a graph never fails a step)', async () => {
+    ssm.on(GetParameterCommand).resolves(lockParameter(lock()));
+    appmesh.on(DescribeRouteCommand).resolves(allBlue);
+    cloudwatch.on(PutMetricDataCommand).rejects(Object.assign(new Error('not authorized'), { name: 'AccessDenied' }));
+
+    await expect(handler(event(0))).resolves.toMatchObject({ weights: { live: 90, idle: 10 }, changed: true });
+  });
+
+  it('retries a throttled PutMetricData', async () => {
+    ssm.on(GetParameterCommand).resolves(lockParameter(lock()));
+    appmesh.on(DescribeRouteCommand).resolves(allBlue);
+    cloudwatch
+      .on(PutMetricDataCommand)
+      .rejectsOnce(Object.assign(new Error('Rate exceeded'), { name: 'Throttling' }))
+      .resolves({});
+
+    await handler(event(0));
+
+    expect(cloudwatch).toHaveReceivedCommandTimes(PutMetricDataCommand, 2);
+  });
+
+  it('publishes the step and then the 100/0 when the lock was lost mid-shift', async () => {
+    ssm
+      .on(GetParameterCommand)
+      .resolvesOnce(lockParameter(lock()))
+      .resolves(lockParameter(lock({ status: 'rolling-back', reason: 'AlarmTriggeredError' })));
+    appmesh.on(DescribeRouteCommand).resolves(allBlue);
+
+    await expect(handler(event(0))).rejects.toBeInstanceOf(ExecutionAbortedError);
+
+    expect(weightsPublished()).toEqual([['blue=90', 'green=10'], ['blue=100', 'green=0']]);
+  });
+
+  it('publishes nothing when the lock refuses the shift', async () => {
+    ssm.on(GetParameterCommand).rejects(lockMissing());
+
+    await expect(handler(event(0))).rejects.toBeInstanceOf(ExecutionAbortedError);
+
+    expect(cloudwatch).not.toHaveReceivedCommand(PutMetricDataCommand);
+  });
 });
 
 describe('shift-traffic handler', () => {

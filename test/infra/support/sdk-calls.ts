@@ -9,6 +9,7 @@ const IAM_PREFIX: Record<string, string> = {
   '@aws-sdk/client-elastic-load-balancing-v2': 'elasticloadbalancing',
   '@aws-sdk/client-sfn': 'states',
   '@aws-sdk/client-cloudwatch': 'cloudwatch',
+  '@aws-sdk/client-codepipeline': 'codepipeline',
 };
 
 /**

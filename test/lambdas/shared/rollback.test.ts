@@ -1,3 +1,4 @@
+import { CloudWatchClient, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import { AppMeshClient, DescribeRouteCommand, UpdateRouteCommand } from '@aws-sdk/client-app-mesh';
 import { DescribeServicesCommand, ECSClient, UpdateServiceCommand, type Service } from '@aws-sdk/client-ecs';
 import { SFNClient } from '@aws-sdk/client-sfn';
@@ -36,6 +37,8 @@ import {
 import { describeRouteOutput, routeSpecs } from '../../support/traffic-fixtures';
 
 const ssm = mockClient(SSMClient);
+// The rollback publishes the restored weights for the release dashboard.
+const cloudwatch = mockClient(CloudWatchClient);
 const ecs = mockClient(ECSClient);
 const appmesh = mockClient(AppMeshClient);
 const sfn = mockClient(SFNClient);
@@ -138,6 +141,8 @@ const ALL_ACTIONS = [
 ];
 
 beforeEach(() => {
+  cloudwatch.reset();
+  cloudwatch.on(PutMetricDataCommand).resolves({});
   ssm.reset();
   ecs.reset();
   appmesh.reset();
@@ -188,6 +193,30 @@ describe('performRollback', () => {
     expect(params.has(NAMES.lock)).toBe(false);
     expect(params.has(NAMES.bake)).toBe(false);
     expect(params.has(NAMES.approval)).toBe(false);
+  });
+
+  it('publishes the restored 100/0 as each colour\'s TrafficWeight, for the release dashboard', async () => {
+    givenHalfWay();
+
+    await performRollback(clients, request(), logger);
+
+    const published = cloudwatch.commandCalls(PutMetricDataCommand).map((call) => call.args[0].input);
+    expect(published).toEqual([
+      {
+        Namespace: 'ECSRelease',
+        MetricData: [
+          expect.objectContaining({ MetricName: 'TrafficWeight', Dimensions: [{ Name: 'Service', Value: 'colorapp' }, { Name: 'Colour', Value: 'blue' }], Value: 100 }),
+          expect.objectContaining({ MetricName: 'TrafficWeight', Dimensions: [{ Name: 'Service', Value: 'colorapp' }, { Name: 'Colour', Value: 'green' }], Value: 0 }),
+        ],
+      },
+    ]);
+  });
+
+  it('rolls back all the same when the weight metric cannot be published', async () => {
+    givenHalfWay();
+    cloudwatch.on(PutMetricDataCommand).rejects(Object.assign(new Error('denied'), { name: 'AccessDenied' }));
+
+    await expect(performRollback(clients, request(), logger)).resolves.toStrictEqual({ outcome: 'rolled-back', actions: ALL_ACTIONS });
   });
 
   it('restores green and reverts blue when green was live', async () => {
