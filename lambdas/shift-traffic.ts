@@ -66,7 +66,17 @@ export async function handler(event: unknown): Promise<ShiftTrafficResult> {
     const router = new WeightMetricRouter(createTrafficRouter(release.config.traffic, assignment), release.service, assignment, logger);
     const lockName = parameterNames(release.service).lock;
 
-    const before = await documents.get(lockName, LockDocumentSchema);
+    // The lock and the idle colour's targets are independent reads: ask both at once (one round
+    // trip less on every step), and judge the lock first, so a refusal is never masked by the
+    // targets' answer.
+    // Never move weight onto a colour that cannot serve it. Only checked on the way forward:
+    // a rollback (and undoLateShift below) restores 100/0 whatever either colour's health.
+    const [lockRead, targetsRead] = await Promise.allSettled([
+      documents.get(lockName, LockDocumentSchema),
+      weights.idle > 0 ? router.checkTargets('idle') : Promise.resolve(null),
+    ]);
+    if (lockRead.status === 'rejected') throw lockRead.reason;
+    const before = lockRead.value;
     const refusal = lockProblem(before, release.service, release.executionArn);
     logger.info('Checked lock before shifting traffic', {
       lock: lockName,
@@ -80,13 +90,8 @@ export async function handler(event: unknown): Promise<ShiftTrafficResult> {
           'The release was aborted or is being rolled back; traffic was not touched.',
       );
     }
-
-    // Never move weight onto a colour that cannot serve it. Only checked on the way forward:
-    // a rollback (and undoLateShift below) restores 100/0 whatever either colour's health.
-    if (weights.idle > 0) {
-      const idleTargets = await router.checkTargets('idle');
-      logger.info('Idle colour can take traffic', { route: router.describe(), idleTargets });
-    }
+    if (targetsRead.status === 'rejected') throw targetsRead.reason;
+    if (targetsRead.value !== null) logger.info('Idle colour can take traffic', { route: router.describe(), idleTargets: targetsRead.value });
 
     logger.info('Shifting traffic', {
       route: router.describe(),

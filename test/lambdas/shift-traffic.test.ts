@@ -409,11 +409,21 @@ describe('shift-traffic handler on ALB traffic', () => {
     expect(ssm).toHaveReceivedCommandTimes(GetParameterCommand, 1);
   });
 
-  it('reads no target health and touches nothing when the lock is not held', async () => {
+  it('touches nothing when the lock is not held (the target health, read beside the lock, is only read)', async () => {
     ssm.on(GetParameterCommand).resolves(lockParameter(lock({ status: 'rolling-back' })));
+    givenGreenTargets([['healthy']]);
 
     await expect(handler(albEvent(0))).rejects.toThrow(ExecutionAbortedError);
-    expect(elbv2).not.toHaveReceivedAnyCommand();
+    expect(elbv2).not.toHaveReceivedCommand(ModifyRuleCommand);
+    expect(elbv2).not.toHaveReceivedCommand(DescribeRulesCommand);
+  });
+
+  it('says the lock is lost, not that the idle colour has no targets, when both are true', async () => {
+    ssm.on(GetParameterCommand).resolves(lockParameter(lock({ status: 'rolling-back' })));
+    givenGreenTargets([['unhealthy']]);
+
+    await expect(handler(albEvent(0))).rejects.toThrow(ExecutionAbortedError);
+    expect(elbv2).not.toHaveReceivedCommand(ModifyRuleCommand);
   });
 
   it('restores 100/0 after losing the lock mid-shift without asking for target health again', async () => {
