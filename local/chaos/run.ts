@@ -57,6 +57,8 @@ export interface ChaosReleaseResult {
   readonly plan: string;
   readonly executionStatus: string;
   readonly error: string | null;
+  /** The execution's cause, shortened. */
+  readonly cause: string | null;
   readonly outcome: string;
   readonly violations: number;
 }
@@ -81,6 +83,8 @@ const RELEASE_TIMEOUT_MS = 180_000;
 /** How long recovery (cleanup, or the reconciler for a lost event) may take with faults still on, then without. */
 const RECOVERY_WITH_FAULTS_MS = 10_000;
 const RECOVERY_WITHOUT_FAULTS_MS = 12_000;
+/** A bad version's alarms clear a few 1-second periods after its traffic stops. */
+const ALARM_SETTLE_MS = 15_000;
 
 /** The local settings of a chaos run: the local profile, short bakes. */
 export function chaosSettings(bakeSeconds: number): ReleaseSettings {
@@ -115,6 +119,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const images: Record<string, LocalImage> = { [V1]: { entry } };
   for (const release of plan.releases) images[release.image] = imageOf(entry, release.version);
   const faults = new ChaosFaults(plan);
+  const alarmNames = alarmDefinitionsOf(settings).map((a) => a.alarmName);
 
   log(`chaos: seed ${plan.seed}, ${plan.releases.length} release(s) on ${backend}`);
   const boot = async () => {
@@ -147,12 +152,13 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     for (const release of plan.releases) {
       const planLine = describeRelease(release);
       log(`chaos: ${planLine}`);
+      await waitForAlarmsToClear(env.world, alarmNames, ALARM_SETTLE_MS);
       const result = await runRelease(env.world, env.sfn, env.reader, faults, release, plan.seed);
       outcomes[result.outcome] = (outcomes[result.outcome] ?? 0) + 1;
       for (const v of result.violations) violations.push({ release: release.index, seed: plan.seed, plan: planLine, ...v });
-      perRelease.push({ release: release.index, plan: planLine, executionStatus: result.status, error: result.error, outcome: result.outcome, violations: result.violations.length });
+      perRelease.push({ release: release.index, plan: planLine, executionStatus: result.status, error: result.error, cause: result.cause, outcome: result.outcome, violations: result.violations.length });
       log(
-        `chaos:   -> ${result.status}${result.error ? ` (${result.error})` : ''}, recorded ${result.outcome}` +
+        `chaos:   -> ${result.status}${result.error ? ` (${result.error}${process.env.CHAOS_VERBOSE ? `: ${result.cause}` : ''})` : ''}, recorded ${result.outcome}` +
           (result.violations.length ? `; VIOLATIONS: ${result.violations.map((v) => `${v.invariant}: ${v.message}`).join(' | ')}` : '; invariants hold'),
       );
       if (result.violations.length > 0 || result.lockLeft) {
@@ -187,7 +193,7 @@ async function runRelease(
   faults: ChaosFaults,
   release: ReleaseFaultPlan,
   seed: number,
-): Promise<{ status: string; error: string | null; outcome: string; violations: { invariant: InvariantName; message: string }[]; lockLeft: boolean }> {
+): Promise<{ status: string; error: string | null; cause: string | null; outcome: string; violations: { invariant: InvariantName; message: string }[]; lockLeft: boolean }> {
   const name = `chaos-${seed}-${release.index}-${Date.now().toString(36)}`;
   const executionArn = `${world.stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
   const deadLettersBefore = world.bus.deadLetters().length;
@@ -195,6 +201,7 @@ async function runRelease(
   let stopTimer: NodeJS.Timeout | undefined;
   let status = 'NOT_STARTED';
   let error: string | null = null;
+  let cause: string | null = null;
   try {
     try {
       await sfn.send(
@@ -222,6 +229,7 @@ async function runRelease(
       ]);
       status = ended?.status ?? 'STILL_RUNNING';
       error = ended?.error ?? null;
+      cause = ended?.cause ? causeText(ended.cause).slice(0, 400) : null;
       await world.bus.drain();
       await waitForLock(world, RECOVERY_WITH_FAULTS_MS);
     }
@@ -252,7 +260,30 @@ async function runRelease(
   const rawState = world.ssm.getJson(parameterNames(world.config.service).state);
   const state = rawState ? ReleaseStateSchema.parse(rawState) : null;
   const outcome = state?.lastRelease?.id === name ? state.lastRelease.outcome : 'rejected';
-  return { status, error, outcome, violations, lockLeft: lock !== undefined && LockDocumentSchema.safeParse(lock).success };
+  return { status, error, cause, outcome, violations, lockLeft: lock !== undefined && LockDocumentSchema.safeParse(lock).success };
+}
+
+/** The message of a Lambda error document (`{"errorType","errorMessage",...}`), or the cause as it is. */
+function causeText(cause: string): string {
+  try {
+    const parsed = JSON.parse(cause) as { errorMessage?: unknown };
+    return typeof parsed.errorMessage === 'string' ? parsed.errorMessage : cause;
+  } catch {
+    return cause;
+  }
+}
+
+/**
+ * Waits until no release alarm is in ALARM (in-process: waiting is not a check). A bad version's
+ * alarm stays in ALARM for a few periods after its rollback, and a release started meanwhile is
+ * rolled back at its first bake ("already in ALARM"), whatever its own faults: safe, but it would
+ * judge every release after a bad one by its predecessor.
+ */
+async function waitForAlarmsToClear(world: LocalWorld, alarmNames: readonly string[], ms: number): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline && alarmNames.some((name) => world.cloudWatch.alarmState(name)?.value === 'ALARM')) {
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
 }
 
 /** Waits until the lock is free, left `rollback-failed`, or `ms` passed (read in-process: waiting is not a check). */
