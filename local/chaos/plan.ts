@@ -90,15 +90,15 @@ export interface ChaosFractions {
   readonly maxEndpointRate?: number;
   /** @default 0.3 */
   readonly crash?: number;
-  /** @default 0.25 */
+  /** @default 0.3 */
   readonly stop?: number;
-  /** @default 0.25 */
+  /** @default 0.3 */
   readonly dropStatusEvent?: number;
   /** Shares of faulty, slow and crashing versions (the rest are healthy). @default 0.15, 0.1, 0.1 */
   readonly faultyVersion?: number;
   readonly slowVersion?: number;
   readonly crashingVersion?: number;
-  /** StopExecution falls in [0.3 s, this]. @default 10000 */
+  /** StopExecution falls in [0.3 s, this]: within a local release's few seconds. @default 7000 */
   readonly maxStopAfterMs?: number;
 }
 
@@ -106,12 +106,12 @@ const DEFAULTS: Required<ChaosFractions> = {
   endpoint: 0.6,
   maxEndpointRate: 0.12,
   crash: 0.3,
-  stop: 0.25,
-  dropStatusEvent: 0.25,
+  stop: 0.3,
+  dropStatusEvent: 0.3,
   faultyVersion: 0.15,
   slowVersion: 0.1,
   crashingVersion: 0.1,
-  maxStopAfterMs: 10_000,
+  maxStopAfterMs: 7000,
 };
 
 /** Thrown for a plan that cannot be made (bad release count, seed or fraction). */
