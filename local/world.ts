@@ -283,9 +283,12 @@ async function start(options: LocalWorldOptions, endpointPort: number): Promise<
   // The reconciler's schedule rule: a Scheduled Event from the rule, as EventBridge sends it.
   const reconcile = loadHandler('reconcile');
   const scheduleRuleArn = `arn:aws:events:${region}:${account}:rule/${config.service}-reconcile`;
-  bus.subscribe({ source: 'aws.events', detailType: 'Scheduled Event', detail: {} }, (event) => (event.resources.includes(scheduleRuleArn) ? reconcile(event) : Promise.resolve()), {
-    name: 'reconcile',
-  });
+  bus.subscribe(
+    { source: 'aws.events', detailType: 'Scheduled Event' },
+    // Only this rule's events: a schedule rule targets its own function.
+    (event) => (event.resources.includes(scheduleRuleArn) ? reconcile(event) : Promise.resolve()),
+    { name: 'reconcile' },
+  );
   const schedule =
     options.reconcileIntervalMs === undefined
       ? undefined
