@@ -1,3 +1,5 @@
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 import { ChaosArgumentError, parseChaosArgs, runChaos } from '../../../local/chaos/run';
 
 // `npm run chaos`, bounded: three blue/green releases with 1-second bakes in one local world, with
@@ -43,5 +45,17 @@ describe('parseChaosArgs', () => {
   ])('refuses %p with a ChaosArgumentError naming the problem', (argv, message) => {
     expect(() => parseChaosArgs(argv)).toThrow(ChaosArgumentError);
     expect(() => parseChaosArgs(argv)).toThrow(message);
+  });
+});
+
+describe('npm run chaos', () => {
+  it('exits 2 with the named error for bad arguments, before starting anything', () => {
+    const root = join(__dirname, '..', '..', '..');
+    const out = spawnSync(join(root, 'node_modules', '.bin', 'tsx'), [join(root, 'local', 'chaos', 'run.ts'), '--releases', 'many', '--seed', '1'], {
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
+    expect(out.status).toBe(2);
+    expect(out.stderr).toMatch(/ChaosArgumentError: --releases must be an integer from 1 to 10000, got 'many'/);
   });
 });
