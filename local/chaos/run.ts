@@ -9,6 +9,7 @@ import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { SFNClient, StartExecutionCommand, StopExecutionCommand } from '@aws-sdk/client-sfn';
 import { COLORAPP, alarmDefinitionsOf, localProfile, serviceConfigOf, type ReleaseSettings } from '../../infra/colorapp-settings';
+import { RELEASE_EVENT_TYPES } from '../../infra/release-event-schema';
 import type { Strategy } from '../../lambdas/shared/config';
 import { LockDocumentSchema, parameterNames, ReleaseStateSchema, type LockDocument } from '../../lambdas/shared/documents';
 import { versionOf } from '../../lambdas/shared/release';
@@ -73,6 +74,11 @@ export interface ChaosReport {
   /** Releases by outcome: the state's record of the release (`promoted`, `rolled-back`, ...), or `rejected` when it recorded none. */
   readonly outcomes: Record<string, number>;
   readonly violations: ChaosViolation[];
+  /**
+   * `Release Drift Detected` events the reconciler sent between releases: not an invariant (it
+   * only reports), but one here means the service differed from its state with no release running.
+   */
+  readonly driftEvents: number;
   readonly durationMs: number;
   readonly perRelease: ChaosReleaseResult[];
 }
@@ -138,7 +144,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     return { world, traffic, reader, sfn };
   };
   let env = await boot();
+  let driftEvents = 0;
   const shutdown = async (e: { world: LocalWorld; traffic: TrafficGenerator; reader: WorldReader; sfn: SFNClient }) => {
+    driftEvents += e.world.bus.published().filter((event) => event['detail-type'] === RELEASE_EVENT_TYPES.driftDetected).length;
     await e.traffic.stop();
     e.reader.destroy();
     e.sfn.destroy();
@@ -158,7 +166,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       for (const v of result.violations) violations.push({ release: release.index, seed: plan.seed, plan: planLine, ...v });
       perRelease.push({ release: release.index, plan: planLine, executionStatus: result.status, error: result.error, cause: result.cause, outcome: result.outcome, violations: result.violations.length });
       log(
-        `chaos:   -> ${result.status}${result.error ? ` (${result.error}${process.env.CHAOS_VERBOSE ? `: ${result.cause}` : ''})` : ''}, recorded ${result.outcome}` +
+        `chaos:   -> ${release.stopAfterMs === null ? '' : result.stopSent ? 'stopped, ' : 'ended before the planned stop, '}${result.status}${result.error ? ` (${result.error}${process.env.CHAOS_VERBOSE ? `: ${result.cause}` : ''})` : ''}, recorded ${result.outcome}` +
           (result.violations.length ? `; VIOLATIONS: ${result.violations.map((v) => `${v.invariant}: ${v.message}`).join(' | ')}` : '; invariants hold'),
       );
       if (result.violations.length > 0 || result.lockLeft) {
@@ -179,10 +187,11 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     faults: faults.counts,
     outcomes,
     violations,
+    driftEvents,
     durationMs: Date.now() - startedAt,
     perRelease,
   };
-  log(`chaos: ${report.releases} releases, ${report.faultsInjected} faults injected, ${violations.length} violation(s), outcomes ${JSON.stringify(outcomes)}, ${(report.durationMs / 1000).toFixed(1)} s`);
+  log(`chaos: ${report.releases} releases, ${report.faultsInjected} faults injected, ${violations.length} violation(s), ${driftEvents} drift event(s), outcomes ${JSON.stringify(outcomes)}, ${(report.durationMs / 1000).toFixed(1)} s`);
   return report;
 }
 
@@ -193,12 +202,13 @@ async function runRelease(
   faults: ChaosFaults,
   release: ReleaseFaultPlan,
   seed: number,
-): Promise<{ status: string; error: string | null; cause: string | null; outcome: string; violations: { invariant: InvariantName; message: string }[]; lockLeft: boolean }> {
+): Promise<{ status: string; error: string | null; cause: string | null; stopSent: boolean; outcome: string; violations: { invariant: InvariantName; message: string }[]; lockLeft: boolean }> {
   const name = `chaos-${seed}-${release.index}-${Date.now().toString(36)}`;
   const executionArn = `${world.stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
   const deadLettersBefore = world.bus.deadLetters().length;
   faults.begin(release, executionArn);
   let stopTimer: NodeJS.Timeout | undefined;
+  let stopSent = false;
   let status = 'NOT_STARTED';
   let error: string | null = null;
   let cause: string | null = null;
@@ -219,6 +229,7 @@ async function runRelease(
       if (release.stopAfterMs !== null) {
         stopTimer = setTimeout(() => {
           if (world.stepFunctions.describe(executionArn).status !== 'RUNNING') return;
+          stopSent = true;
           faults.countStop();
           sfn.send(new StopExecutionCommand({ executionArn, cause: 'npm run chaos: stopped from outside' })).catch(() => undefined);
         }, release.stopAfterMs);
@@ -260,7 +271,7 @@ async function runRelease(
   const rawState = world.ssm.getJson(parameterNames(world.config.service).state);
   const state = rawState ? ReleaseStateSchema.parse(rawState) : null;
   const outcome = state?.lastRelease?.id === name ? state.lastRelease.outcome : 'rejected';
-  return { status, error, cause, outcome, violations, lockLeft: lock !== undefined && LockDocumentSchema.safeParse(lock).success };
+  return { status, error, cause, stopSent, outcome, violations, lockLeft: lock !== undefined && LockDocumentSchema.safeParse(lock).success };
 }
 
 /** The message of a Lambda error document (`{"errorType","errorMessage",...}`), or the cause as it is. */
