@@ -394,8 +394,8 @@ async function start(options: LocalWorldOptions, endpointPort: number): Promise<
         await gateway.close();
         await ecs.close();
         await endpoint.close();
-        unresolveHostPrefixes();
       } finally {
+        unresolveHostPrefixes();
         processWorld.running = false;
       }
     },
