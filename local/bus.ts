@@ -62,6 +62,12 @@ export interface LocalEventBusOptions {
   readonly retryDelaysMs?: readonly number[];
   /** Where retries and given-up deliveries are reported. @default console */
   readonly logger?: Pick<Console, 'warn' | 'error'>;
+  /**
+   * Fault injection (`npm run chaos`): events for which this returns true are lost before any
+   * rule sees them, as AWS allows for best-effort events (execution status changes). Off by default.
+   * @default - every event is delivered
+   */
+  readonly drop?: (event: BusEvent) => boolean;
 }
 
 interface Subscription {
@@ -91,6 +97,8 @@ export class LocalEventBus implements EventBus {
   private readonly inFlight = new Set<Promise<void>>();
   private readonly log: BusEvent[] = [];
   private readonly dead: DeadLetter[] = [];
+  private readonly lost: BusEvent[] = [];
+  private readonly drop: ((event: BusEvent) => boolean) | undefined;
 
   constructor(options: LocalEventBusOptions) {
     if (!options.region) throw new Error('LocalEventBus needs a region: events carry it');
@@ -102,6 +110,7 @@ export class LocalEventBus implements EventBus {
     this.account = options.account ?? '000000000000';
     this.retryDelaysMs = delays;
     this.logger = options.logger ?? console;
+    this.drop = options.drop;
   }
 
   /**
@@ -120,6 +129,10 @@ export class LocalEventBus implements EventBus {
       resources: [...input.resources],
       detail: copy(input.detail),
     };
+    if (this.drop?.(event)) {
+      this.lost.push(event);
+      return;
+    }
     this.log.push(event);
     for (const subscription of this.subscriptions) {
       if (matches(subscription.match, event)) this.deliver(subscription, event);
@@ -148,6 +161,11 @@ export class LocalEventBus implements EventBus {
   /** Every event published so far, in order. */
   published(): readonly BusEvent[] {
     return [...this.log];
+  }
+
+  /** The events the `drop` option lost (never delivered, not in {@link published}). */
+  droppedEvents(): readonly BusEvent[] {
+    return [...this.lost];
   }
 
   /** The deliveries given up on after every retry. */

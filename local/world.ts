@@ -22,8 +22,10 @@ import { CLEANUP_EXECUTION_STATUSES } from '../infra/release-rules';
 import type { LambdaHandler } from './asl/lambda';
 import { RELEASE_ASL_PATH, handlerFileOf } from './asl/definition';
 import { LocalEventBus } from './bus';
-import type { AlarmDefinition, JsonProtocolService } from './contracts';
-import { startLocalEndpoint, type LocalEndpoint } from './endpoint/server';
+import type { AlarmDefinition, BusEvent, JsonProtocolService } from './contracts';
+import { resolveHostPrefixes } from './endpoint/host-prefix';
+import { startLocalEndpoint, type EndpointFaultHook, type LocalEndpoint } from './endpoint/server';
+import { LocalDriftEventPublisher } from './services/drift-publisher';
 import { randomBytes } from 'node:crypto';
 import { albColourDimensionsMap } from '../lambdas/shared/alb-metrics';
 import { COLOURS, type Colour } from '../lambdas/shared/colours';
@@ -87,6 +89,25 @@ export interface LocalWorldOptions {
    * @default - header `x-release-color`, {@link LOCAL_DEREGISTRATION_DELAY_SECONDS}
    */
   readonly alb?: { readonly testHeader?: string; readonly deregistrationDelaySeconds?: number };
+  /**
+   * Runs the reconciler on this schedule, as the CDK app's EventBridge schedule rule does (AWS:
+   * `reconcileInterval`, 5 minutes by default): a `Scheduled Event` on the bus, delivered to the
+   * `reconcile` handler with the bus's retries.
+   * @default - no schedule; {@link LocalWorld.reconcile} runs it on demand
+   */
+  readonly reconcileIntervalMs?: number;
+  /** Fault injection hooks (`npm run chaos`). @default - none: the world behaves as AWS does on a good day */
+  readonly faults?: LocalWorldFaults;
+}
+
+/** Where faults can enter the world; each hook is off unless given. */
+export interface LocalWorldFaults {
+  /** Answers some endpoint calls badly (errors, delays, dropped connections). */
+  readonly endpoint?: EndpointFaultHook;
+  /** Loses some events before any rule sees them. */
+  readonly dropEvent?: (event: BusEvent) => boolean;
+  /** Wraps the handler that plays a state machine's Lambda function (file name, e.g. `shift-traffic`), e.g. to make it crash. */
+  readonly wrapHandler?: (file: string, handler: LambdaHandler) => LambdaHandler;
 }
 
 /** One change of the weighted forward (ALB) or route (App Mesh), by colour. */
@@ -113,6 +134,10 @@ export interface LocalWorld {
   readonly bus: LocalEventBus;
   /** ARN of the release state machine (also written into the service configuration). */
   readonly stateMachineArn: string;
+  /** ARN of the drift-event publisher (Express) the reconciler starts. */
+  readonly driftEventsStateMachineArn: string;
+  /** Runs the reconciler once, now, as one scheduled invocation would (no retries), and returns its result. */
+  reconcile(): Promise<unknown>;
   readonly region: string;
   /** Current weights by colour (the weighted forward, or the route). */
   weights(): { blue: number; green: number };
@@ -151,7 +176,7 @@ async function start(options: LocalWorldOptions, endpointPort: number): Promise<
   const traffic = config.traffic;
   const backend: LocalBackend = traffic.kind;
 
-  const bus = new LocalEventBus({ region, account });
+  const bus = new LocalEventBus({ region, account, drop: options.faults?.dropEvent });
   const ssm = new LocalSsm({ accountId: account, region });
   const appMesh = new LocalAppMesh({ accountId: account, region });
   // The ids the next ELBv2 resources get: seedAlb creates them under the ids the config's ARNs name.
@@ -185,13 +210,15 @@ async function start(options: LocalWorldOptions, endpointPort: number): Promise<
 
   // Step Functions needs the handlers, the handlers need the endpoint's URL: the endpoint
   // starts with a late-bound Step Functions service, read on every request.
-  const late: { stepFunctions?: LocalStepFunctions } = {};
+  const late: { stepFunctions?: LocalStepFunctions; drift?: LocalDriftEventPublisher } = {};
   const lateStepFunctions: JsonProtocolService = {
     targetPrefix: 'AWSStepFunctions',
     jsonVersion: '1.0',
     get operations() {
-      if (!late.stepFunctions) throw new Error('Step Functions is not ready yet');
-      return late.stepFunctions.operations;
+      if (!late.stepFunctions || !late.drift) throw new Error('Step Functions is not ready yet');
+      // One Step Functions API for both state machines: the release (standard) and the drift publisher (Express).
+      const drift = late.drift;
+      return { ...late.stepFunctions.operations, StartSyncExecution: (input: Record<string, unknown>) => drift.startSyncExecution(input) };
     },
   };
   const endpoint = await startLocalEndpoint({
@@ -199,14 +226,20 @@ async function start(options: LocalWorldOptions, endpointPort: number): Promise<
     queryServices: [elbv2],
     restAppMesh: appMeshRestHandler(appMesh),
     port: endpointPort,
+    faults: options.faults?.endpoint,
   });
   processWorld.endpointPort = Number(new URL(endpoint.url).port);
+  const unresolveHostPrefixes = resolveHostPrefixes(new URL(endpoint.url).hostname);
   pointHandlersAt(endpoint.url, region, config.service, options.logLevel ?? 'WARN');
 
   const stepFunctions = new LocalStepFunctions({
     definitionPath: RELEASE_ASL_PATH,
     stateMachineName: `${config.service}-release`,
-    handlers: (placeholder) => loadHandler(handlerFileOf(placeholder)),
+    handlers: (placeholder) => {
+      const file = handlerFileOf(placeholder);
+      const handler = loadHandler(file);
+      return options.faults?.wrapHandler ? options.faults.wrapHandler(file, handler) : handler;
+    },
     bus,
     region,
     account,
@@ -214,6 +247,16 @@ async function start(options: LocalWorldOptions, endpointPort: number): Promise<
   });
   late.stepFunctions = stepFunctions;
   const stateMachineArn = stepFunctions.stateMachineArn;
+  const drift = new LocalDriftEventPublisher({
+    stateMachineName: `${config.service}-drift-events`,
+    region,
+    account,
+    bus,
+    standardStateMachineArns: [stateMachineArn],
+  });
+  late.drift = drift;
+  // As ReleasePipeline sets it on the reconciler.
+  process.env.DRIFT_EVENTS_STATE_MACHINE_ARN = drift.stateMachineArn;
 
   // The EventBridge rules of the CDK app: release alarms → alarm-watcher (fast rollback),
   // execution ABORTED / TIMED_OUT / FAILED → cleanup (which acts only while that execution holds the lock).
@@ -237,6 +280,20 @@ async function start(options: LocalWorldOptions, endpointPort: number): Promise<
     (event) => cleanup(event),
     { name: 'cleanup' },
   );
+  // The reconciler's schedule rule: a Scheduled Event from the rule, as EventBridge sends it.
+  const reconcile = loadHandler('reconcile');
+  const scheduleRuleArn = `arn:aws:events:${region}:${account}:rule/${config.service}-reconcile`;
+  bus.subscribe(
+    { source: 'aws.events', detailType: 'Scheduled Event' },
+    // Only this rule's events: a schedule rule targets its own function.
+    (event) => (event.resources.includes(scheduleRuleArn) ? reconcile(event) : Promise.resolve()),
+    { name: 'reconcile' },
+  );
+  const schedule =
+    options.reconcileIntervalMs === undefined
+      ? undefined
+      : setInterval(() => bus.publish({ source: 'aws.events', 'detail-type': 'Scheduled Event', resources: [scheduleRuleArn], detail: {} }), options.reconcileIntervalMs);
+  schedule?.unref();
 
   // What `cdk deploy` would have created.
   ssm.putJson(parameterNames(config.service).config, { ...config, releaseStateMachineArn: stateMachineArn });
@@ -311,7 +368,11 @@ async function start(options: LocalWorldOptions, endpointPort: number): Promise<
     stepFunctions,
     bus,
     stateMachineArn,
+    driftEventsStateMachineArn: drift.stateMachineArn,
     region,
+    reconcile() {
+      return reconcile({ version: '0', id: 'on-demand', 'detail-type': 'Scheduled Event', source: 'aws.events', account, time: new Date().toISOString(), region, resources: [scheduleRuleArn], detail: {} });
+    },
     weights() {
       return traffic.kind === 'alb' ? albWeights(elbv2, traffic) : meshWeights(appMesh, traffic);
     },
@@ -325,6 +386,7 @@ async function start(options: LocalWorldOptions, endpointPort: number): Promise<
     },
     async close() {
       try {
+        clearInterval(schedule);
         await stepFunctions.close();
         await bus.drain().catch(() => undefined);
         cloudWatch.close();
@@ -333,6 +395,7 @@ async function start(options: LocalWorldOptions, endpointPort: number): Promise<
         await ecs.close();
         await endpoint.close();
       } finally {
+        unresolveHostPrefixes();
         processWorld.running = false;
       }
     },

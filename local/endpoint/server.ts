@@ -18,6 +18,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { isIP, type AddressInfo } from 'node:net';
 import { AwsServiceError, type JsonProtocolService, type QueryProtocolService } from '../contracts';
 import { decodeQueryInput, encodeQueryResponse, QUERY_COMMON_ERRORS, queryProtocolError } from './query';
+import { withoutHostPrefix } from './host-prefix';
 import type { AppMeshRestHandler } from './rest';
 import { jsonProtocolError, restJsonError, toWireJson, type WireError } from './wire';
 
@@ -58,7 +59,33 @@ export interface LocalEndpointOptions {
    * @default 1 MiB
    */
   readonly maxBodyBytes?: number;
+  /**
+   * Fault injection (`npm run chaos`): asked once per request, after its body is read, whether to
+   * answer it badly. Off by default; the chaos plan decides, never the endpoint.
+   * @default - every request is answered normally
+   */
+  readonly faults?: EndpointFaultHook;
 }
+
+/** The call a fault is decided for: the service (JSON target prefix, Query API version, or `appmesh`) and its operation. */
+export interface EndpointCall {
+  readonly service: string;
+  readonly operation: string;
+}
+
+/**
+ * How to answer one request badly: an AWS error instead of the answer (rendered in the request's
+ * protocol, as any other error), a delay before the answer, or a connection closed without an
+ * answer, before the operation ran or after it ran (the client cannot tell which: a retry of a
+ * call that did happen).
+ */
+export type EndpointFault =
+  | { readonly kind: 'error'; readonly error: AwsServiceError }
+  | { readonly kind: 'delay'; readonly ms: number }
+  | { readonly kind: 'drop'; readonly when: 'before' | 'after' };
+
+/** Decides the fault for one call, or none. */
+export type EndpointFaultHook = (call: EndpointCall) => EndpointFault | undefined;
 
 /** A running local endpoint. */
 export interface LocalEndpoint {
@@ -113,6 +140,7 @@ export async function startLocalEndpoint(options: LocalEndpointOptions): Promise
     restAppMesh: options.restAppMesh,
     logger: options.logger ?? console,
     maxBodyBytes: options.maxBodyBytes ?? 1024 * 1024,
+    faults: options.faults,
   };
 
   const server = createServer((req, res) => {
@@ -157,6 +185,7 @@ interface Context {
   readonly restAppMesh: AppMeshRestHandler | undefined;
   readonly logger: EndpointLogger;
   readonly maxBodyBytes: number;
+  readonly faults: EndpointFaultHook | undefined;
 }
 
 /** Which protocol a request speaks decides how its errors are rendered. */
@@ -181,6 +210,7 @@ async function handle(context: Context, req: IncomingMessage, res: ServerRespons
   let status = 200;
   let headers: Record<string, string>;
   let body: string;
+  let dropAfter = false;
   try {
     if (!isLoopbackAddress(req.socket.remoteAddress ?? '') || !isLoopbackHostHeader(req.headers.host)) {
       throw new AwsServiceError(
@@ -190,6 +220,14 @@ async function handle(context: Context, req: IncomingMessage, res: ServerRespons
       );
     }
     const raw = await readBody(req, context.maxBodyBytes);
+    const fault = context.faults?.(callOf(context, protocol, req, url, raw));
+    if (fault?.kind === 'error') throw fault.error;
+    if (fault?.kind === 'delay') await new Promise((resolve) => setTimeout(resolve, fault.ms));
+    if (fault?.kind === 'drop' && fault.when === 'before') {
+      req.socket.destroy();
+      return;
+    }
+    dropAfter = fault?.kind === 'drop';
     if (protocol.kind === 'rest') {
       const out = await answerRest(context, req, url, raw);
       status = out.statusCode ?? 200;
@@ -208,12 +246,32 @@ async function handle(context: Context, req: IncomingMessage, res: ServerRespons
     headers = wire.headers;
     body = wire.body;
   }
+  if (dropAfter) {
+    // The operation ran; the client never hears so.
+    req.socket.destroy();
+    return;
+  }
   res.writeHead(status, {
     ...headers,
     'content-length': String(Buffer.byteLength(body)),
     'x-amzn-requestid': requestId,
   });
   res.end(body);
+}
+
+/** The service and operation a request names, for the fault hook (`unknown` where it names none). */
+function callOf(context: Context, protocol: Protocol, req: IncomingMessage, url: URL, raw: Buffer): EndpointCall {
+  if (protocol.kind === 'rest') return { service: 'appmesh', operation: `${req.method ?? 'GET'} ${url.pathname}` };
+  if (protocol.kind === 'query') {
+    const params = new URLSearchParams(raw.toString('utf8'));
+    const version = params.get('Version') ?? 'unknown';
+    // Known now, so an injected error carries the service's XML namespace like any other.
+    protocol.service = context.queryServices.get(version);
+    return { service: version, operation: params.get('Action') ?? 'unknown' };
+  }
+  const target = String(req.headers['x-amz-target'] ?? 'unknown.unknown');
+  const dot = target.lastIndexOf('.');
+  return { service: target.slice(0, Math.max(dot, 0)), operation: target.slice(dot + 1) };
 }
 
 /** Dispatches a JSON-protocol request to its service's operation. */
@@ -380,6 +438,8 @@ export function isLoopbackAddress(address: string): boolean {
  */
 function isLoopbackHostHeader(header: string | undefined): boolean {
   if (header === undefined) return false;
-  const hostname = header.startsWith('[') ? header.slice(1, header.indexOf(']')) : header.split(':', 1)[0];
+  const named = header.startsWith('[') ? header.slice(1, header.indexOf(']')) : header.split(':', 1)[0];
+  // `sync-127.0.0.1`: the SDK prepends a model host prefix (StartSyncExecution) to the endpoint's host.
+  const hostname = withoutHostPrefix(named);
   return hostname.toLowerCase() === 'localhost' || isLoopbackAddress(hostname);
 }

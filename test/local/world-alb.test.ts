@@ -3,7 +3,7 @@
 // is deregistered and stays `draining` for the deregistration delay, still running, and only
 // then gets its stop signal (Amazon ECS developer guide, "Optimize load balancer connection
 // draining parameters": ECS waits for the target to reach `unused` before it stops the task).
-import { DescribeTargetHealthCommand, ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { DescribeTargetHealthCommand, ElasticLoadBalancingV2Client, ModifyRuleCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { targetGroupDimension } from '../../lambdas/shared/alb-metrics';
 import { COLORAPP, alarmDefinitionsOf, localProfile, serviceConfigOf } from '../../infra/colorapp-settings';
 import { localTrafficOf } from '../../local/backends';
@@ -139,4 +139,29 @@ describe('the AWS CLI reads a newcomer tries first, against the world on ALB', (
       Dimensions: expect.arrayContaining([{ Name: 'TargetGroup', Value: targetGroupDimension(targetGroups.blue) }]),
     });
   }, 60_000);
+});
+
+// The reconciler as the world runs it (its schedule rule, or on demand): with no release running it
+// reads the route and both services, publishes the Drift metric, and announces drift through the
+// drift-event publisher (StartSyncExecution, over the SDK's `sync-` host prefix). README, "The reconciler".
+describe('the reconciler in the local world', () => {
+  it('finds the seeded world clean, and reports a route changed by hand as drift with a Release Drift Detected event', async () => {
+    expect(await world.reconcile()).toMatchObject({ action: 'clean' });
+    const forward = (blue: number, green: number) =>
+      elbv2.send(
+        new ModifyRuleCommand({
+          RuleArn: traffic().rule,
+          Actions: [{ Type: 'forward', ForwardConfig: { TargetGroups: [{ TargetGroupArn: traffic().targetGroups.blue, Weight: blue }, { TargetGroupArn: traffic().targetGroups.green, Weight: green }] } }],
+        }),
+      );
+    await forward(90, 10);
+    try {
+      expect(await world.reconcile()).toMatchObject({ action: 'drift-reported', findings: [expect.objectContaining({ kind: 'route' })] });
+      const drift = world.bus.published().filter((e) => e['detail-type'] === 'Release Drift Detected');
+      expect(drift).toEqual([expect.objectContaining({ source: 'ecs-release', resources: [expect.any(String), world.driftEventsStateMachineArn] })]);
+      expect(drift[0].detail).toMatchObject({ service: 'colorapp', outcome: 'drift-detected', live: 'blue' });
+    } finally {
+      await forward(100, 0);
+    }
+  });
 });
