@@ -1,10 +1,12 @@
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import * as z from 'zod';
 import type { UndoPlan } from './shared/documents';
 import { assertRollingUpdate, describeService, isSteady } from './shared/ecs';
-import { RouteDriftError, ServiceNotSteadyError, StateConflictError } from './shared/errors';
+import { AlarmTriggeredError, RouteDriftError, ServiceNotSteadyError, StateConflictError } from './shared/errors';
+import { describeAlarmStates } from './shared/health/cloudwatch-health-check';
 import { ReleaseLock } from './shared/lock';
 import { createLogger, withReleaseKeys } from './shared/logger';
 import { ColourAssignmentSchema, PlannedReleaseSchema } from './shared/release';
@@ -12,6 +14,7 @@ import { createTrafficRouter } from './shared/traffic/create-traffic-router';
 import { parseOrThrow } from './shared/validation';
 
 const ecs = new ECSClient({});
+const cloudwatch = new CloudWatchClient({});
 const lock = new ReleaseLock(new SSMClient({}), new SFNClient({}));
 const logger = createLogger('preflight');
 
@@ -30,6 +33,11 @@ export interface PreflightOutput {
  * "fixed": a release that starts from an unknown split cannot promise to restore it. On success the undo plan (the idle
  * service as it is now) is written into the lock, so any rollback, even one run by the cleanup
  * handler after an abort, knows exactly what to restore.
+ *
+ * The alarms the bakes will watch (common and the idle colour's) must not be in ALARM already:
+ * after a bad release is rolled back its colour's alarms stay in ALARM for a few periods, and a
+ * release started meanwhile would deploy only to be rolled back by the first bake, whatever its
+ * own health. Refused here, nothing has been deployed.
  */
 export async function handler(event: unknown): Promise<PreflightOutput> {
   const { release, colours } = parseOrThrow(InputSchema, event, 'Preflight input');
@@ -42,6 +50,17 @@ export async function handler(event: unknown): Promise<PreflightOutput> {
         `Route ${router.describe()} sends ${colours.live} ${weights.live} / ${colours.idle} ${weights.idle}; a release needs 100/0 to the live colour (${colours.live}). ` +
           'Someone changed traffic outside a release: restore 100/0 by hand after checking why, then release again.',
       );
+    }
+    const watched = [...new Set([...config.health.alarms.common, ...config.health.alarms[colours.idle]])];
+    if (watched.length > 0) {
+      const { inAlarm } = await describeAlarmStates(cloudwatch, watched);
+      if (inAlarm.length > 0) {
+        throw new AlarmTriggeredError(
+          `Alarm${inAlarm.length === 1 ? '' : 's'} ${inAlarm.join(', ')} ${inAlarm.length === 1 ? 'is' : 'are'} in ALARM before anything ` +
+            `was deployed to ${colours.idle} (left from an earlier release, or firing now): the first bake would roll this release back ` +
+            'whatever its health. Nothing was deployed; start the release again once the alarms are OK.',
+        );
+      }
     }
     // Test routes (e.g. a header rule per colour) are how a person reaches the idle colour before
     // traffic moves; one that points at the wrong colour would show them the live version instead.

@@ -111,7 +111,8 @@ export const STEP_HANDLERS: Readonly<Record<string, ReleaseHandlerSpec>> = {
     description: 'Preflight: the route is 100/0 to the live colour and the live service is steady',
     timeout: Duration.seconds(100),
     // readTargetHealth: no release starts towards a target group without healthy targets (ALB).
-    permissions: ['readDocuments', 'writeDocuments', 'readRoute', 'readServices', 'readTargetHealth'],
+    // readAlarms: no release starts while an alarm its bakes watch is already in ALARM.
+    permissions: ['readDocuments', 'writeDocuments', 'readRoute', 'readServices', 'readTargetHealth', 'readAlarms'],
   },
   RegisterTaskDefinition: {
     entry: 'register-task-definition.ts',

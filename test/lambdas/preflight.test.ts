@@ -7,6 +7,7 @@ import {
   ModifyRuleCommand,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { DescribeServicesCommand, ECSClient, UpdateServiceCommand, type Service } from '@aws-sdk/client-ecs';
+import { CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -46,6 +47,7 @@ const ecs = mockClient(ECSClient);
 const appmesh = mockClient(AppMeshClient);
 const elbv2 = mockClient(ElasticLoadBalancingV2Client);
 mockClient(SFNClient);
+const cloudwatch = mockClient(CloudWatchClient);
 
 const GREEN_LIVE: ColourAssignment = { live: 'green', idle: 'blue', liveTaskDefinitionArn: LIVE_TASK_DEFINITION_ARN };
 
@@ -91,10 +93,48 @@ beforeEach(() => {
   ecs.reset();
   appmesh.reset();
   elbv2.reset();
+  cloudwatch.reset();
   params = fakeParameters(ssm, { [NAMES.lock]: lockDocument({ undo: null }) });
 });
 
 describe('preflight handler', () => {
+  describe('with alarms the bakes will watch', () => {
+    /** The release of {@link event}, its config watching a common alarm and one per colour. */
+    function watchingAlarms() {
+      const planned = release();
+      const health = { ...planned.config.health, alarms: { common: ['colorapp-errors'], blue: ['colorapp-blue-p99'], green: ['colorapp-green-p99'] } };
+      return { release: { ...planned, config: { ...planned.config, health } }, colours: COLOURS };
+    }
+    function givenAlarmStates(states: Record<string, 'OK' | 'ALARM'>) {
+      cloudwatch.on(DescribeAlarmsCommand).callsFake((input: { AlarmNames: string[] }) => ({
+        MetricAlarms: input.AlarmNames.filter((name) => name in states).map((name) => ({ AlarmName: name, StateValue: states[name] })),
+      }));
+    }
+
+    it('refuses, deploying nothing and writing no undo plan, while one of them is still in ALARM', async () => {
+      givenRoute(100, 0);
+      givenServices(liveService('colorapp-blue'), idleService('colorapp-green'));
+      // The idle colour (green) is watched; blue's alarm is the live colour's business.
+      givenAlarmStates({ 'colorapp-errors': 'OK', 'colorapp-green-p99': 'ALARM', 'colorapp-blue-p99': 'ALARM' });
+
+      const error = await handler(watchingAlarms()).catch((e: unknown) => e);
+
+      expect(error).toMatchObject({ name: 'AlarmTriggeredError' });
+      expect((error as Error).message).toContain('Alarm colorapp-green-p99 is in ALARM before anything was deployed to green');
+      expect((error as Error).message).not.toContain('colorapp-blue-p99');
+      expect(cloudwatch).toHaveReceivedCommandWith(DescribeAlarmsCommand, { AlarmNames: ['colorapp-errors', 'colorapp-green-p99'] });
+      expectNothingWritten();
+    });
+
+    it('passes when they are all OK', async () => {
+      givenRoute(100, 0);
+      givenServices(liveService('colorapp-blue'), idleService('colorapp-green'));
+      givenAlarmStates({ 'colorapp-errors': 'OK', 'colorapp-green-p99': 'OK' });
+
+      await expect(handler(watchingAlarms())).resolves.toMatchObject({ weights: { live: 100, idle: 0 } });
+    });
+  });
+
   it('passes on a 100/0 route and a steady live service, and writes the undo plan into the lock', async () => {
     givenRoute(100, 0);
     givenServices(liveService('colorapp-blue'), idleService('colorapp-green'));
