@@ -8,6 +8,8 @@ import { MAX_BODY_BYTES } from '../../../lambdas/api/http';
 import { handler as rejectRelease } from '../../../lambdas/api/reject-release';
 import { handler as startRelease } from '../../../lambdas/api/start-release';
 import { apiEvent, CONFIG, givenParameters, NAMES, STATE_MACHINE_ARN } from './fixtures';
+// The chaos suite's seeded generator: every run tries the same cases.
+import { mulberry32 } from '../../../local/chaos/plan';
 
 /**
  * Bad input, generated: every answer is a 4xx naming what is wrong, and nothing is touched (no
@@ -19,18 +21,6 @@ const ecsMock = mockClient(ECSClient);
 const sfnMock = mockClient(SFNClient);
 
 const IMAGE = '111122223333.dkr.ecr.eu-west-1.amazonaws.com/colorapp:v2';
-
-/** mulberry32: a small seeded generator, so every run tries the same cases. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const INJECTIONS = ['; rm -rf /', '$(id)', '`id`', '\n', '"', "'", '../../etc/passwd', '\u0000', '%00', '${jndi:ldap://x}', '<script>', ' ', '\u202e', '🎨'];
 const WRONG_TYPES: unknown[] = [null, 42, -1, 1.5, true, [], [IMAGE], {}, { nested: { deeper: [1, 2, 3] } }, ''];
@@ -91,7 +81,7 @@ afterAll(() => {
 });
 
 describe('the API under bad input', () => {
-  it.each(badStartBodies(seeded(20261203), 140).map((c, i) => [i, c.why, c.body] as const))(
+  it.each(badStartBodies(mulberry32(20261203), 140).map((c, i) => [i, c.why, c.body] as const))(
     'POST /releases case %i (%s) is a 400 naming the problem, and starts nothing',
     async (_i, _why, body) => {
       const result = await startRelease(apiEvent({ method: 'POST', resource: '/releases', body }));
@@ -114,7 +104,7 @@ describe('the API under bad input', () => {
     ['reject', rejectRelease],
     ['abort', abortRelease],
   ] as const;
-  const random = seeded(42);
+  const random = mulberry32(42);
   const badPaths = Array.from({ length: 12 }, (_, i) => {
     const injection = INJECTIONS[Math.floor(random() * INJECTIONS.length)];
     return i % 2 === 0 ? { service: `colorapp${injection}`, releaseId: 'colorapp-20261203120000-abcdef' } : { service: 'colorapp', releaseId: `rel${injection}` };
