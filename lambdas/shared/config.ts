@@ -181,16 +181,17 @@ export const RelativeHealthSchema = z.object({
   enabled: z.boolean().default(true),
   /**
    * How much higher the new colour's error rate may be than the live colour's, as a share
-   * (0.0025 = 0.25 percentage points), before it counts as worse.
-   * @default 0.0025
+   * (0.001 = 0.1 percentage points), before it counts as worse.
+   * @default 0.001
    */
-  errorRateTolerance: z.number().min(0).max(1).default(0.0025),
+  errorRateTolerance: z.number().min(0).max(1).default(0.001),
   /**
    * Confidence of the one-sided test that the new error rate is worse beyond the tolerance: a
-   * difference the data cannot show at this confidence is not a failure.
-   * @default 0.95
+   * difference the data cannot show at this confidence is not a failure. Each step is one test,
+   * so a release of k steps as good as live rolls back falsely in at most about k × (1 - confidence).
+   * @default 0.99
    */
-  confidence: z.number().min(0.5).max(0.9999).default(0.95),
+  confidence: z.number().min(0.5).max(0.9999).default(0.99),
   /**
    * The new colour's p99 and p50 latency may be at most this many times the live colour's ...
    * @default 1.5

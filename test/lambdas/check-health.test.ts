@@ -399,7 +399,7 @@ describe('check-health handler: relative judgement (the new colour against the l
     expect(next.decision).toBe('rollback');
     expect(next.failure?.Error).toBe('UnhealthyReleaseError');
     expect(next.failure?.Cause).toContain(
-      'green 0.833% errors vs blue 0% over 1,200 / 1,200 requests: worse beyond the 0.25 pp tolerance at 95% (lower bound +0.43 pp)',
+      'green 0.833% errors vs blue 0% over 1,200 / 1,200 requests: worse beyond the 0.1 pp tolerance at 99% (lower bound +0.21 pp)',
     );
     const [verdict] = next.verdicts;
     expect(verdict.evidence.baseline).toMatchObject({ colour: 'blue', requests: 1200, errors5xx: 0, successRate: 1, from: 'same-window', window: verdict.window });
@@ -408,7 +408,7 @@ describe('check-health handler: relative judgement (the new colour against the l
       minSuccessRate: 0.95,
       maxP99LatencyMs: 1000,
       minRequests: 50,
-      relative: { errorRateTolerance: 0.0025, confidence: 0.95, latencyRatio: 1.5, latencyAllowanceMs: 50 },
+      relative: { errorRateTolerance: 0.001, confidence: 0.99, latencyRatio: 1.5, latencyAllowanceMs: 50 },
     });
   });
 
@@ -422,9 +422,9 @@ describe('check-health handler: relative judgement (the new colour against the l
     const [verdict] = next.verdicts;
     expect(verdict.status).toBe('healthy');
     expect(verdict.reasons[0]).toMatch(
-      /^green 1.5% errors vs blue 1.5% over 600 \/ 5,400 requests: not shown worse beyond the 0.25 pp tolerance at 95% \(lower bound -[\d.]+ pp; this window detects a rise of [\d.]+ pp or more at 80% power\)/,
+      /^green 1.5% errors vs blue 1.5% over 600 \/ 5,400 requests: not shown worse beyond the 0.1 pp tolerance at 99% \(lower bound -[\d.]+ pp; this window detects a rise of [\d.]+ pp or more at 80% power\)/,
     );
-    expect(verdict.reasons[0]).toContain('at or above the floor 95%');
+    expect(verdict.reasons[0]).toContain('not shown below the floor 95%');
   });
 
   it('rolls back a new colour whose p99 is above 1.5 × live + 50 ms although far below the 1 s maximum', async () => {

@@ -1,5 +1,5 @@
 import type { Baseline, Comparison, Verdict } from '../documents';
-import { compareErrorRates, compareLatencies, DETECTION_POWER, type RelativeSettings } from './compare';
+import { compareErrorRates, compareLatencies, DETECTION_POWER, normalQuantile, wilsonInterval, type RelativeSettings } from './compare';
 
 /** The numbers a verdict is made from: traffic, failures, latency and alarms over one window. */
 export type HealthEvidence = Verdict['evidence'];
@@ -32,8 +32,10 @@ export interface Judgement {
  *    unhealthy; an unknown success rate or p99: inconclusive.
  * 4. Otherwise healthy.
  *
- * With relative judgement (`thresholds.relative` set), `minSuccessRate` is the disaster floor and,
- * when `evidence.comparison` holds a comparison with the live colour (see {@link compareWithLive}):
+ * With relative judgement (`thresholds.relative` set) and a comparison with the live colour in
+ * `evidence.comparison` (see {@link compareWithLive}), `minSuccessRate` is the disaster floor:
+ * unhealthy when the success rate is shown below it at the confidence (the Wilson bound of the
+ * error rate), at any request count; and:
  * - the new error rate shown worse than the live one beyond the tolerance: unhealthy, whatever
  *   the request count (the test already accounts for it);
  * - with at least `minRequests` requests, a p99 or p50 above ratio × live + allowance: unhealthy.
@@ -52,7 +54,17 @@ export function judge(evidence: HealthEvidence, thresholds: HealthThresholds): J
   let healthy: string | null = null;
   const { requests, errors5xx, successRate, p99LatencyMs, alarmsInAlarm } = evidence;
   const { minSuccessRate, maxP99LatencyMs, minRequests } = thresholds;
-  const minimum = thresholds.relative && evidence.comparison ? 'floor' : 'minimum';
+  const relative = evidence.comparison ? thresholds.relative : undefined;
+  const minimum = relative ? 'floor' : 'minimum';
+  // With relative judgement the floor, like the comparison, fails only what the data shows at the
+  // confidence: at a 10% step of a service with 1.5% errors, 4 errors in 60 requests is noise.
+  const shownBelowFloor =
+    relative !== undefined &&
+    requests > 0 &&
+    wilsonInterval(Math.min(errors5xx, requests), requests, normalQuantile(relative.confidence)).lower > 1 - minSuccessRate + TOLERANCE;
+  const floorReason = () =>
+    `Success rate ${percent(successRate ?? 0)} (${errors5xx} 5xx in ${requests} requests) is below the floor ` +
+    `${percent(minSuccessRate)} at ${percent(relative!.confidence)} confidence.`;
 
   for (const alarm of alarmsInAlarm) {
     unhealthy.push(`Alarm ${alarm} is in ALARM.`);
@@ -62,7 +74,15 @@ export function judge(evidence: HealthEvidence, thresholds: HealthThresholds): J
     // Only below minRequests: at or above it this is exactly "successRate < minSuccessRate",
     // and the same fact must not be reported twice.
     const allowedErrors = (1 - minSuccessRate) * minRequests;
-    if (errors5xx > allowedErrors + TOLERANCE) {
+    if (relative) {
+      if (shownBelowFloor) unhealthy.push(floorReason());
+      else {
+        inconclusive.push(
+          `Only ${requests} requests in the window, fewer than the ${minRequests} needed to judge ` +
+            'success rate and latency; no data is never healthy.',
+        );
+      }
+    } else if (errors5xx > allowedErrors + TOLERANCE) {
       const bestCaseRate = 1 - errors5xx / minRequests;
       unhealthy.push(
         `${errors5xx} 5xx response${errors5xx === 1 ? '' : 's'} in only ${requests} requests: even if the next ` +
@@ -78,6 +98,8 @@ export function judge(evidence: HealthEvidence, thresholds: HealthThresholds): J
   } else {
     if (successRate === null) {
       inconclusive.push(`Success rate is unknown although ${requests} requests were counted.`);
+    } else if (relative) {
+      if (shownBelowFloor) unhealthy.push(floorReason());
     } else if (successRate < minSuccessRate - TOLERANCE) {
       unhealthy.push(
         `Success rate ${percent(successRate)} (${errors5xx} 5xx in ${requests} requests) is below ` +
@@ -91,8 +113,8 @@ export function judge(evidence: HealthEvidence, thresholds: HealthThresholds): J
     }
     if (successRate !== null && p99LatencyMs !== null) {
       healthy =
-        `Success rate ${percent(successRate)} (${errors5xx} 5xx in ${requests} requests) is at or above ` +
-        `the ${minimum} ${percent(minSuccessRate)}, p99 latency ${ms(p99LatencyMs)} is at or below ` +
+        `Success rate ${percent(successRate)} (${errors5xx} 5xx in ${requests} requests) is ` +
+        `${relative ? 'not shown below' : 'at or above'} the ${minimum} ${percent(minSuccessRate)}, p99 latency ${ms(p99LatencyMs)} is at or below ` +
         `the maximum ${ms(maxP99LatencyMs)}, and no alarm is in ALARM.`;
     }
   }
