@@ -198,10 +198,11 @@ export const RelativeHealthSchema = z.object({
    */
   latencyRatio: z.number().min(1).max(100).default(1.5),
   /**
-   * ... plus this many milliseconds (so a 1 ms service's jitter is not a doubling).
-   * @default 50
+   * ... plus this many milliseconds, so scheduling jitter (a worst period's p99 of 150 ms
+   * against 60 ms on a busy host) is not a regression. Lower it (10) to catch 40 ms becoming 80 ms.
+   * @default 100
    */
-  latencyAllowanceMs: z.number().min(0).max(60_000).default(50),
+  latencyAllowanceMs: z.number().min(0).max(60_000).default(100),
   /**
    * With relative judgement, the fixed success-rate minimum: below it the new colour is
    * unhealthy whatever the live colour does (a disaster floor). `minSuccessRate` then applies

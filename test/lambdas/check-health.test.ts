@@ -408,7 +408,7 @@ describe('check-health handler: relative judgement (the new colour against the l
       minSuccessRate: 0.95,
       maxP99LatencyMs: 1000,
       minRequests: 50,
-      relative: { errorRateTolerance: 0.001, confidence: 0.99, latencyRatio: 1.5, latencyAllowanceMs: 50 },
+      relative: { errorRateTolerance: 0.001, confidence: 0.99, latencyRatio: 1.5, latencyAllowanceMs: 100 },
     });
   });
 
@@ -427,14 +427,14 @@ describe('check-health handler: relative judgement (the new colour against the l
     expect(verdict.reasons[0]).toContain('not shown below the floor 95%');
   });
 
-  it('rolls back a new colour whose p99 is above 1.5 × live + 50 ms although far below the 1 s maximum', async () => {
+  it('rolls back a new colour whose p99 is above 1.5 × live + 100 ms although far below the 1 s maximum', async () => {
     cw.on(DescribeAlarmsCommand).resolves(allOk);
-    cw.on(GetMetricDataCommand).resolves(bothColours({ green: { ok: 600, errors: 0, p99: 240, p50: 30 }, blue: { ok: 5400, errors: 0, p99: 100, p50: 20 } }));
+    cw.on(GetMetricDataCommand).resolves(bothColours({ green: { ok: 600, errors: 0, p99: 290, p50: 30 }, blue: { ok: 5400, errors: 0, p99: 100, p50: 20 } }));
 
     const next = await handler(relativeEvent());
 
     expect(next.decision).toBe('rollback');
-    expect(next.failure?.Cause).toContain('p99 240 ms vs 100 ms above the limit 200 ms (1.5 × live + 50 ms)');
+    expect(next.failure?.Cause).toContain('p99 290 ms vs 100 ms above the limit 250 ms (1.5 × live + 100 ms)');
     expect(next.verdicts[0].evidence.comparison?.latencyWorse).toBe(true);
   });
 
