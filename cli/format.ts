@@ -60,7 +60,9 @@ export function formatVerdict(verdict: AnyVerdict): string {
   const success = `success ${percent(e.successRate)}${t ? ` (min ${percent(t.minSuccessRate)})` : ''}`;
   const numbers = `${success}, ${e.requests} req${t ? ` (min ${t.minRequests})` : ''}, ${p99}${alarms}`;
   const why = verdict.status !== 'healthy' && verdict.reasons.length ? ` — ${verdict.reasons.join(' ')}` : '';
-  return `${head} — ${numbers}${why}`;
+  // Relative judgement: both colours' numbers and the test, unless a reason already says it.
+  const compared = e.comparison && !why.includes(e.comparison.summary) ? ` — ${e.comparison.summary}` : '';
+  return `${head} — ${numbers}${compared}${why}`;
 }
 
 /** The failure of a release that did not promote, `error: cause`; `-` for none. */

@@ -5,6 +5,7 @@ import { CloudWatchHealthCheck } from './shared/health/cloudwatch-health-check';
 import { healthMetricSourceOf, periodWarning } from './shared/health/metric-sources';
 import { ShiftResultSchema, nextProgress } from './shared/health/progress';
 import { createLogger, withReleaseKeys } from './shared/logger';
+import type { Baseline } from './shared/documents';
 import { ColourAssignmentSchema, PlannedReleaseSchema, ProgressSchema, type Progress } from './shared/release';
 import { parseOrThrow } from './shared/validation';
 
@@ -31,6 +32,11 @@ export type CheckHealthInput = z.infer<typeof CheckHealthInputSchema>;
  * `health.alarms.common` plus the idle colour's own. The numbers come from the service's health
  * metric source (`health.metricSource`, else the traffic backend's own: the load balancer for
  * ALB, Envoy for App Mesh); the verdict rules are the same for every source.
+ *
+ * With `health.relative.enabled` the idle colour is also judged against the live one over the
+ * same window (read in the same GetMetricData request); at a step where the live colour has no
+ * traffic (100%), against the live figures the previous step's verdict recorded, which the
+ * execution carries in `progress.verdicts`.
  *
  * @throws ValidationError for malformed input, a shift for another step, or a metric source the
  *   traffic backend cannot serve.
@@ -67,7 +73,9 @@ export async function handler(event: unknown): Promise<Progress> {
         maxP99LatencyMs: health.maxP99LatencyMs,
         minRequests: health.minRequestsPerStep,
       },
+      relative: health.relative.enabled ? health.relative : undefined,
     });
+    const previous = previousBaseline(progress);
     const verdict = await check.judge({
       service: release.service,
       colour: idle,
@@ -76,6 +84,7 @@ export async function handler(event: unknown): Promise<Progress> {
       attempt: progress.attempt,
       windowStart,
       windowEnd: now,
+      live: { colour: colours.live, weight: shift.weights.live, ...(previous ? { previous } : {}) },
     });
     logger.info('Health verdict', {
       status: verdict.status,
@@ -89,6 +98,7 @@ export async function handler(event: unknown): Promise<Progress> {
       bakeSeconds: release.bakeSeconds,
       evidence: verdict.evidence,
       thresholds: verdict.thresholds,
+      comparedWith: verdict.evidence.baseline?.from ?? null,
       alarmNames,
       metricSource: source.kind,
     });
@@ -107,4 +117,18 @@ export async function handler(event: unknown): Promise<Progress> {
     });
     return next;
   });
+}
+
+/**
+ * The live colour's figures an earlier step measured in its own window (the newest such step):
+ * what a step that leaves the live colour no traffic compares with. Read from the verdicts the
+ * execution already carries, so the state machine data grows by nothing.
+ */
+export function previousBaseline(progress: Progress): Baseline | undefined {
+  for (let i = progress.verdicts.length - 1; i >= 0; i--) {
+    const verdict = progress.verdicts[i];
+    const baseline = verdict.evidence.baseline;
+    if (verdict.stepIndex < progress.stepIndex && baseline?.from === 'same-window') return baseline;
+  }
+  return undefined;
 }

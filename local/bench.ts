@@ -9,6 +9,9 @@
  *    failed requests.
  * 2. A healthy 4-step canary: state transitions, and orchestration overhead per step (wall time
  *    minus the time spent in bakes and Wait states).
+ * 4. With `--false-alarms [RUNS]` (RUNS 20 by default; about 20 s each): RUNS releases as good
+ *    as live on ALB as `npm start` runs them (canary 10/50/100, 100 requests/s), live and new
+ *    at the same error rate, 0% and 1.5%: how many promote (goal: 19 of 20 or more).
  * 3. Every handler bundle, bundled exactly as the CDK app bundles it (infra/bundling.ts, the
  *    pinned AWS SDK inside): its minified size, and its cold initialisation, the time a fresh
  *    Node.js process takes to load it and run its module scope (clients, schemas), the median of
@@ -87,7 +90,38 @@ async function measure(backend: LocalBackend): Promise<Measured[]> {
   return rows;
 }
 
+/** Releases as good as live, `runs` per error rate: how many the relative verdict promotes. */
+async function falseAlarms(runs: number): Promise<BundleRow[]> {
+  const rows: BundleRow[] = [];
+  for (const rate of [0, 0.015]) {
+    let promoted = 0;
+    const why: string[] = [];
+    for (let i = 0; i < runs; i++) {
+      const report = await runDemo({ faultRate: rate, baselineFaultRate: rate });
+      if (report.outcome === 'promoted') promoted++;
+      else why.push(report.rollback?.reason.slice(0, 160) ?? report.outcome);
+      console.log(`[false alarms ${rate * 100}%] run ${i + 1}/${runs}: ${report.outcome}`);
+    }
+    const goal = Math.ceil((runs * 19) / 20);
+    rows.push({
+      measure: `as good as live at ${rate * 100}% errors: promoted`,
+      value: `${promoted}/${runs}${why.length ? ` (${why.join(' | ')})` : ''}`,
+      goal: `≥ ${goal}/${runs}`,
+      met: promoted >= goal,
+    });
+  }
+  return rows;
+}
+
 async function main(): Promise<void> {
+  const flag = process.argv.indexOf('--false-alarms');
+  if (flag >= 0) {
+    const runs = Number(process.argv[flag + 1] ?? 20) || 20;
+    const rows = await falseAlarms(runs);
+    console.log('\nFalse alarms (ALB, canary 10/50/100, 100 requests/s, 6 s bakes):');
+    for (const r of rows) console.log(`  ${r.met ? 'ok  ' : 'MISS'} ${r.measure}  ${r.value}  goal ${r.goal}`);
+    return;
+  }
   const byBackend = {} as Record<LocalBackend, Measured[]>;
   for (const backend of LOCAL_BACKENDS) byBackend[backend] = await measure(backend);
   const rows: Row[] = byBackend.alb.map((row, i) => ({

@@ -6,7 +6,8 @@
  */
 import { DescribeExecutionCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { ReleaseStateSchema, parameterNames, type ReleaseState } from '../lambdas/shared/documents';
-import type { Strategy } from '../lambdas/shared/config';
+import type { ServiceConfig, Strategy } from '../lambdas/shared/config';
+import type { AlarmDefinition } from './contracts';
 import { computeSchedule } from '../lambdas/shared/schedule';
 import { COLORAPP, alarmDefinitionsOf, localProfile, serviceConfigOf, type ReleaseSettings } from '../infra/colorapp-settings';
 import { localTrafficOf, type LocalBackend } from './backends';
@@ -18,6 +19,8 @@ import { startLocalWorld, type LocalWorld } from './world';
 export interface DemoOptions {
   /** Share of v2's requests answered 500 (baked into the v2 image). @default 0 */
   readonly faultRate?: number;
+  /** Share of v1's (the live version's) requests answered 500 (baked into the v1 image). @default 0 */
+  readonly baselineFaultRate?: number;
   /** Latency v2 adds to every request, ms (baked into the v2 image). @default 0 */
   readonly latencyMs?: number;
   /** v2 crashes on start. @default false */
@@ -61,6 +64,15 @@ export interface ReportStep {
   readonly requests: number | null;
   readonly p99LatencyMs: number | null;
   readonly reasons: string[];
+  /** The comparison with the live colour (relative judgement): both colours' numbers, the test, its result. */
+  readonly comparison?: {
+    readonly summary: string;
+    readonly baseline: { readonly colour: string; readonly requests: number; readonly errors5xx: number; readonly from: string };
+    readonly errorsWorse: boolean;
+    readonly latencyWorse: boolean;
+    readonly lowerBound: number;
+    readonly detectableDifference: number | null;
+  };
 }
 
 /** The JSON report (`npm start -- --report FILE`). */
@@ -99,10 +111,11 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoReport> {
       ...(options.latencyMs ? { LATENCY_MS: String(options.latencyMs) } : {}),
     },
   };
+  const v1: LocalImage = { entry, env: options.baselineFaultRate ? { FAULT_RATE: String(options.baselineFaultRate) } : {} };
   const world = await startLocalWorld({
     config,
-    alarms: alarmDefinitionsOf(settings),
-    images: { [V1]: { entry }, [V2]: v2 },
+    alarms: alarmDefinitionsFor(settings, config),
+    images: { [V1]: v1, [V2]: v2 },
     liveImage: V1,
     logLevel: options.logLevel ?? 'ERROR',
   });
@@ -181,6 +194,23 @@ async function release(
     requests: v.evidence.requests,
     p99LatencyMs: v.evidence.p99LatencyMs,
     reasons: v.reasons,
+    ...(v.evidence.comparison && v.evidence.baseline
+      ? {
+          comparison: {
+            summary: v.evidence.comparison.summary,
+            baseline: {
+              colour: v.evidence.baseline.colour,
+              requests: v.evidence.baseline.requests,
+              errors5xx: v.evidence.baseline.errors5xx,
+              from: v.evidence.baseline.from,
+            },
+            errorsWorse: v.evidence.comparison.errorsWorse,
+            latencyWorse: v.evidence.comparison.latencyWorse,
+            lowerBound: v.evidence.comparison.lowerBound,
+            detectableDifference: v.evidence.comparison.detectableDifference,
+          },
+        }
+      : {}),
   }));
   // A bake cut short by an alarm has no verdict of its own: show the step it stopped.
   const peak = Math.max(0, ...changes.map((c) => c.weights[idle]));
@@ -206,6 +236,29 @@ async function release(
     durationMs: stoppedAt - startedAt,
     error: status === 'SUCCEEDED' ? null : { name: description.error ?? 'Unknown', cause: description.cause ?? '' },
   };
+}
+
+/**
+ * The success-rate alarm's threshold in the local world with relative judgement on. A 1-second
+ * period at a 10% step holds about 10 requests (an AWS period holds 10 to 60 times more), so one
+ * error in it is 90%: at the 95% floor a version that fails 1.5% of its requests, exactly like
+ * the live one, would trip its alarm within seconds. At 80% one error in ten is not a breach and
+ * a 50%-faulty version still breaches in its first second (P = 0.95 over 10 requests).
+ */
+export const LOCAL_RELATIVE_ALARM_SUCCESS_RATE = 0.8;
+
+/**
+ * The release alarms of the CDK app for `settings`, except that with relative judgement on
+ * (`health.relative.enabled`) the colour success-rate alarm only catches disasters
+ * ({@link LOCAL_RELATIVE_ALARM_SUCCESS_RATE}, or the floor when that is lower) instead of firing
+ * below `minSuccessRate`: a live version that normally fails 1.5% of its requests would
+ * otherwise keep the new colour's alarm (and its own) in ALARM at a 99% threshold. The verdict
+ * judges the rest against the live colour.
+ */
+export function alarmDefinitionsFor(settings: ReleaseSettings, config: ServiceConfig): AlarmDefinition[] {
+  const relative = config.health.relative;
+  const threshold = Math.min(relative.floorSuccessRate, LOCAL_RELATIVE_ALARM_SUCCESS_RATE);
+  return alarmDefinitionsOf(settings).map((alarm) => (relative.enabled && alarm.kind === 'success-rate' ? { ...alarm, threshold } : alarm));
 }
 
 function sleep(ms: number): Promise<void> {

@@ -3,6 +3,8 @@
  *
  *   npm start                           # v2 is healthy: watch it promoted
  *   npm start -- --fault-rate 0.5       # v2 fails half its requests: watch the rollback
+ *   npm start -- --baseline-fault-rate 0.015 --fault-rate 0.015   # v1 and v2 alike imperfect: promoted
+ *   npm start -- --fault-rate 0.008 --rps 400                     # worse than live: rolled back
  *   npm start -- --latency-ms 1500      # v2 is slow: p99 alarm, rollback
  *   npm start -- --report report.json   # also write the JSON report
  *   npm start -- --traffic appmesh      # on App Mesh instead of ALB weighted target groups
@@ -14,7 +16,7 @@ import { parseArgs } from 'node:util';
 import { backendOf } from './backends';
 import { runDemo, type DemoProgress, type DemoReport } from './demo';
 
-const USAGE = `Usage: npm start -- [--traffic alb|appmesh] [--fault-rate 0..1] [--latency-ms N] [--crash] [--rps N] [--bake-seconds N] [--report FILE]`;
+const USAGE = `Usage: npm start -- [--traffic alb|appmesh] [--fault-rate 0..1] [--baseline-fault-rate 0..1] [--latency-ms N] [--crash] [--rps N] [--bake-seconds N] [--report FILE]`;
 
 async function main(): Promise<number> {
   let values;
@@ -22,6 +24,7 @@ async function main(): Promise<number> {
     ({ values } = parseArgs({
       options: {
         'fault-rate': { type: 'string' },
+        'baseline-fault-rate': { type: 'string' },
         'latency-ms': { type: 'string' },
         crash: { type: 'boolean' },
         rps: { type: 'string' },
@@ -49,6 +52,7 @@ async function main(): Promise<number> {
   try {
     options = {
       faultRate: number('fault-rate', values['fault-rate'], 0, 1),
+      baselineFaultRate: number('baseline-fault-rate', values['baseline-fault-rate'], 0, 1),
       latencyMs: number('latency-ms', values['latency-ms'], 0, 60_000),
       requestsPerSecond: number('rps', values.rps, 1, 1000),
       bakeSeconds: number('bake-seconds', values['bake-seconds'], 1, 600),
@@ -111,7 +115,8 @@ function summary(r: DemoReport): string {
   ];
   for (const s of r.steps) {
     const rate = s.successRate === null ? '-' : `${(s.successRate * 100).toFixed(1)}%`;
-    lines.push(`  step ${String(s.weight).padStart(3)}%: ${s.verdict.padEnd(12)} success ${rate.padStart(6)} over ${s.requests ?? '-'} requests${s.reasons.length ? ` (${s.reasons.join('; ')})` : ''}`);
+    const why = s.comparison ? ` (${s.comparison.summary})` : s.reasons.length ? ` (${s.reasons.join('; ')})` : '';
+    lines.push(`  step ${String(s.weight).padStart(3)}%: ${s.verdict.padEnd(12)} success ${rate.padStart(6)} over ${s.requests ?? '-'} requests${why}`);
   }
   if (r.rollback) {
     lines.push(`  reason: ${r.rollback.reason}`);

@@ -165,6 +165,55 @@ export function meshIdentityRewrite(
   }
 }
 
+/**
+ * Relative judgement: the new colour judged against the live one over the same bake window,
+ * instead of only against fixed thresholds (see `lambdas/shared/health/compare.ts` for the
+ * statistics). The defaults keep false rollbacks of a release as good as live under 1 in 20
+ * releases of a few steps, and catch a regression from 0% to 0.8% errors at a few hundred
+ * requests per second in a canary of short bakes.
+ */
+export const RelativeHealthSchema = z.object({
+  /**
+   * Judge against the live colour. Off: only the fixed thresholds (`minSuccessRate`,
+   * `maxP99LatencyMs`) decide.
+   * @default true
+   */
+  enabled: z.boolean().default(true),
+  /**
+   * How much higher the new colour's error rate may be than the live colour's, as a share
+   * (0.001 = 0.1 percentage points), before it counts as worse.
+   * @default 0.001
+   */
+  errorRateTolerance: z.number().min(0).max(1).default(0.001),
+  /**
+   * Confidence of the one-sided test that the new error rate is worse beyond the tolerance: a
+   * difference the data cannot show at this confidence is not a failure. Each step is one test,
+   * so a release of k steps as good as live rolls back falsely in at most about k × (1 - confidence).
+   * @default 0.99
+   */
+  confidence: z.number().min(0.5).max(0.9999).default(0.99),
+  /**
+   * The new colour's p99 and p50 latency may be at most this many times the live colour's ...
+   * @default 1.5
+   */
+  latencyRatio: z.number().min(1).max(100).default(1.5),
+  /**
+   * ... plus this many milliseconds, so scheduling jitter (a worst period's p99 of 150 ms
+   * against 60 ms on a busy host) is not a regression. Lower it (10) to catch 40 ms becoming 80 ms.
+   * @default 100
+   */
+  latencyAllowanceMs: z.number().min(0).max(60_000).default(100),
+  /**
+   * With relative judgement, the fixed success-rate minimum: below it the new colour is
+   * unhealthy whatever the live colour does (a disaster floor). `minSuccessRate` then applies
+   * only when there are no live figures to compare with.
+   * @default 0.95
+   */
+  floorSuccessRate: z.number().min(0).max(1).default(0.95),
+});
+/** Relative judgement settings, defaulted. */
+export type RelativeHealthConfig = z.infer<typeof RelativeHealthSchema>;
+
 /** What "healthy" means for the new colour, and where its numbers come from. */
 export const HealthConfigSchema = z.object({
   /** Alarms that must not be in ALARM: `common` always, plus the idle colour's own. */
@@ -201,6 +250,8 @@ export const HealthConfigSchema = z.object({
     .int()
     .refine((p) => [1, 5, 10, 30].includes(p) || p % 60 === 0, 'must be 1, 5, 10, 30 or a multiple of 60')
     .default(10),
+  /** Judge the new colour against the live one (on unless `enabled: false`). */
+  relative: RelativeHealthSchema.default(RelativeHealthSchema.parse({})),
 });
 
 /** Defaults for the approval gates; a start request may turn a gate on or off. */

@@ -30,6 +30,55 @@ export const ColourSlotSchema = z.object({
 /** What one colour runs. */
 export type ColourSlot = z.infer<typeof ColourSlotSchema>;
 
+/**
+ * The live colour's numbers a verdict compared with: over the same window (`same-window`), or,
+ * at a step with no live traffic (100%), over the previous step's window (`previous-step`).
+ */
+export const BaselineSchema = z.object({
+  colour: ColourSchema,
+  requests: z.number(),
+  errors5xx: z.number(),
+  successRate: z.number().nullable(),
+  p99LatencyMs: z.number().nullable(),
+  p50LatencyMs: z.number().nullable(),
+  from: z.enum(['same-window', 'previous-step']),
+  window: z.object({ start: z.string(), end: z.string() }),
+});
+/** The live colour's numbers a verdict compared with. */
+export type Baseline = z.infer<typeof BaselineSchema>;
+
+/** The comparison of the new colour with the live one: the test, its result, what it could detect. */
+export const ComparisonSchema = z.object({
+  /** One-sided Newcombe hybrid score bound on the error-rate difference. */
+  test: z.literal('newcombe-hybrid-score'),
+  /** New minus live error rate (shares). */
+  errorRateDifference: z.number(),
+  /** The one-sided lower confidence bound of that difference. */
+  lowerBound: z.number(),
+  /** The new colour's error rate is worse beyond the tolerance at the confidence. */
+  errorsWorse: z.boolean(),
+  /** The smallest rise this window could show at 80% power; `null`: none (too few requests). */
+  detectableDifference: z.number().nullable(),
+  /** A latency statistic above ratio × live + allowance. */
+  latencyWorse: z.boolean(),
+  /** The comparison in one sentence, as the CLI and reports print it. */
+  summary: z.string(),
+});
+/** The comparison of the new colour with the live one. */
+export type Comparison = z.infer<typeof ComparisonSchema>;
+
+/** The numbers a verdict is made from; `p50LatencyMs`, `baseline` and `comparison` only with relative judgement. */
+const EvidenceSchema = z.object({
+  requests: z.number(),
+  errors5xx: z.number(),
+  successRate: z.number().nullable(),
+  p99LatencyMs: z.number().nullable(),
+  alarmsInAlarm: z.array(z.string()),
+  p50LatencyMs: z.number().nullable().optional(),
+  baseline: BaselineSchema.optional(),
+  comparison: ComparisonSchema.optional(),
+});
+
 /** A health verdict, with the evidence that made it. */
 export const VerdictSchema = z.object({
   status: z.enum(['healthy', 'unhealthy', 'inconclusive']),
@@ -39,17 +88,20 @@ export const VerdictSchema = z.object({
   weight: z.number().int(),
   attempt: z.number().int(),
   window: z.object({ start: z.string(), end: z.string() }),
-  evidence: z.object({
-    requests: z.number(),
-    errors5xx: z.number(),
-    successRate: z.number().nullable(),
-    p99LatencyMs: z.number().nullable(),
-    alarmsInAlarm: z.array(z.string()),
-  }),
+  evidence: EvidenceSchema,
   thresholds: z.object({
     minSuccessRate: z.number(),
     maxP99LatencyMs: z.number(),
     minRequests: z.number(),
+    /** Relative judgement's settings, when it was on. */
+    relative: z
+      .object({
+        errorRateTolerance: z.number(),
+        confidence: z.number(),
+        latencyRatio: z.number(),
+        latencyAllowanceMs: z.number(),
+      })
+      .optional(),
   }),
 });
 /** A health verdict with its evidence. */
@@ -66,13 +118,7 @@ export const VerdictSummarySchema = z.object({
   attempt: z.number().int(),
   status: z.enum(['healthy', 'unhealthy', 'inconclusive']),
   reasons: z.array(z.string()),
-  evidence: z.object({
-    requests: z.number(),
-    errors5xx: z.number(),
-    successRate: z.number().nullable(),
-    p99LatencyMs: z.number().nullable(),
-    alarmsInAlarm: z.array(z.string()),
-  }),
+  evidence: EvidenceSchema,
 });
 /** A step's verdict, as the state document keeps it. */
 export type VerdictSummary = z.infer<typeof VerdictSummarySchema>;

@@ -27,6 +27,8 @@ const config = ServiceConfigSchema.parse({
   health: {
     alarms: { common: ['colorapp-common'], blue: ['colorapp-blue-5xx'], green: ['colorapp-green-5xx'] },
     maxInconclusiveBakes: 1,
+    // These tests are about the fixed thresholds; relative judgement has its own below.
+    relative: { enabled: false },
   },
   bakeSeconds: 120,
 });
@@ -347,5 +349,127 @@ describe('check-health handler: the metric source follows the service configurat
     });
     // No data from the application is zero requests: inconclusive, never healthy.
     expect(next.verdicts[0].status).toBe('inconclusive');
+  });
+});
+
+describe('check-health handler: relative judgement (the new colour against the live one)', () => {
+  const relativeConfig = ServiceConfigSchema.parse({ ...config, health: { ...config.health, relative: {} } });
+  function relativeEvent(options: Parameters<typeof event>[0] = {}) {
+    const e = event(options);
+    e.release.config = JSON.parse(JSON.stringify(relativeConfig));
+    return e;
+  }
+  /** Both colours' datapoints, Ids prefixed with the colour as the check asks for them. */
+  function bothColours(numbers: Partial<Record<'blue' | 'green', { ok: number; errors: number; p99: number; p50: number }>>) {
+    return {
+      MetricDataResults: Object.entries(numbers).flatMap(([colour, n]) => [
+        { Id: `${colour}_responses_2xx`, Values: n.ok ? [n.ok] : [], StatusCode: 'Complete' as const },
+        { Id: `${colour}_responses_5xx`, Values: n.errors ? [n.errors] : [], StatusCode: 'Complete' as const },
+        { Id: `${colour}_request_time_p99`, Values: [n.p99], StatusCode: 'Complete' as const },
+        { Id: `${colour}_request_time_p50`, Values: [n.p50], StatusCode: 'Complete' as const },
+      ]),
+    };
+  }
+
+  it('reads both colours in ONE GetMetricData request over the same window, p50 included', async () => {
+    cw.on(DescribeAlarmsCommand).resolves(allOk);
+    cw.on(GetMetricDataCommand).resolves(bothColours({ green: { ok: 500, errors: 0, p99: 20, p50: 5 }, blue: { ok: 4500, errors: 0, p99: 20, p50: 5 } }));
+
+    await handler(relativeEvent());
+
+    expect(cw).toHaveReceivedCommandTimes(GetMetricDataCommand, 1);
+    const ids = cw.commandCalls(GetMetricDataCommand)[0].args[0].input.MetricDataQueries?.map((q) => [q.Id, q.MetricStat?.Stat]);
+    expect(ids).toEqual(
+      (['green', 'blue'] as const).flatMap((colour) => [
+        ...['2', '3', '4', '5'].map((cls) => [`${colour}_responses_${cls}xx`, 'Sum']),
+        [`${colour}_request_time_p99`, 'p99'],
+        [`${colour}_request_time_p50`, 'p50'],
+      ]),
+    );
+    const blueDims = cw.commandCalls(GetMetricDataCommand)[0].args[0].input.MetricDataQueries?.[6].MetricStat?.Metric?.Dimensions;
+    expect(blueDims).toContainEqual({ Name: 'Color', Value: 'blue' });
+  });
+
+  it('rolls back a new colour worse than live although above the 99% threshold (0.83% errors against none)', async () => {
+    cw.on(DescribeAlarmsCommand).resolves(allOk);
+    cw.on(GetMetricDataCommand).resolves(bothColours({ green: { ok: 1190, errors: 10, p99: 20, p50: 5 }, blue: { ok: 1200, errors: 0, p99: 20, p50: 5 } }));
+
+    const next = await handler(relativeEvent({ progress: { stepIndex: 1 } }));
+
+    expect(next.decision).toBe('rollback');
+    expect(next.failure?.Error).toBe('UnhealthyReleaseError');
+    expect(next.failure?.Cause).toContain(
+      'green 0.833% errors vs blue 0% over 1,200 / 1,200 requests: worse beyond the 0.1 pp tolerance at 99% (lower bound +0.21 pp)',
+    );
+    const [verdict] = next.verdicts;
+    expect(verdict.evidence.baseline).toMatchObject({ colour: 'blue', requests: 1200, errors5xx: 0, successRate: 1, from: 'same-window', window: verdict.window });
+    expect(verdict.evidence.comparison).toMatchObject({ test: 'newcombe-hybrid-score', errorsWorse: true, latencyWorse: false });
+    expect(verdict.thresholds).toEqual({
+      minSuccessRate: 0.95,
+      maxP99LatencyMs: 1000,
+      minRequests: 50,
+      relative: { errorRateTolerance: 0.001, confidence: 0.99, latencyRatio: 1.5, latencyAllowanceMs: 100 },
+    });
+  });
+
+  it('passes a new colour as good as live although below the 99% threshold (1.5% errors on both)', async () => {
+    cw.on(DescribeAlarmsCommand).resolves(allOk);
+    cw.on(GetMetricDataCommand).resolves(bothColours({ green: { ok: 591, errors: 9, p99: 20, p50: 5 }, blue: { ok: 5319, errors: 81, p99: 20, p50: 5 } }));
+
+    const next = await handler(relativeEvent());
+
+    expect(next.decision).toBe('shift');
+    const [verdict] = next.verdicts;
+    expect(verdict.status).toBe('healthy');
+    expect(verdict.reasons[0]).toMatch(
+      /^green 1.5% errors vs blue 1.5% over 600 \/ 5,400 requests: not shown worse beyond the 0.1 pp tolerance at 99% \(lower bound -[\d.]+ pp; this window detects a rise of [\d.]+ pp or more at 80% power\)/,
+    );
+    expect(verdict.reasons[0]).toContain('not shown below the floor 95%');
+  });
+
+  it('rolls back a new colour whose p99 is above 1.5 × live + 100 ms although far below the 1 s maximum', async () => {
+    cw.on(DescribeAlarmsCommand).resolves(allOk);
+    cw.on(GetMetricDataCommand).resolves(bothColours({ green: { ok: 600, errors: 0, p99: 290, p50: 30 }, blue: { ok: 5400, errors: 0, p99: 100, p50: 20 } }));
+
+    const next = await handler(relativeEvent());
+
+    expect(next.decision).toBe('rollback');
+    expect(next.failure?.Cause).toContain('p99 290 ms vs 100 ms above the limit 250 ms (1.5 × live + 100 ms)');
+    expect(next.verdicts[0].evidence.comparison?.latencyWorse).toBe(true);
+  });
+
+  it("judges the 100% step against the live figures of the previous step's window, and says so", async () => {
+    cw.on(DescribeAlarmsCommand).resolves(allOk);
+    cw.on(GetMetricDataCommand).resolves(bothColours({ green: { ok: 1200, errors: 0, p99: 20, p50: 5 }, blue: { ok: 1200, errors: 0, p99: 20, p50: 5 } }));
+    const earlier = await handler(relativeEvent({ progress: { stepIndex: 1 } }));
+    expect(earlier.decision).toBe('shift');
+    cw.reset();
+    cw.on(DescribeAlarmsCommand).resolves(allOk);
+    // Only green is asked for: blue has no traffic at 100%.
+    cw.on(GetMetricDataCommand).resolves(metrics(2381, 19, 20));
+
+    const next = await handler(relativeEvent({ progress: earlier }));
+
+    const input = cw.commandCalls(GetMetricDataCommand)[0].args[0].input;
+    expect(input.MetricDataQueries?.map((q) => q.Id)).toEqual(['responses_2xx', 'responses_3xx', 'responses_4xx', 'responses_5xx', 'request_time_p99', 'request_time_p50']);
+    const verdict = next.verdicts[1];
+    expect(verdict.weight).toBe(100);
+    expect(verdict.evidence.baseline).toMatchObject({ colour: 'blue', requests: 1200, errors5xx: 0, from: 'previous-step', window: earlier.verdicts[0].window });
+    expect(next.decision).toBe('rollback');
+    expect(next.failure?.Cause).toContain("vs blue 0% in the previous step's window (it has no traffic at this step) over 2,400 / 1,200 requests: worse beyond");
+  });
+
+  it('judges on the fixed thresholds, and says so, when the live colour had no traffic to compare with', async () => {
+    cw.on(DescribeAlarmsCommand).resolves(allOk);
+    cw.on(GetMetricDataCommand).resolves(bothColours({ green: { ok: 495, errors: 5, p99: 20, p50: 5 } }));
+
+    const next = await handler(relativeEvent());
+
+    const [verdict] = next.verdicts;
+    expect(verdict.evidence.baseline).toMatchObject({ colour: 'blue', requests: 0 });
+    expect(verdict.evidence.comparison).toBeUndefined();
+    expect(verdict.thresholds.minSuccessRate).toBe(0.99);
+    expect(verdict.status).toBe('healthy');
+    expect(verdict.reasons[1]).toMatch(/^No live figures to compare with .*judged on the fixed thresholds only\.$/);
   });
 });

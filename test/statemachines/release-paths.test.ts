@@ -224,7 +224,8 @@ describe('release state machine: step events', () => {
           weight: event.detail.weight,
           stepIndex: (event.detail.step as number) - 1,
           evidence: { requests: expect.any(Number), errors5xx: 0, successRate: 1, p99LatencyMs: 40, alarmsInAlarm: [] },
-          thresholds: { minSuccessRate: 0.99, maxP99LatencyMs: 500, minRequests: 20 },
+          // Judged against blue too (relative judgement is on by default): the minimum is the 95% floor.
+          thresholds: { minSuccessRate: 0.95, maxP99LatencyMs: 500, minRequests: 20 },
           reasons: [expect.stringContaining('no alarm is in ALARM')],
         },
       });
@@ -780,5 +781,33 @@ describe('release state machine: failed outside any Catch', () => {
 
     await expect(cleanup(statusChange(result))).resolves.toMatchObject({ action: 'ignored' });
     expect(state()).toEqual(recorded);
+  });
+});
+
+describe('release state machine: the relative verdict decides', () => {
+  it('promotes a new colour as good as live although both fail 1.5% (below the 99% threshold)', async () => {
+    world.traffic.set('green', { requests: 2000, errors5xx: 30, p99LatencyMs: 40 });
+    world.traffic.set('blue', { requests: 2000, errors5xx: 30, p99LatencyMs: 40 });
+
+    const result = await runRelease(world, v2Request());
+
+    expect(result.status).toBe('SUCCEEDED');
+    const verdicts = state().lastRelease!.verdicts;
+    expect(verdicts.map((v) => [v.weight, v.status, v.evidence.baseline?.from, v.evidence.comparison?.errorsWorse])).toEqual([
+      [10, 'healthy', 'same-window', false],
+      [50, 'healthy', 'same-window', false],
+      // 100%: blue has no traffic; the figures of the 50% step's window.
+      [100, 'healthy', 'previous-step', false],
+    ]);
+  });
+
+  it('rolls back a new colour worse than live although above the 99% threshold (0.8% against 0%)', async () => {
+    world.traffic.set('green', { requests: 5000, errors5xx: 40, p99LatencyMs: 40 });
+
+    const result = await runRelease(world, v2Request());
+
+    expectCleanRollback(result, 'UnhealthyReleaseError');
+    expect(state().lastRelease?.verdicts).toMatchObject([{ status: 'unhealthy', weight: 10, evidence: { successRate: 0.992, comparison: { errorsWorse: true } } }]);
+    expect(state().lastRelease?.failure?.cause).toContain('green 0.8% errors vs blue 0% over 5,000 / 1,000 requests: worse beyond the 0.1 pp tolerance at 99%');
   });
 });

@@ -1,11 +1,12 @@
 import type { MetricDataQuery } from '@aws-sdk/client-cloudwatch';
 import { APP_METRICS, appColourDimensionsMap } from '../app-metrics';
 import { ValidationError } from '../errors';
-import { maxOf, sumOf, type HealthMetricSource, type SourceTarget, type TrafficMeasure } from './metric-source';
+import { maxOf, sumOf, type HealthMetricSource, type QueryOptions, type SourceTarget, type TrafficMeasure } from './metric-source';
 
 const REQUESTS_ID = 'requests';
 const SERVER_ERRORS_ID = 'server_errors';
 const P99_ID = 'latency_p99';
+const P50_ID = 'latency_p50';
 
 /**
  * The `application` source: the high-resolution metrics the service publishes itself in
@@ -26,7 +27,7 @@ export class ApplicationMetricSource implements HealthMetricSource {
     if (!namespace) throw new ValidationError('ApplicationMetricSource: namespace must not be empty.');
   }
 
-  queries({ service, colour }: SourceTarget, periodSeconds: number): MetricDataQuery[] {
+  queries({ service, colour }: SourceTarget, periodSeconds: number, options: QueryOptions = {}): MetricDataQuery[] {
     const dimensions = Object.entries(appColourDimensionsMap(service, colour)).map(([Name, Value]) => ({ Name, Value }));
     const query = (Id: string, MetricName: string, Stat: string): MetricDataQuery => ({
       Id,
@@ -37,6 +38,7 @@ export class ApplicationMetricSource implements HealthMetricSource {
       query(REQUESTS_ID, APP_METRICS.requests, 'Sum'),
       query(SERVER_ERRORS_ID, APP_METRICS.serverErrors, 'Sum'),
       query(P99_ID, APP_METRICS.latency, 'p99'),
+      ...(options.p50 ? [query(P50_ID, APP_METRICS.latency, 'p50')] : []),
     ];
   }
 
@@ -45,6 +47,7 @@ export class ApplicationMetricSource implements HealthMetricSource {
       requests: sumOf(values, REQUESTS_ID),
       errors5xx: sumOf(values, SERVER_ERRORS_ID),
       p99LatencyMs: maxOf(values, P99_ID),
+      p50LatencyMs: maxOf(values, P50_ID),
     };
   }
 }

@@ -4,12 +4,14 @@ import {
   type CloudWatchClient,
   type MetricDataResult,
 } from '@aws-sdk/client-cloudwatch';
-import type { Verdict } from '../documents';
+import type { Colour } from '../colours';
+import type { Baseline, Comparison, Verdict } from '../documents';
 import { ResourceNotFoundError, ValidationError } from '../errors';
 import { withThrottlingRetry } from '../retry';
 import type { HealthCheck, HealthQuery } from './health-check';
-import type { HealthMetricSource, SourceTarget, TrafficMeasure } from './metric-source';
-import { judge, type HealthEvidence, type HealthThresholds } from './verdict';
+import type { HealthMetricSource, TrafficMeasure } from './metric-source';
+import type { RelativeSettings } from './compare';
+import { compareWithLive, judge, type HealthEvidence, type HealthThresholds } from './verdict';
 
 /** DescribeAlarms accepts at most 100 names per request. */
 const MAX_ALARM_NAMES_PER_REQUEST = 100;
@@ -28,8 +30,15 @@ export interface CloudWatchHealthCheckOptions {
    * error, not a pass.
    */
   readonly alarmNames: readonly string[];
-  /** What "healthy" means. */
-  readonly thresholds: HealthThresholds;
+  /** What "healthy" means on fixed thresholds. */
+  readonly thresholds: Omit<HealthThresholds, 'relative'>;
+  /**
+   * Judge the new colour against the live one too (`health.relative`), for queries that name
+   * the live colour: its error rate by a one-sided test, its p99 and p50 by a ratio, and
+   * `floorSuccessRate` instead of `thresholds.minSuccessRate` while there are live figures.
+   * @default - fixed thresholds only
+   */
+  readonly relative?: RelativeSettings & { readonly floorSuccessRate: number };
 }
 
 /** State of the alarms asked about. */
@@ -101,14 +110,15 @@ export class CloudWatchHealthCheck implements HealthCheck {
   private readonly source: HealthMetricSource;
   private readonly periodSeconds: number;
   private readonly alarmNames: readonly string[];
-  private readonly thresholds: HealthThresholds;
+  private readonly thresholds: Omit<HealthThresholds, 'relative'>;
+  private readonly relative: (RelativeSettings & { readonly floorSuccessRate: number }) | undefined;
 
   /** @throws ValidationError when an option is out of range, naming it. */
   constructor(
     private readonly cloudwatch: CloudWatchClient,
     options: CloudWatchHealthCheckOptions,
   ) {
-    const { source, periodSeconds, alarmNames, thresholds } = options;
+    const { source, periodSeconds, alarmNames, thresholds, relative } = options;
     if (!Number.isInteger(periodSeconds) || !([1, 5, 10, 30].includes(periodSeconds) || periodSeconds % 60 === 0)) {
       throw new ValidationError(
         `CloudWatchHealthCheck: periodSeconds must be 1, 5, 10, 30 or a multiple of 60, got ${periodSeconds}.`,
@@ -129,7 +139,12 @@ export class CloudWatchHealthCheck implements HealthCheck {
         `CloudWatchHealthCheck: thresholds.minRequests must be a positive integer, got ${thresholds.minRequests}.`,
       );
     }
+    if (relative) {
+      const problem = relativeProblem(relative);
+      if (problem) throw new ValidationError(`CloudWatchHealthCheck: ${problem}`);
+    }
     this.source = source;
+    this.relative = relative && { ...relative };
     this.periodSeconds = periodSeconds;
     this.alarmNames = [...alarmNames];
     this.thresholds = { ...thresholds };
@@ -153,25 +168,58 @@ export class CloudWatchHealthCheck implements HealthCheck {
     const start = new Date(Math.floor(query.windowStart.getTime() / periodMs) * periodMs);
     const end = query.windowEnd;
 
+    // Relative judgement needs the live colour: read in the same request over the same window
+    // while it has traffic; at a step that sends it none, its figures from the previous step.
+    const relative = this.relative && query.live ? this.relative : undefined;
+    const live = relative ? query.live : undefined;
+    const colours: Colour[] = live && live.weight > 0 ? [query.colour, live.colour] : [query.colour];
     const metrics =
       start.getTime() < end.getTime()
-        ? await this.fetchMetrics({ service: query.service, colour: query.colour }, start, end, periodSeconds)
+        ? await this.fetchMetrics(query.service, colours, start, end, periodSeconds, { p50: relative !== undefined })
         : // An empty window (clock skew between the shift and now) has no data; GetMetricData
           // would reject it. Empty evidence makes the verdict inconclusive.
-          { values: new Map<string, number[]>(), problems: [] as string[] };
+          { values: new Map<Colour, Map<string, number[]>>(), problems: [] as string[] };
 
     // The worst period's p99 (conservative); missing datapoints count as nothing happened.
-    const { requests, errors5xx, p99LatencyMs }: TrafficMeasure = this.source.measure(metrics.values);
+    const measured: TrafficMeasure = this.source.measure(metrics.values.get(query.colour) ?? new Map());
+    const { requests, errors5xx, p99LatencyMs } = measured;
+    const window = { start: start.toISOString(), end: end.toISOString() };
+    let baseline: Baseline | undefined;
+    if (live && live.weight > 0) {
+      baseline = { ...baselineOf(live.colour, this.source.measure(metrics.values.get(live.colour) ?? new Map())), from: 'same-window', window };
+    } else if (live?.previous) {
+      baseline = { ...live.previous, from: 'previous-step' };
+    }
+    const comparison: Comparison | null =
+      relative && baseline
+        ? compareWithLive({ colour: query.colour, requests, errors5xx, p99LatencyMs, p50LatencyMs: measured.p50LatencyMs ?? null }, baseline, relative)
+        : null;
     const evidence: HealthEvidence = {
       requests,
       errors5xx,
       // Floored at 0: a source whose error count can exceed its request count (the load
       // balancer's connection errors) must not produce a negative rate.
-      successRate: requests > 0 ? Math.max(0, 1 - errors5xx / requests) : null,
+      successRate: successRateOf(requests, errors5xx),
       p99LatencyMs,
       alarmsInAlarm: inAlarm,
+      ...(relative ? { p50LatencyMs: measured.p50LatencyMs ?? null } : {}),
+      ...(baseline ? { baseline } : {}),
+      ...(comparison ? { comparison } : {}),
     };
-    const judgement = judge(evidence, this.thresholds);
+    const thresholds: HealthThresholds = relative
+      ? {
+          ...this.thresholds,
+          // The floor only while there is a live colour to compare with; else the fixed minimum.
+          minSuccessRate: comparison ? relative.floorSuccessRate : this.thresholds.minSuccessRate,
+          relative: {
+            errorRateTolerance: relative.errorRateTolerance,
+            confidence: relative.confidence,
+            latencyRatio: relative.latencyRatio,
+            latencyAllowanceMs: relative.latencyAllowanceMs,
+          },
+        }
+      : { ...this.thresholds };
+    const judgement = judge(evidence, thresholds);
 
     // Incomplete data can hide 5xx, so it must never pass; an unhealthy verdict stays unhealthy
     // because rolling back is the safe direction.
@@ -192,25 +240,41 @@ export class CloudWatchHealthCheck implements HealthCheck {
       stepIndex: query.stepIndex,
       weight: query.weight,
       attempt: query.attempt,
-      window: { start: start.toISOString(), end: end.toISOString() },
+      window,
       evidence,
-      thresholds: { ...this.thresholds },
+      thresholds,
     };
   }
 
-  /** Every datapoint of the source's queries over the window, by query Id, and what CloudWatch could not return. */
+  /**
+   * Every datapoint of the source's queries for `colours` over the window, by colour and query
+   * Id, in one GetMetricData request (pages followed), and what CloudWatch could not return.
+   * With two colours each Id is prefixed with its colour to keep them unique.
+   */
   private async fetchMetrics(
-    target: SourceTarget,
+    service: string,
+    colours: readonly Colour[],
     start: Date,
     end: Date,
     periodSeconds: number,
-  ): Promise<{ values: Map<string, number[]>; problems: string[] }> {
-    const queries = this.source.queries(target, periodSeconds);
-    const values = new Map<string, number[]>();
+    options: { p50: boolean },
+  ): Promise<{ values: Map<Colour, Map<string, number[]>>; problems: string[] }> {
+    const prefixed = colours.length > 1;
+    const queries = colours.flatMap((colour) =>
+      this.source
+        .queries({ service, colour }, periodSeconds, options)
+        .map((q) => (prefixed ? { ...q, Id: `${colour}_${q.Id}` } : q)),
+    );
+    const idOf = (resultId: string): [Colour, string] | null => {
+      if (!prefixed) return [colours[0], resultId];
+      const colour = colours.find((c) => resultId.startsWith(`${c}_`));
+      return colour ? [colour, resultId.slice(colour.length + 1)] : null;
+    };
+    const values = new Map<Colour, Map<string, number[]>>(colours.map((c) => [c, new Map()]));
     const problems: string[] = [];
     let nextToken: string | undefined;
     do {
-      const out = await withThrottlingRetry(`GetMetricData ${target.service}/${target.colour} (${this.source.kind})`, () =>
+      const out = await withThrottlingRetry(`GetMetricData ${service}/${colours.join('+')} (${this.source.kind})`, () =>
         this.cloudwatch.send(
           new GetMetricDataCommand({
             MetricDataQueries: queries,
@@ -223,10 +287,12 @@ export class CloudWatchHealthCheck implements HealthCheck {
       );
       // A query's datapoints can be split across pages: accumulate by Id.
       for (const result of out.MetricDataResults ?? []) {
-        if (result.Id) {
-          const list = values.get(result.Id) ?? [];
+        const key = result.Id ? idOf(result.Id) : null;
+        if (key) {
+          const byId = values.get(key[0])!;
+          const list = byId.get(key[1]) ?? [];
           for (const value of result.Values ?? []) if (Number.isFinite(value)) list.push(value);
-          values.set(result.Id, list);
+          byId.set(key[1], list);
         }
         const problem = describeProblem(result);
         if (problem) problems.push(problem);
@@ -235,6 +301,33 @@ export class CloudWatchHealthCheck implements HealthCheck {
     } while (nextToken);
     return { values, problems };
   }
+}
+
+/** A share of non-failed requests, floored at 0; `null` for no requests. */
+function successRateOf(requests: number, errors: number): number | null {
+  return requests > 0 ? Math.max(0, 1 - errors / requests) : null;
+}
+
+/** The live colour's figures from its measure. */
+function baselineOf(colour: Colour, measure: TrafficMeasure): Omit<Baseline, 'from' | 'window'> {
+  return {
+    colour,
+    requests: measure.requests,
+    errors5xx: measure.errors5xx,
+    successRate: successRateOf(measure.requests, measure.errors5xx),
+    p99LatencyMs: measure.p99LatencyMs,
+    p50LatencyMs: measure.p50LatencyMs ?? null,
+  };
+}
+
+/** What is wrong with relative settings built by hand (the config schema refuses the same), or `null`. */
+function relativeProblem(r: RelativeSettings & { readonly floorSuccessRate: number }): string | null {
+  if (!(r.errorRateTolerance >= 0 && r.errorRateTolerance <= 1)) return `relative.errorRateTolerance must be between 0 and 1, got ${r.errorRateTolerance}.`;
+  if (!(r.confidence >= 0.5 && r.confidence < 1)) return `relative.confidence must be at least 0.5 and below 1, got ${r.confidence}.`;
+  if (!(r.latencyRatio >= 1)) return `relative.latencyRatio must be at least 1, got ${r.latencyRatio}.`;
+  if (!(r.latencyAllowanceMs >= 0)) return `relative.latencyAllowanceMs must not be negative, got ${r.latencyAllowanceMs}.`;
+  if (!(r.floorSuccessRate >= 0 && r.floorSuccessRate <= 1)) return `relative.floorSuccessRate must be between 0 and 1, got ${r.floorSuccessRate}.`;
+  return null;
 }
 
 /** `PartialData` only means "more pages follow"; `Forbidden` and `InternalError` mean data is missing. */

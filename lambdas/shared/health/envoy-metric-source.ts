@@ -1,9 +1,10 @@
 import type { MetricDataQuery } from '@aws-sdk/client-cloudwatch';
 import { colourDimensions, ENVOY_METRICS, RESPONSE_CLASSES } from '../envoy-metrics';
 import { ValidationError } from '../errors';
-import { maxOf, sumOf, type HealthMetricSource, type SourceTarget, type TrafficMeasure } from './metric-source';
+import { maxOf, sumOf, type HealthMetricSource, type QueryOptions, type SourceTarget, type TrafficMeasure } from './metric-source';
 
 const P99_ID = 'request_time_p99';
+const P50_ID = 'request_time_p50';
 
 /** Query ids must start with a lower-case letter; one per response class. */
 function responsesId(cls: (typeof RESPONSE_CLASSES)[number]): string {
@@ -26,7 +27,7 @@ export class EnvoyMetricSource implements HealthMetricSource {
     if (!namespace) throw new ValidationError('EnvoyMetricSource: namespace must not be empty.');
   }
 
-  queries({ service, colour }: SourceTarget, periodSeconds: number): MetricDataQuery[] {
+  queries({ service, colour }: SourceTarget, periodSeconds: number, options: QueryOptions = {}): MetricDataQuery[] {
     const dimensions = colourDimensions(service, colour);
     const responses: MetricDataQuery[] = RESPONSE_CLASSES.map((cls) => ({
       Id: responsesId(cls),
@@ -41,18 +42,16 @@ export class EnvoyMetricSource implements HealthMetricSource {
       },
       ReturnData: true,
     }));
-    return [
-      ...responses,
-      {
-        Id: P99_ID,
-        MetricStat: {
-          Metric: { Namespace: this.namespace, MetricName: ENVOY_METRICS.requestTime, Dimensions: dimensions },
-          Period: periodSeconds,
-          Stat: 'p99',
-        },
-        ReturnData: true,
+    const requestTime = (Id: string, Stat: string): MetricDataQuery => ({
+      Id,
+      MetricStat: {
+        Metric: { Namespace: this.namespace, MetricName: ENVOY_METRICS.requestTime, Dimensions: dimensions },
+        Period: periodSeconds,
+        Stat,
       },
-    ];
+      ReturnData: true,
+    });
+    return [...responses, requestTime(P99_ID, 'p99'), ...(options.p50 ? [requestTime(P50_ID, 'p50')] : [])];
   }
 
   measure(values: ReadonlyMap<string, readonly number[]>): TrafficMeasure {
@@ -60,6 +59,7 @@ export class EnvoyMetricSource implements HealthMetricSource {
       requests: RESPONSE_CLASSES.reduce((total, cls) => total + sumOf(values, responsesId(cls)), 0),
       errors5xx: sumOf(values, responsesId('5')),
       p99LatencyMs: maxOf(values, P99_ID),
+      p50LatencyMs: maxOf(values, P50_ID),
     };
   }
 }

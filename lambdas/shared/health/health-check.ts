@@ -1,5 +1,5 @@
 import type { Colour } from '../colours';
-import type { Verdict } from '../documents';
+import type { Baseline, Verdict } from '../documents';
 
 /** What a health check is asked to judge: one colour, over one window, against thresholds. */
 export interface HealthQuery {
@@ -10,6 +10,11 @@ export interface HealthQuery {
   readonly attempt: number;
   readonly windowStart: Date;
   readonly windowEnd: Date;
+  /**
+   * The live colour, for relative judgement: its weight at this step, and the figures an earlier
+   * step measured for it (the newest), which a step that sends it no traffic (100%) compares with.
+   */
+  readonly live?: { readonly colour: Colour; readonly weight: number; readonly previous?: Baseline };
 }
 
 /**

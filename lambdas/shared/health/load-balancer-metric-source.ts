@@ -2,7 +2,7 @@ import type { MetricDataQuery } from '@aws-sdk/client-cloudwatch';
 import { ALB_METRICS, albColourDimensionsMap } from '../alb-metrics';
 import { COLOURS, type Colour } from '../colours';
 import type { TrafficConfig } from '../config';
-import { maxOf, sumOf, type HealthMetricSource, type SourceTarget, type TrafficMeasure } from './metric-source';
+import { maxOf, sumOf, type HealthMetricSource, type QueryOptions, type SourceTarget, type TrafficMeasure } from './metric-source';
 
 /** The ALB member of the traffic union. */
 type AlbTraffic = Extract<TrafficConfig, { kind: 'alb' }>;
@@ -13,6 +13,7 @@ const ANSWERED_IDS = { '2': 'target_2xx', '3': 'target_3xx', '4': 'target_4xx' }
 const TARGET_5XX_ID = 'target_5xx';
 const CONNECTION_ERRORS_ID = 'target_connection_errors';
 const P99_ID = 'target_response_time_p99';
+const P50_ID = 'target_response_time_p50';
 
 /**
  * The `load-balancer` source (ALB): what Elastic Load Balancing publishes in `AWS/ApplicationELB`
@@ -67,7 +68,7 @@ export class LoadBalancerMetricSource implements HealthMetricSource {
     ) as Record<Colour, { Name: string; Value: string }[]>;
   }
 
-  queries({ colour }: SourceTarget, periodSeconds: number): MetricDataQuery[] {
+  queries({ colour }: SourceTarget, periodSeconds: number, options: QueryOptions = {}): MetricDataQuery[] {
     const dimensions = this.dimensions[colour];
     const query = (Id: string, MetricName: string, Stat: string): MetricDataQuery => ({
       Id,
@@ -82,11 +83,13 @@ export class LoadBalancerMetricSource implements HealthMetricSource {
       query(TARGET_5XX_ID, ALB_METRICS.targetResponsesByClass['5'], 'Sum'),
       query(CONNECTION_ERRORS_ID, ALB_METRICS.targetConnectionErrors, 'Sum'),
       query(P99_ID, ALB_METRICS.targetResponseTime, 'p99'),
+      ...(options.p50 ? [query(P50_ID, ALB_METRICS.targetResponseTime, 'p50')] : []),
     ];
   }
 
   measure(values: ReadonlyMap<string, readonly number[]>): TrafficMeasure {
     const p99Seconds = maxOf(values, P99_ID);
+    const p50Seconds = maxOf(values, P50_ID);
     const requests = sumOf(values, REQUESTS_ID);
     const answered = Object.values(ANSWERED_IDS).reduce((total, id) => total + sumOf(values, id), 0);
     const explicitErrors = sumOf(values, TARGET_5XX_ID) + sumOf(values, CONNECTION_ERRORS_ID);
@@ -94,6 +97,7 @@ export class LoadBalancerMetricSource implements HealthMetricSource {
       requests,
       errors5xx: Math.max(requests - answered, explicitErrors),
       p99LatencyMs: p99Seconds === null ? null : p99Seconds * 1000,
+      p50LatencyMs: p50Seconds === null ? null : p50Seconds * 1000,
     };
   }
 }

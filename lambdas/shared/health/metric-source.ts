@@ -10,6 +10,14 @@ export interface TrafficMeasure {
   readonly errors5xx: number;
   /** The worst period's p99 latency in milliseconds, `null` without latency data. */
   readonly p99LatencyMs: number | null;
+  /** The worst period's p50 latency in milliseconds, when it was queried (`{ p50: true }`). */
+  readonly p50LatencyMs?: number | null;
+}
+
+/** What else to query besides requests, errors and p99. */
+export interface QueryOptions {
+  /** Also the median latency (relative judgement compares it with the live colour's). */
+  readonly p50?: boolean;
 }
 
 /** Which traffic to query: one colour of one service. */
@@ -37,8 +45,11 @@ export interface SourceTarget {
 export interface HealthMetricSource {
   /** The configured source this is (`health.metricSource`). */
   readonly kind: MetricSource;
-  /** The queries for one colour at `periodSeconds`; Ids are unique and start with a lower-case letter. */
-  queries(target: SourceTarget, periodSeconds: number): MetricDataQuery[];
+  /**
+   * The queries for one colour at `periodSeconds`; Ids are unique and start with a lower-case
+   * letter. The p50 query, when asked for, is the p99 query's metric with the `p50` statistic.
+   */
+  queries(target: SourceTarget, periodSeconds: number, options?: QueryOptions): MetricDataQuery[];
   /** The measure from every datapoint returned per query Id (an Id with no datapoints may be absent). */
   measure(values: ReadonlyMap<string, readonly number[]>): TrafficMeasure;
 }

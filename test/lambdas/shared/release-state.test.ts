@@ -436,3 +436,55 @@ describe('promote', () => {
     );
   });
 });
+
+describe('verdicts with relative evidence in the state document', () => {
+  const compared = verdict({
+    evidence: {
+      requests: 2400,
+      errors5xx: 20,
+      successRate: 0.99167,
+      p99LatencyMs: 40,
+      p50LatencyMs: 5,
+      alarmsInAlarm: [],
+      baseline: {
+        colour: 'blue',
+        requests: 1200,
+        errors5xx: 0,
+        successRate: 1,
+        p99LatencyMs: 40,
+        p50LatencyMs: 5,
+        from: 'previous-step',
+        window: { start: '2025-01-01T12:05:00.000Z', end: '2025-01-01T12:06:00.000Z' },
+      },
+      comparison: {
+        test: 'newcombe-hybrid-score',
+        errorRateDifference: 0.00833,
+        lowerBound: 0.0021,
+        errorsWorse: true,
+        detectableDifference: 0.0087,
+        latencyWorse: false,
+        summary: `green 0.833% errors vs blue 0% in the previous step's window over 2,400 / 1,200 requests: ${'worse '.repeat(30)}`,
+      },
+    },
+  });
+
+  it('keeps both colours’ numbers and the comparison in the last release’s verdicts', () => {
+    const next = recordRelease(releaseState(), { ...summaryOf(record('r1')), verdicts: [compared] }, 20, NOW);
+    expect(ReleaseStateSchema.parse(next).lastRelease?.verdicts[0].evidence).toMatchObject({
+      baseline: { colour: 'blue', requests: 1200, from: 'previous-step' },
+      comparison: { errorsWorse: true, detectableDifference: 0.0087 },
+    });
+  });
+
+  it('still fits one parameter with 20 such steps and a full history (fitToParameter trims)', () => {
+    const history = Array.from({ length: 50 }, (_, i) => summaryOf(record(`r${50 - i}`, { reason: 'x'.repeat(400) })));
+    const verdicts = Array.from({ length: 20 }, (_, i) => ({ ...compared, stepIndex: i }));
+    const next = recordRelease(releaseState({ history }), { ...summaryOf(record('r51')), verdicts }, 50, NOW);
+    expect(stateSize(next)).toBeLessThanOrEqual(MAX_STATE_BYTES);
+    expect(next.lastRelease?.verdicts.at(-1)?.evidence.comparison?.errorsWorse).toBe(true);
+  });
+
+  it('still reads verdicts written before relative judgement (the new fields are optional)', () => {
+    expect(() => ReleaseStateSchema.parse(recordRelease(releaseState(), { ...summaryOf(record('r1')), verdicts: [verdict()] }, 20, NOW))).not.toThrow();
+  });
+});

@@ -1,4 +1,5 @@
-import { judge, type HealthEvidence, type HealthThresholds } from '../../../../lambdas/shared/health/verdict';
+import type { Baseline } from '../../../../lambdas/shared/documents';
+import { compareWithLive, judge, type HealthEvidence, type HealthThresholds } from '../../../../lambdas/shared/health/verdict';
 
 const thresholds: HealthThresholds = { minSuccessRate: 0.99, maxP99LatencyMs: 1000, minRequests: 50 };
 
@@ -205,5 +206,43 @@ describe('judge', () => {
     it('counts 7 errors in the first 50 of the 100 required requests as still able to pass, not as failed', () => {
       expect(judge(evidence({ requests: 50, errors5xx: 7, successRate: rateOf(7, 50) }), atMinimum).status).toBe('inconclusive');
     });
+  });
+});
+
+describe('judge with relative judgement', () => {
+  const relative = { errorRateTolerance: 0.001, confidence: 0.99, latencyRatio: 1.5, latencyAllowanceMs: 100 };
+  const baseline = (requests: number, errors5xx: number, p99 = 20): Baseline => ({
+    colour: 'blue',
+    requests,
+    errors5xx,
+    successRate: requests ? 1 - errors5xx / requests : null,
+    p99LatencyMs: p99,
+    p50LatencyMs: 5,
+    from: 'same-window',
+    window: { start: '', end: '' },
+  });
+  const judged = (requests: number, errors5xx: number, live: Baseline | null, p99 = 20) => {
+    const comparison = live
+      ? compareWithLive({ colour: 'green', requests, errors5xx, p99LatencyMs: p99, p50LatencyMs: 5 }, live, relative)
+      : null;
+    return judge(
+      evidence({ requests, errors5xx, successRate: requests ? 1 - errors5xx / requests : null, p99LatencyMs: p99, ...(comparison ? { comparison } : {}) }),
+      { minSuccessRate: comparison ? 0.95 : 0.99, maxP99LatencyMs: 1000, minRequests: 50, relative },
+    );
+  };
+
+  it.each([
+    { behaviour: 'passes 1.5% against a live 1.5% although below 99%', requests: 600, errors: 9, live: baseline(5400, 81), status: 'healthy' },
+    { behaviour: 'fails 0.83% against a live 0% although above 99%', requests: 2400, errors: 20, live: baseline(1200, 0), status: 'unhealthy' },
+    { behaviour: 'passes zero errors on both sides', requests: 600, errors: 0, live: baseline(5400, 0), status: 'healthy' },
+    { behaviour: 'does not fail 4 errors in 60 requests (noise at a live 3%) below the 95% floor', requests: 60, errors: 4, live: baseline(540, 16), status: 'healthy' },
+    { behaviour: 'fails a disaster on few requests: shown below the floor', requests: 40, errors: 20, live: baseline(360, 5), status: 'unhealthy' },
+    { behaviour: 'stays inconclusive on a tiny sample the data cannot judge', requests: 10, errors: 0, live: baseline(90, 1), status: 'inconclusive' },
+    { behaviour: 'fails a p99 above 1.5 × live + 100 ms', requests: 600, errors: 0, live: baseline(5400, 0, 100), p99: 260, status: 'unhealthy' },
+    { behaviour: 'falls back to the fixed 99% with no live figures, and says so', requests: 500, errors: 10, live: null, status: 'unhealthy' },
+  ])('$behaviour', ({ requests, errors, live, p99, status }) => {
+    const { status: actual, reasons } = judged(requests, errors, live, p99);
+    expect({ actual, reasons }).toMatchObject({ actual: status });
+    if (live === null) expect(reasons.join(' ')).toContain('judged on the fixed thresholds only');
   });
 });
