@@ -23,12 +23,19 @@ import {
 const WORLD: E2eWorldOptions = { strategy: { type: 'canary', steps: [50, 100] }, bakeSeconds: 3, requestsPerSecond: 50 };
 
 /** Waits (bounded) until a gate of that kind waits for an answer, and returns its document. */
-function gateOpens(env: E2eWorld, gate: ApprovalDocument['gate'], timeoutMs: number): Promise<ApprovalDocument> {
+/**
+ * The gate's approval document once it waits; fails at once, with what `start --wait` printed,
+ * if the release ends before it gets there (a verdict, a deployment), instead of timing out.
+ */
+function gateOpens(env: E2eWorld, start: BackgroundCli, gate: ApprovalDocument['gate'], timeoutMs: number): Promise<ApprovalDocument> {
   const waiting = async () => {
     const approval = await env.approval();
     return approval?.gate === gate ? approval : undefined;
   };
-  return waitFor(`the ${gate} approval gate`, waiting, { timeoutMs, intervalMs: 200 });
+  const ended = start.result.then((result): never => {
+    throw new Error(`The release ended before the ${gate} gate (exit ${result.code}):\n${result.stdout}\n${result.stderr}`);
+  });
+  return Promise.race([waitFor(`the ${gate} approval gate`, waiting, { timeoutMs, intervalMs: 200 }), ended]);
 }
 
 describe('an approval gate before promotion, approved with `ecs-release approve`', () => {
@@ -44,7 +51,7 @@ describe('an approval gate before promotion, approved with `ecs-release approve`
     env = await startE2eWorld(WORLD);
     start = cliInBackground(env.endpointUrl, ['start', '--service', 'colorapp', '--image', V2, '--approve-before-promote', '--wait']);
     // Deploy, two 3 s bakes, then the gate.
-    gate = await gateOpens(env, 'before-promote', 45_000);
+    gate = await gateOpens(env, start, 'before-promote', 45_000);
     atGate = { route: await env.routeWeights(), state: await env.state() };
 
     approved = await bin(env.endpointUrl, ['approve', '--service', 'colorapp', '--release-id', gate.releaseId, '--by', 'release-manager']);
@@ -116,7 +123,7 @@ describe('an approval gate before traffic, rejected with `ecs-release reject`', 
     env = await startE2eWorld(WORLD);
     before = await env.services();
     start = cliInBackground(env.endpointUrl, ['start', '--service', 'colorapp', '--image', V2, '--approve-before-traffic', '--wait']);
-    gate = await gateOpens(env, 'before-traffic', 30_000);
+    gate = await gateOpens(env, start, 'before-traffic', 30_000);
     const answer = async (headers: Record<string, string>) =>
       (await (await fetch(env!.world.gateway.url, { headers, signal: AbortSignal.timeout(5000) })).json()) as { color: string; version: string };
     atGate = {
