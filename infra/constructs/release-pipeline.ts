@@ -34,6 +34,7 @@ import { CONSOLE_APPROVAL_NAMES, type Gate } from '../../lambdas/shared/console-
 import { dashboardUrlOf } from '../../lambdas/shared/console-links';
 import { DRIFT_METRIC } from '../../lambdas/shared/drift';
 import { TRAFFIC_WEIGHT_METRIC } from '../../lambdas/shared/weight-metric';
+import { REGISTRY_PATH_ENV, registryEntryOf, registryPathOf } from '../../lambdas/shared/registry';
 import { applicationColourMetrics, type ColourAlarmMetrics, envoyColourMetrics, loadBalancerColourMetrics } from './colour-alarm-metrics';
 import { ReleaseDashboard } from './release-dashboard';
 import { ColourAlarms } from './colour-alarms';
@@ -496,7 +497,14 @@ export class ReleasePipeline extends Construct {
       retryAttempts: 2,
       maxEventAge: Duration.hours(1),
     };
-    const alarmWatcher = this.createHandler('AlarmWatcher', EVENT_HANDLERS.alarmWatcher, { SERVICE_NAME: props.serviceName }, eventHandlerInvoke);
+    // Engine-wide handlers: they find the services they serve in the engine's registry.
+    const registry = { [REGISTRY_PATH_ENV]: registryPathOf(this.stateMachineName) };
+    new ssm.StringParameter(this, 'Registration', {
+      parameterName: registryEntryOf(this.stateMachineName, props.serviceName),
+      description: `Registers ${props.serviceName} with the release engine ${this.stateMachineName}`,
+      stringValue: props.serviceName,
+    });
+    const alarmWatcher = this.createHandler('AlarmWatcher', EVENT_HANDLERS.alarmWatcher, registry, eventHandlerInvoke);
     const cleanup = this.createHandler('Cleanup', EVENT_HANDLERS.cleanup, {}, eventHandlerInvoke);
     this.clearLockFunction = this.createHandler('ClearLock', EVENT_HANDLERS.clearLock, {});
     // Cleanup depends on events AWS delivers best effort; the reconciler's schedule does not.
@@ -508,7 +516,7 @@ export class ReleasePipeline extends Construct {
     const reconcile = this.createHandler(
       'Reconcile',
       EVENT_HANDLERS.reconcile,
-      { SERVICE_NAME: props.serviceName, DRIFT_EVENTS_STATE_MACHINE_ARN: this.driftEvents.stateMachine.stateMachineArn },
+      { ...registry, DRIFT_EVENTS_STATE_MACHINE_ARN: this.driftEvents.stateMachine.stateMachineArn },
       eventHandlerInvoke,
     );
     this.driftAlarm = new ReleaseReconciler(this, 'Reconciler', {
@@ -1065,6 +1073,10 @@ export class ReleasePipeline extends Construct {
         allow([action], documents.map((name) => this.parameterArn(name)));
         return;
       }
+      case 'listServices':
+        // Authorised against the path asked for, not the parameters returned: a path of names only.
+        allow(['ssm:GetParametersByPath'], [this.parameterArn(registryPathOf(this.stateMachineName))]);
+        return;
       case 'readRoute':
         this.traffic.grantRead(role);
         return;

@@ -279,10 +279,12 @@ describe('handlers', () => {
     });
 
     it('gives the read-only handlers ssm:GetParameter and no other SSM action', () => {
-      const readOnly = ['PlanRelease', 'ShiftTraffic', 'ScaleDownOldColour', 'AlarmWatcher', 'StartRelease', 'GetRelease', 'AbortRelease', 'DeployIdle'];
+      const readOnly = ['PlanRelease', 'ShiftTraffic', 'ScaleDownOldColour', 'StartRelease', 'GetRelease', 'AbortRelease', 'DeployIdle'];
       for (const id of readOnly) {
         expect({ id, ssm: [...grantedActions(id)].filter((a) => a.startsWith('ssm:')) }).toEqual({ id, ssm: ['ssm:GetParameter'] });
       }
+      // The alarm-watcher also lists the registered services (a path of names only).
+      expect([...grantedActions('AlarmWatcher')].filter((a) => a.startsWith('ssm:')).sort()).toEqual(['ssm:GetParameter', 'ssm:GetParametersByPath']);
     });
   });
 });
@@ -809,7 +811,7 @@ describe('the reconciler', () => {
       Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [logicalId(reconcile), 'Arn'] } })],
     });
     const [, fn] = resources(release, 'AWS::Lambda::Function').find(([id]) => id === logicalId(reconcile))!;
-    expect(fn.Properties.Environment.Variables.SERVICE_NAME).toBe('colorapp');
+    expect(fn.Properties.Environment.Variables.RELEASE_REGISTRY_PATH).toBe('/ecs-release-registry/ecs-release-colorapp');
   });
 
   it('publishes its Drift metric in the ECSRelease namespace only', () => {
