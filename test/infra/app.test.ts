@@ -59,6 +59,11 @@ const HANDLERS: Record<string, ReleaseHandlerSpec> = {
   ...Object.fromEntries(Object.entries(API_HANDLERS).map(([k, v]) => [k.charAt(0).toUpperCase() + k.slice(1), v])),
 };
 
+/** Inline and managed policies: an engine packs each handler's per-service grants into managed policies of its role. */
+function rolePolicies(template: Template): Array<[string, Cfn]> {
+  return [...resources(template, 'AWS::IAM::Policy'), ...resources(template, 'AWS::IAM::ManagedPolicy')];
+}
+
 describe('cdk-nag (AwsSolutions)', () => {
   it('synthesizes with no unacknowledged finding (a finding would have made app.synth() throw)', () => {
     expect(synth.assembly.stacks.map((s) => s.stackName).sort()).toEqual(['ColorappRelease', 'ColorappService']);
@@ -248,7 +253,7 @@ describe('handlers', () => {
 
     const grantedActions = (id: string): Set<string> => {
       const role = synth.release.pipeline.node.findChild(`${id}Role`);
-      const statements = resources(release, 'AWS::IAM::Policy')
+      const statements = rolePolicies(release)
         .filter(([, p]) => (p.Properties.Roles as Array<{ Ref: string }>).some((r) => r.Ref === logicalId(role)))
         .flatMap(([, p]) => p.Properties.PolicyDocument.Statement as Array<{ Action: string | string[]; Effect: string }>);
       return new Set(statements.flatMap((s) => (Array.isArray(s.Action) ? s.Action : [s.Action])));
@@ -307,7 +312,7 @@ describe('IAM', () => {
   });
 
   it('scopes SSM to the named release documents (writes never the config), the route to the weighted route, services to the two colours', () => {
-    const statements = resources(release, 'AWS::IAM::Policy').flatMap(
+    const statements = rolePolicies(release).flatMap(
       ([, p]) => p.Properties.PolicyDocument.Statement as Array<{ Action: string | string[]; Resource: unknown }>,
     );
     const resourcesFor = (action: string) =>
@@ -346,7 +351,8 @@ describe('IAM', () => {
 describe('triggers', () => {
   it('every API method uses AWS_IAM authorization', () => {
     const methods = resources(release, 'AWS::ApiGateway::Method');
-    expect(methods.map(([, m]) => `${m.Properties.HttpMethod}`).sort()).toEqual(['GET', 'GET', 'POST', 'POST', 'POST', 'POST']);
+    // POST /releases, POST /releases/{service} (IAM per service), approve, reject, abort; two GETs.
+    expect(methods.map(([, m]) => `${m.Properties.HttpMethod}`).sort()).toEqual(['GET', 'GET', 'POST', 'POST', 'POST', 'POST', 'POST']);
     for (const [, method] of methods) expect(method.Properties.AuthorizationType).toBe('AWS_IAM');
   });
 
@@ -392,10 +398,10 @@ describe('triggers', () => {
 
     it('fires only for source ecs-release, not for any other sender of the same detail-type', () => {
       const pattern = rule().Properties.EventPattern;
-      expect(pattern).toEqual({ source: ['ecs-release'], 'detail-type': ['Release Requested'], detail: { service: ['colorapp'] } });
+      // Any service of the engine: Plan refuses one that is not registered (ConfigNotFoundError, Release Rejected).
+      expect(pattern).toEqual({ source: ['ecs-release'], 'detail-type': ['Release Requested'] });
       expect(matchesEventPattern(pattern, event('ecs-release', 'Release Requested', request))).toBe(true);
       expect(matchesEventPattern(pattern, event('my.ci', 'Release Requested', request))).toBe(false);
-      expect(matchesEventPattern(pattern, event('ecs-release', 'Release Requested', { ...request, service: 'other' }))).toBe(false);
       // AWS's documented ECR push sample: an aws.* event with the service's name in it is not a request.
       const ecrPush = { 'action-type': 'PUSH', result: 'SUCCESS', 'repository-name': 'colorapp', 'image-digest': 'sha256:7f5b2640fe6fb4f46592dfd3410c4a79dac4f89e4782432e0378abcd1234', 'image-tag': 'v2', service: 'colorapp' };
       expect(matchesEventPattern(pattern, event('aws.ecr', 'ECR Image Action', ecrPush))).toBe(false);
@@ -637,7 +643,7 @@ describe('service configuration', () => {
 
 describe('initial release state', () => {
   const STATE = parameterNames('colorapp').state;
-  const initialState = () => synth.release.pipeline.node.findChild('InitialState');
+  const initialState = () => synth.release.pipeline.service.node.findChild('InitialState');
   const customResource = (): [string, Resource] => {
     const found = resources(release, 'Custom::EcsReleaseInitialState');
     expect(found).toHaveLength(1);
@@ -712,8 +718,8 @@ describe('initial release state', () => {
   });
 
   it('runs its provider with its own role, which otherwise may only write to its own log group', () => {
-    const role = synth.release.pipeline.node.findChild('InitialStateProviderRole');
-    const logGroup = synth.release.pipeline.node.findChild('InitialStateProviderLogs');
+    const role = synth.release.pipeline.service.node.findChild('InitialStateProviderRole');
+    const logGroup = synth.release.pipeline.service.node.findChild('InitialStateProviderLogs');
     const [, provider] = resources(release, 'AWS::Lambda::Function').find(([id]) => id.startsWith('AWS679f53fac002430cb0da5b7982bd2287'))!;
     expect(provider.Properties.Role).toEqual({ 'Fn::GetAtt': [logicalId(role), 'Arn'] });
     expect(provider.Properties.LoggingConfig.LogGroup).toEqual({ Ref: logicalId(logGroup) });
@@ -799,7 +805,7 @@ describe('alarms', () => {
 describe('the reconciler', () => {
   const policyStatementsOf = (id: string): Cfn[] => {
     const role = synth.release.pipeline.node.findChild(`${id}Role`);
-    return resources(release, 'AWS::IAM::Policy')
+    return rolePolicies(release)
       .filter(([, p]) => (p.Properties.Roles as Array<{ Ref: string }>).some((r) => r.Ref === logicalId(role)))
       .flatMap(([, p]) => p.Properties.PolicyDocument.Statement as Cfn[]);
   };
@@ -942,7 +948,7 @@ describe('the release dashboard', () => {
   it('gives every handler that sets weights PutMetricData in the ECSRelease namespace only', () => {
     for (const id of ['ShiftTraffic', 'RollbackRelease', 'Cleanup', 'Reconcile']) {
       const role = synth.release.pipeline.node.findChild(`${id}Role`);
-      const statements = resources(release, 'AWS::IAM::Policy')
+      const statements = rolePolicies(release)
         .filter(([, p]) => (p.Properties.Roles as Array<{ Ref: string }>).some((r) => r.Ref === logicalId(role)))
         .flatMap(([, p]) => p.Properties.PolicyDocument.Statement as Cfn[])
         .filter((s) => s.Action === 'cloudwatch:PutMetricData');
@@ -963,7 +969,8 @@ describe('release events out', () => {
   it('an Express state machine publishes them from the execution status and approval document changes', () => {
     release.hasResourceProperties('AWS::StepFunctions::StateMachine', { StateMachineType: 'EXPRESS', TracingConfiguration: { Enabled: true } });
     release.hasResourceProperties('AWS::Events::Rule', {
-      EventPattern: { source: ['aws.ssm'], detail: { name: ['/ecs-release/colorapp/approval'], operation: ['Create', 'Update'] } },
+      // One rule for every service's gate: the approval documents are the only parameters named so.
+      EventPattern: { source: ['aws.ssm'], detail: { name: [{ wildcard: '/ecs-release/*/approval' }], operation: ['Create', 'Update'] } },
     });
     release.hasResourceProperties('AWS::Events::Rule', {
       EventPattern: { source: ['aws.states'], detail: { stateMachineArn: [stateMachineRef()] } },
