@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { ArnFormat, AssetHashType, Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
@@ -186,8 +187,12 @@ export class ReleaseEngine extends Construct {
   readonly alarmWatcher: lambda.IFunction;
 
   private readonly handlers = new Map<string, EngineHandler>();
-  private readonly services = new Map<string, ServiceGrants>();
-  /** Per handler role: its managed policies of per-service grants, and the services in the newest. */
+  private readonly services = new Map<string, ServiceGrants & Construct>();
+  /**
+   * Per handler role and per stack of services: the managed policies of per-service grants, and
+   * how full the newest is. A policy lives in the stack of the services it names, so the engine's
+   * stack does not grow with the fleet, and services can be spread over stacks (500 resources each).
+   */
   private readonly pools = new Map<string, { policies: iam.ManagedPolicy[]; size: number }>();
   private readonly maxManagedPoliciesPerRole: number;
   private readonly eventPublisher: ReleaseEventPublisher;
@@ -331,6 +336,23 @@ export class ReleaseEngine extends Construct {
       targets: [this.functionTarget(cleanup)],
     });
     this.deadLetterAlarm = this.createDeadLetterAlarm(this.notificationKey);
+    // Each registered service routes its alarms here with a rule of its own, named with the
+    // engine's prefix: one permission and one dead-letter grant for all of them, so a service in
+    // another stack adds nothing to this one (a reference back would be a dependency cycle).
+    const alarmRules = Stack.of(this).formatArn({ service: 'events', resource: 'rule', resourceName: `${this.alarmRulePrefix()}*` });
+    this.alarmWatcher.addPermission('InvokeFromServiceAlarmRules', {
+      principal: new iam.ServicePrincipal('events.amazonaws.com'),
+      sourceArn: alarmRules,
+      sourceAccount: Stack.of(this).account,
+    });
+    this.deadLetterQueue.addToResourcePolicy(
+      new iam.PolicyStatement({
+        principals: [new iam.ServicePrincipal('events.amazonaws.com')],
+        actions: ['sqs:SendMessage'],
+        resources: [this.deadLetterQueue.queueArn],
+        conditions: { ArnLike: { 'aws:SourceArn': alarmRules } },
+      }),
+    );
 
     // --- Ways in ------------------------------------------------------------------------------
     new events.Rule(this, 'ReleaseRequestedRule', {
@@ -363,7 +385,7 @@ export class ReleaseEngine extends Construct {
    * that permission on this service's resources (and nothing of another service's), in the
    * managed policies of its role. Called by `ReleasedService`; a name is registered once.
    */
-  registerService(service: ServiceGrants): void {
+  registerService(service: ServiceGrants & Construct): void {
     if (this.services.has(service.serviceName)) {
       throw new Error(`ReleaseEngine ${this.node.path}: service '${service.serviceName}' is already registered; each service is registered once`);
     }
@@ -458,17 +480,56 @@ export class ReleaseEngine extends Construct {
     return existing ?? events.EventBus.fromEventBusName(this, 'DefaultBus', 'default');
   }
 
-  /** Sends `alarm`'s state changes to the release topic, which CloudWatch may publish to for that alarm only. */
-  notifyOnAlarm(alarm: cloudwatch.Alarm): void {
+  /**
+   * Sends `alarm`'s state changes to the release topic, which CloudWatch may publish to for that
+   * alarm only. Give the alarm's literal `alarmName` for an alarm in another stack.
+   */
+  notifyOnAlarm(alarm: cloudwatch.Alarm, alarmName?: string): void {
     alarm.addAlarmAction(new cloudwatchActions.SnsAction(this.notificationTopic));
     this.notificationTopic.addToResourcePolicy(
       new iam.PolicyStatement({
         principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
         actions: ['sns:Publish'],
         resources: [this.notificationTopic.topicArn],
-        conditions: { ArnEquals: { 'aws:SourceArn': alarm.alarmArn } },
+        // From the alarm's name when it is written out: an alarm of a service in another stack
+        // then adds no reference from the engine's stack to that one (which would be a cycle).
+        conditions: { ArnEquals: { 'aws:SourceArn': this.alarmArnOf(alarm, alarmName) } },
       }),
     );
+  }
+
+  private alarmArnOf(alarm: cloudwatch.Alarm, alarmName: string | undefined): string {
+    if (alarmName === undefined || Stack.of(alarm) === Stack.of(this)) return alarm.alarmArn;
+    return Stack.of(this).formatArn({ service: 'cloudwatch', resource: 'alarm', resourceName: alarmName, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
+  }
+
+  /** The name of `service`'s alarm rule: the engine's prefix (which its permission names), then the service. */
+  alarmRuleNameOf(service: string): string {
+    const name = `${this.alarmRulePrefix()}${service}`;
+    if (name.length <= 64) return name;
+    // EventBridge rule names are at most 64 characters: a long service name is cut and told apart by a hash.
+    const hash = createHash('sha256').update(service).digest('hex').slice(0, 8);
+    return `${name.slice(0, 64 - 9)}-${hash}`;
+  }
+
+  private alarmRulePrefix(): string {
+    return `${this.engineName.slice(0, 30)}-alarms-`;
+  }
+
+  /**
+   * The target of a service's alarm rule: the engine's alarm-watcher, with the engine's
+   * dead-letter queue and retries, relying on the engine's one permission for every such rule
+   * (named by {@link alarmRuleNameOf}).
+   */
+  alarmWatcherTarget(): events.IRuleTarget {
+    return {
+      bind: () => ({
+        arn: this.alarmWatcher.functionArn,
+        deadLetterConfig: { arn: this.deadLetterQueue.queueArn },
+        retryPolicy: { maximumRetryAttempts: 4, maximumEventAgeInSeconds: Duration.minutes(30).toSeconds() },
+        targetResource: this.alarmWatcher,
+      }),
+    };
   }
 
   /** An EventBridge target that invokes `fn`, with the engine's dead-letter queue. */
@@ -649,7 +710,7 @@ export class ReleaseEngine extends Construct {
    * role's inline policy never grows with the fleet. Statements on `*` (no resource-level
    * permissions) are the same for every service: they go into the role's own policy, once.
    */
-  private grantServiceTo(id: string, handler: EngineHandler, service: ServiceGrants): void {
+  private grantServiceTo(id: string, handler: EngineHandler, service: ServiceGrants & Construct): void {
     const permissions = handler.spec.permissions.filter((p) => PER_SERVICE_PERMISSIONS.has(p));
     if (permissions.length === 0) return;
     for (const permission of permissions) {
@@ -662,24 +723,27 @@ export class ReleaseEngine extends Construct {
     const statements = mergeByResources(permissions.flatMap((p) => service.statementsFor(p)));
     if (statements.length === 0) return;
     const size = statements.reduce((sum, statement) => sum + estimatedSize(statement), 0);
-    let pool = this.pools.get(id);
+    const poolKey = `${id}@${Stack.of(service).node.path}`;
+    let pool = this.pools.get(poolKey);
     if (!pool || pool.size + size > MANAGED_POLICY_BUDGET) {
       const count = pool?.policies.length ?? 0;
-      if (count >= this.maxManagedPoliciesPerRole) {
+      const onRole = this.serviceGrantPolicies(id).length;
+      if (onRole >= this.maxManagedPoliciesPerRole) {
         throw new Error(
-          `ReleaseEngine ${this.node.path}: registering '${service.serviceName}' needs an 11th managed policy on the role of ` +
+          `ReleaseEngine ${this.node.path}: registering '${service.serviceName}' needs managed policy ${onRole + 1} on the role of ` +
             `${kebabCase(id)} (${this.maxManagedPoliciesPerRole} allowed, ${this.services.size} services registered). Raise IAM's ` +
             '"Managed policies per role" quota (up to 20) and maxManagedPoliciesPerRole with it, or split the services across two engines.',
         );
       }
-      const policy = new iam.ManagedPolicy(this, `${id}ServiceGrants${count + 1}`, {
+      // In the scope of the service that opens it: the stack of the services it will name.
+      const policy = new iam.ManagedPolicy(service, `${id}Grants${count + 1}`, {
         description: `${this.engineName} ${kebabCase(id)}: its per-service grants (part ${count + 1})`,
         // Never merged across services: each statement names one service's resources.
         document: new iam.PolicyDocument({ minimize: false }),
         roles: [handler.role],
       });
       pool = { policies: [...(pool?.policies ?? []), policy], size: 0 };
-      this.pools.set(id, pool);
+      this.pools.set(poolKey, pool);
     }
     const policy = pool.policies[pool.policies.length - 1];
     policy.addStatements(...statements);
@@ -689,7 +753,7 @@ export class ReleaseEngine extends Construct {
 
   /** The managed policies holding per-service grants of the handler `id` (for tests and capacity checks). */
   serviceGrantPolicies(id: string): readonly iam.ManagedPolicy[] {
-    return this.pools.get(id)?.policies ?? [];
+    return [...this.pools.entries()].filter(([key]) => key.startsWith(`${id}@`)).flatMap(([, pool]) => pool.policies);
   }
 
   /** Grants an engine-wide permission (one whose resources are the engine's, or `*`). */

@@ -57,7 +57,7 @@ export function createDriftAlarm(scope: Construct, serviceName: string, interval
     period: props.interval,
   });
   return new cloudwatch.Alarm(scope, 'DriftAlarm', {
-    alarmName: `ecs-release-${props.serviceName}-drift`,
+    alarmName: driftAlarmNameOf(props.serviceName),
     alarmDescription:
       `No release of ${props.serviceName} runs, but its route or services differ from the release state. The reconciler ` +
       'reports and never fixes drift: read its "Release Drift Detected" event or log for what differs, then restore it or release again.',
@@ -68,4 +68,9 @@ export function createDriftAlarm(scope: Construct, serviceName: string, interval
     // Nothing is published while a release holds the lock: drift is judged between releases only.
     treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
   });
+}
+
+/** The drift alarm's name: `ecs-release-<service>-drift`. */
+export function driftAlarmNameOf(serviceName: string): string {
+  return `ecs-release-${serviceName}-drift`;
 }

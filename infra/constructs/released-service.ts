@@ -18,6 +18,11 @@ import { type MetricSource, type ServiceConfig, ServiceConfigSchema, type Servic
 import { CONSOLE_APPROVAL_NAMES, type Gate } from '../../lambdas/shared/console-approvals';
 import { dashboardUrlOf } from '../../lambdas/shared/console-links';
 import { type ColourSlot, parameterNames, type ReleaseState } from '../../lambdas/shared/documents';
+
+/** `/ecs-release/<service>/`: every document of one service. */
+function documentPrefixOf(service: string): string {
+  return `/ecs-release/${service}/`;
+}
 import { registryEntryOf } from '../../lambdas/shared/registry';
 import { versionOf } from '../../lambdas/shared/release';
 import { worstCaseOf } from '../../lambdas/shared/release-budget';
@@ -29,7 +34,7 @@ import { ReleaseDashboard } from './release-dashboard';
 import type { ReleaseEngine, ServiceGrants } from './release-engine';
 import { CONSOLE_APPROVAL_HANDLERS, type HandlerPermission, type ReleaseHandlerSpec } from './release-handlers';
 import { ReleaseStrategy, type ReleaseTraffic, type ReleaseTrafficBinding } from './release-options';
-import { createDriftAlarm } from './release-reconciler';
+import { createDriftAlarm, driftAlarmNameOf } from './release-reconciler';
 
 /** What a service registered with a release engine is: its resources and its release settings. */
 export interface ReleasedServiceOptions {
@@ -302,6 +307,11 @@ export class ReleasedService extends Construct implements ServiceGrants {
     this.names = parameterNames(props.serviceName);
     this.policyAcknowledgements = new Map([
       [
+        `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ssm:<AWS::Region>:<AWS::AccountId>:parameter${documentPrefixOf(props.serviceName)}*]`,
+        `Reads only: the prefix holds exactly the five documents of ${props.serviceName} (config, state, lock, bake, approval); ` +
+          'one ARN instead of five keeps a fleet within IAM\'s managed-policy quotas. Writes and deletes name the documents.',
+      ],
+      [
         `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ecs:<AWS::Region>:<AWS::AccountId>:task-definition/${props.taskDefinitionFamily}:*]`,
         `Revisions of the ${props.taskDefinitionFamily} family are numbered at registration; tagging is further limited to RegisterTaskDefinition.`,
       ],
@@ -351,6 +361,7 @@ export class ReleasedService extends Construct implements ServiceGrants {
     // --- Alarms out: to the engine's alarm-watcher, and drift to the topic -------------------------
     // Its own rule, naming its own alarms: exact routing, and no engine-wide pattern that grows with the fleet.
     new events.Rule(this, 'AlarmStateRule', {
+      ruleName: this.engine.alarmRuleNameOf(props.serviceName),
       description: `A release alarm of ${props.serviceName} went to ALARM: fail the running bake now`,
       eventPattern: {
         source: ['aws.cloudwatch'],
@@ -360,11 +371,11 @@ export class ReleasedService extends Construct implements ServiceGrants {
           state: { value: ['ALARM'] },
         },
       },
-      targets: [this.engine.functionTarget(this.engine.alarmWatcher)],
+      targets: [this.engine.alarmWatcherTarget()],
     });
     // Under 'Reconciler', as before the engine was shared: the same logical id in a ReleasePipeline.
     this.driftAlarm = createDriftAlarm(new Construct(this, 'Reconciler'), props.serviceName, this.engine.reconcileInterval);
-    this.engine.notifyOnAlarm(this.driftAlarm);
+    this.engine.notifyOnAlarm(this.driftAlarm, driftAlarmNameOf(props.serviceName));
 
     // --- Ways in ------------------------------------------------------------------------------
     if (props.repository) {
@@ -434,11 +445,13 @@ export class ReleasedService extends Construct implements ServiceGrants {
       case 'writeDocuments':
       case 'deleteDocuments': {
         const action = { readDocuments: 'ssm:GetParameter', writeDocuments: 'ssm:PutParameter', deleteDocuments: 'ssm:DeleteParameter' }[permission];
-        // Named documents, no wildcard: the config is CloudFormation's, so no handler may write
-        // or delete it; the run-time documents are the only ones a release changes.
-        const { config, state, lock, bake, approval } = this.names;
-        const documents = permission === 'readDocuments' ? [config, state, lock, bake, approval] : [state, lock, bake, approval];
-        return [statement([action], documents.map((name) => this.engine.parameterArn(name)))];
+        // Reads: the service's own prefix, which holds exactly its five documents (config, state,
+        // lock, bake, approval); one ARN instead of five keeps 40 services within IAM's policy
+        // quotas. Writes and deletes name the run-time documents: the config is CloudFormation's,
+        // so no handler may write or delete it.
+        const { state, lock, bake, approval } = this.names;
+        if (permission === 'readDocuments') return [statement([action], [this.engine.parameterArn(`${documentPrefixOf(this.serviceName)}*`)])];
+        return [statement([action], [state, lock, bake, approval].map((name) => this.engine.parameterArn(name)))];
       }
       case 'readRoute':
         return this.trafficStatements((grantee) => this.traffic.grantRead(grantee)).own;

@@ -551,6 +551,23 @@ describe('ReleaseEngine with registered services (a fleet)', () => {
     expect(modifyRule.sort()).toEqual([1, 2, 3].map((i) => LITERAL.ruleArn(`${i}`.padStart(16, 'e'))).sort());
   });
 
+  it('takes a service registered from another stack, with no reference back from the engine stack (no dependency cycle)', () => {
+    const app = newApp({ bundle: false });
+    const env = { account: '111122223333', region: 'eu-west-1' };
+    const engineStack = new Stack(app, 'EngineStack', { env });
+    const engine = new ReleaseEngine(engineStack, 'Engine', { engineName: 'fleet' });
+    const servicesStack = new Stack(app, 'ServicesStack', { env });
+    const vpc = ec2.Vpc.fromVpcAttributes(servicesStack, 'Vpc', { vpcId: 'vpc-12345678', availabilityZones: ['eu-west-1a'] });
+    const service = new ReleasedService(servicesStack, 'Orders', { ...pipelineProps(servicesStack, vpc, importedTraffic(servicesStack)), engine });
+    const assembly = app.synth();
+    expect(servicesStack.dependencies).toContain(engineStack);
+    expect(engineStack.dependencies).toEqual([]);
+    // Its grants live beside it: the engine's stack does not grow with the fleet.
+    expect(JSON.stringify(assembly.getStackByName('ServicesStack').template)).toContain('AWS::IAM::ManagedPolicy');
+    expect(JSON.stringify(assembly.getStackByName('EngineStack').template)).not.toContain('AWS::IAM::ManagedPolicy');
+    expect(service.driftAlarm).toBeDefined();
+  });
+
   it('refuses a service registered twice, naming it', () => {
     const app = newApp({ bundle: false });
     const stack = new Stack(app, 'Twice');
