@@ -20,6 +20,8 @@ import { definitionPlaceholders, RELEASE_DEFINITION_FILE } from '../../infra/con
 import { RELEASE_EVENT_SOURCE, RELEASE_EVENT_TYPES } from '../../infra/release-event-schema';
 import { CLEANUP_EXECUTION_STATUSES } from '../../infra/release-rules';
 import { alarmDefinitionsOf, COLORAPP, serviceConfigOf, settingsForTraffic } from '../../infra/colorapp-settings';
+import { sampleServicesOf } from '../../infra/app';
+import { App } from 'aws-cdk-lib';
 import { matchesEventPattern } from '../../local/bus';
 import type { BusEvent } from '../../local/contracts';
 import { dashboardNameOf } from '../../lambdas/shared/console-links';
@@ -1093,5 +1095,50 @@ describe('the sample service', () => {
     expect(images).toHaveLength(1);
     const staged = path.join(synth.assembly.directory, images[0].source.directory);
     expect(readFileSync(path.join(staged, 'Dockerfile'), 'utf8')).toEqual(readFileSync(path.join(PROJECT_ROOT, 'colorapp', 'Dockerfile'), 'utf8'));
+  });
+});
+
+/**
+ * The fleet sample (`cdk synth -c services=N`): copies of colorapp behind the sample's load
+ * balancer, each in a stack of its own, all registered with colorapp's one engine. One extra
+ * synth, without bundling, with services=2.
+ */
+describe('the fleet sample', () => {
+  let fleet: ReturnType<typeof synthesizeSampleApp>;
+  beforeAll(() => {
+    fleet = synthesizeSampleApp({ bundle: false, services: 2 });
+  }, 120_000);
+  const count = (template: Template, type: string) => resources(template, type).length;
+
+  it('registers colorapp-2 with the one engine: no function, state machine or API more than the single-service sample', () => {
+    for (const type of ['AWS::Lambda::Function', 'AWS::StepFunctions::StateMachine', 'AWS::ApiGateway::RestApi']) {
+      expect({ type, count: count(fleet.releaseTemplate, type) }).toEqual({ type, count: count(release, type) });
+    }
+    const added = resources(fleet.releaseTemplate).length - resources(release).length;
+    expect(added).toBeLessThanOrEqual(15);
+    const configs = resources(fleet.releaseTemplate, 'AWS::SSM::Parameter')
+      .filter(([, p]) => String(p.Properties.Name).endsWith('/config'))
+      .map(([, p]) => JSON.parse(String(flattenIntrinsics(p.Properties.Value))));
+    expect(configs.map((c) => c.service).sort()).toEqual(['colorapp', 'colorapp-2']);
+    expect(new Set(configs.map((c) => c.releaseStateMachineArn)).size).toBe(1);
+  });
+
+  it("runs colorapp-2 behind the sample's load balancer on its own listener, with its own create-only services and weighted rule", () => {
+    const [copy] = fleet.copies;
+    const template = Template.fromStack(copy);
+    template.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', { Port: 8002 });
+    const created = resources(template, 'Custom::EcsReleaseService').map(([, r]) => JSON.parse(String(flattenIntrinsics(r.Properties.Create))).parameters.serviceName);
+    expect(created.sort()).toEqual(['colorapp-2-blue', 'colorapp-2-green']);
+    expect(resources(template, 'Custom::EcsReleaseWeightedListenerRule')).toHaveLength(1);
+    // colorapp's own stack is the single-service sample's.
+    expect(resources(fleet.serviceTemplate).length).toBe(resources(service).length);
+  });
+
+  it.each([0, 51, 'many', 2.5])('refuses services=%p, naming the allowed range', (value) => {
+    expect(() => sampleServicesOf(new App({ context: { services: value } }), 'alb')).toThrow(/a whole number from 1 to 50/);
+  });
+
+  it('refuses more than one service on App Mesh', () => {
+    expect(() => sampleServicesOf(new App(), 'appmesh', { services: 2 })).toThrow(/App Mesh .* runs one service only/);
   });
 });
