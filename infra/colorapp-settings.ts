@@ -197,3 +197,28 @@ export function localProfile(settings: ReleaseSettings, timing: { bakeSeconds?: 
     promotion: { ...settings.promotion, scaleDownDelaySeconds: 0 },
   };
 }
+
+/** At most this many copies of colorapp in the sample (`cdk synth -c services=N`). */
+export const MAX_SAMPLE_SERVICES = 50;
+
+/**
+ * The settings of copy `index` (2, 3, ...) of colorapp in the fleet sample: `colorapp-<index>`,
+ * its own ECS services, family and target groups, in colorapp's cluster, behind colorapp's load
+ * balancer; release settings as colorapp's. Copy 1 is colorapp itself.
+ *
+ * @throws Error for an index outside 1..MAX_SAMPLE_SERVICES.
+ */
+export function sampleServiceSettings(settings: ReleaseSettings, index: number): ReleaseSettings {
+  if (!Number.isInteger(index) || index < 1 || index > MAX_SAMPLE_SERVICES) {
+    throw new Error(`A sample service index is a whole number from 1 to ${MAX_SAMPLE_SERVICES}, got ${index}`);
+  }
+  if (index === 1) return settings;
+  const name = `${settings.serviceName}-${index}`;
+  return {
+    ...settings,
+    serviceName: name,
+    ecsServices: { blue: `${name}-blue`, green: `${name}-green` },
+    taskDefinitionFamily: name,
+    alb: { ...settings.alb, targetGroupNames: { blue: `${name}-blue`, green: `${name}-green` } },
+  };
+}

@@ -5,7 +5,7 @@ import { SSMClient } from '@aws-sdk/client-ssm';
 import { otherColour } from './shared/colours';
 import { parameterNames, ReleaseStateSchema, type LockDocument } from './shared/documents';
 import { DRIFT_METRIC, findDrift, observeDrift, type DriftFinding, type ReleaseDriftDetail } from './shared/drift';
-import { AwsCallFailedError, StateConflictError, ValidationError } from './shared/errors';
+import { AwsCallFailedError, ReconcileIncompleteError, StateConflictError, ValidationError } from './shared/errors';
 import { ReleaseLock } from './shared/lock';
 import { createLogger, withReleaseKeys } from './shared/logger';
 import {
@@ -16,6 +16,7 @@ import {
   type LeaveRule,
   type RecoveryResult,
 } from './shared/recovery';
+import { listRegisteredServices, registryPathFromEnv, settleEach } from './shared/registry';
 import { withThrottlingRetry } from './shared/retry';
 import { loadServiceConfig } from './shared/service-config';
 import { SsmDocuments } from './shared/ssm-documents';
@@ -53,10 +54,59 @@ const leaveToOperator: LeaveRule = (held, dead) =>
   leaveUnlessHeld(held, dead) ??
   (held?.status === 'rollback-failed' ? { action: 'ignored', reason: `the lock is rollback-failed: ${held.reason ?? 'no reason'}` } : null);
 
+/** One service's result in a run of the reconciler. */
+export type ServiceReconcileResult = ReconcileResult & { readonly service: string };
+
+/** What one run found and did, per registered service. */
+export interface FleetReconcileResult {
+  /** Each registered service that was reconciled, in name order. */
+  readonly services: readonly ServiceReconcileResult[];
+}
+
+/** Services reconciled at once: bounded, so a large fleet does not hit SSM's and ECS's rate limits in one burst. */
+const SERVICE_CONCURRENCY = 4;
+
 /**
- * Runs on a schedule for the pipeline's service (`SERVICE_NAME`), because the execution
- * status-change events that trigger cleanup are delivered best effort: a lost one would leave
- * traffic split and the lock held with nothing to say so.
+ * Runs on a schedule for every service registered with the engine (the registry path is
+ * `RELEASE_REGISTRY_PATH`), because the execution status-change events that trigger cleanup are
+ * delivered best effort: a lost one would leave traffic split and the lock held with nothing to
+ * say so. Each service is reconciled on its own ({@link reconcileService}); one service's failure
+ * (a broken config, a rollback that cannot complete, AWS refusing a call) never keeps the others
+ * from being reconciled. When any failed, the run throws after all of them, naming each, so the
+ * failure reaches the dead-letter queue and its alarm (a retry reconciles every service again,
+ * which is safe: recovery acts only on what the documents still say).
+ *
+ * The scheduled event's content is not used.
+ */
+export async function handler(): Promise<FleetReconcileResult> {
+  const registry = await listRegisteredServices(clients.ssm, registryPathFromEnv());
+  for (const entry of registry.invalid) logger.error('Registry entry ignored', { ...entry });
+  const settled = await settleEach(registry.services, SERVICE_CONCURRENCY, (service) => reconcileService(service));
+  const services: ServiceReconcileResult[] = [];
+  const failures: string[] = [];
+  settled.forEach((outcome, index) => {
+    const service = registry.services[index];
+    if (outcome.status === 'fulfilled') {
+      services.push({ service, ...outcome.value });
+    } else {
+      const error = outcome.reason as unknown;
+      const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+      logger.error('Reconciling a service failed; the other services were reconciled', { service, error: message });
+      failures.push(`${service}: ${message}`);
+    }
+  });
+  if (failures.length > 0) {
+    throw new ReconcileIncompleteError(
+      `The reconciler could not reconcile ${failures.length} of ${registry.services.length} services: ${failures.join(' | ')}. ` +
+        `The others were reconciled (${services.map((s) => `${s.service} ${s.action}`).join(', ') || 'none'}). Fix what each error names.`,
+    );
+  }
+  logger.info('Reconciled every registered service', { count: services.length, actions: services.map((s) => `${s.service}:${s.action}`) });
+  return { services };
+}
+
+/**
+ * Reconciles one service:
  *
  * - Lock held by a RUNNING execution: nothing touched.
  * - Lock held by an execution that ended without its own rollback (ABORTED, TIMED_OUT, FAILED,
@@ -67,11 +117,8 @@ const leaveToOperator: LeaveRule = (held, dead) =>
  *   the `ECSRelease/Drift` metric (0 or 1) and, when found, a `Release Drift Detected` event
  *   (through the `DRIFT_EVENTS_STATE_MACHINE_ARN` publisher). It never fixes drift: only an
  *   operator knows whether the change was meant.
- *
- * The scheduled event's content is not used.
  */
-export async function handler(): Promise<ReconcileResult> {
-  const service = requiredEnv('SERVICE_NAME', 'the service this reconciler watches');
+export async function reconcileService(service: string): Promise<ReconcileResult> {
   const held = await withReleaseKeys(logger, { service }, () => lock.read(service));
   if (held) {
     return withReleaseKeys(logger, { service, releaseId: held.releaseId }, () => reconcileLock(service, held));

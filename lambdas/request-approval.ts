@@ -26,6 +26,7 @@ export async function handler(event: unknown): Promise<{ waitingFor: string; exp
   return withReleaseKeys(logger, { releaseId: release.id, service: release.service }, async () => {
     const now = new Date();
     const document: ApprovalDocument = {
+      service: release.service,
       releaseId: release.id,
       executionArn: release.executionArn,
       taskToken,

@@ -16,6 +16,9 @@
  *    pinned AWS SDK inside): its minified size, and its cold initialisation, the time a fresh
  *    Node.js process takes to load it and run its module scope (clients, schemas), the median of
  *    three fresh processes.
+ * 4. A fleet: one release engine with 1, 10 and 50 registered services, synthesized (no
+ *    bundling): CloudFormation resources added per service, functions, state machines and APIs
+ *    (constant), and the most managed policies of per-service grants on one handler role.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -26,6 +29,7 @@ import { handlerBuildOptions } from '../infra/bundling';
 import { LOCAL_BACKENDS, type LocalBackend } from './backends';
 import { orchestrationOverhead, type OrchestrationOverhead } from './overhead';
 import { runDemo } from './demo';
+import { synthesizeFleet } from '../infra/fleet-resources';
 
 const ROOT = path.join(__dirname, '..');
 
@@ -136,13 +140,38 @@ async function main(): Promise<void> {
     { measure: `cold init ${name}`, value: `${coldInitMs.toFixed(0)} ms`, goal: '≤ 250 ms', met: coldInitMs <= 250 },
   ]);
 
-  const width = Math.max(...[...rows, ...bundles].map((r) => r.measure.length));
+  console.log('fleet: one engine with 1, 10 and 50 services, synthesized ...');
+  const fleets = [1, 10, 50].map(synthesizeFleet);
+  const [base] = fleets;
+  const fleetRows: BundleRow[] = fleets.slice(1).flatMap((fleet) => {
+    const perService = (fleet.resources - base.resources) / (fleet.services - base.services);
+    return [
+      { measure: `resources per added service, 1 → ${fleet.services}`, value: perService.toFixed(1), goal: '≤ 15', met: perService <= 15 },
+      {
+        measure: `functions / state machines / APIs, ${fleet.services} services`,
+        value: `${fleet.functions} / ${fleet.stateMachines} / ${fleet.apis}`,
+        // One more provider function per stack of services (the initial-state custom resource), none per service.
+        goal: `${base.functions} (+1 per stack) / ${base.stateMachines} / ${base.apis}`,
+        met: fleet.functions - base.functions <= fleet.stacks - 1 && fleet.stateMachines === base.stateMachines && fleet.apis === base.apis,
+      },
+      {
+        measure: `managed policies on the busiest role, ${fleet.services} services`,
+        value: `${fleet.maxManagedPoliciesPerRole} (${fleet.stacks} stacks)`,
+        goal: '≤ 10 (IAM default quota)',
+        met: fleet.maxManagedPoliciesPerRole <= 10,
+      },
+    ];
+  });
+
+  const width = Math.max(...[...rows, ...bundles, ...fleetRows].map((r) => r.measure.length));
   const cell = (v: { value: string; met: boolean }) => `${v.met ? 'ok  ' : 'MISS'} ${v.value}`.padEnd(34);
   console.log('\nBenchmark (this machine):');
   console.log(`  ${''.padEnd(width)}  ${LOCAL_BACKENDS.map((b) => b.padEnd(34)).join(' ')} goal`);
   for (const r of rows) console.log(`  ${r.measure.padEnd(width)}  ${LOCAL_BACKENDS.map((b) => cell(r.values[b])).join(' ')} ${r.goal}`);
   console.log('\nHandler bundles (the same on both backends):');
   for (const r of bundles) console.log(`  ${r.met ? 'ok  ' : 'MISS'} ${r.measure.padEnd(width)}  ${r.value.padEnd(12)} goal ${r.goal}`);
+  console.log(`\nFleet (synthesized; ${base.resources} resources with one service):`);
+  for (const r of fleetRows) console.log(`  ${r.met ? 'ok  ' : 'MISS'} ${r.measure.padEnd(width)}  ${r.value.padEnd(12)} goal ${r.goal}`);
 }
 
 /** Every handler bundled as the CDK app bundles it: minified, names kept, the runtime's SDK. */

@@ -15,6 +15,7 @@
 import * as path from 'node:path';
 import type { ServiceConfig } from '../lambdas/shared/config';
 import { parameterNames } from '../lambdas/shared/documents';
+import { REGISTRY_PATH_ENV, registryEntryOf, registryPathOf } from '../lambdas/shared/registry';
 import { versionOf } from '../lambdas/shared/release';
 import { seedState } from '../lambdas/shared/release-state';
 import { templateFamilyOf } from '../lambdas/shared/task-definition';
@@ -50,6 +51,8 @@ const LAMBDAS_DIR = path.join(__dirname, '../lambdas');
  * release up for half a minute.
  */
 export const LOCAL_DEREGISTRATION_DELAY_SECONDS = 2;
+/** The release engine the local world's services are registered with (its registry path). */
+export const LOCAL_ENGINE = 'ecs-release';
 /** Local-only: the local load balancer health checks every target this often (AWS: the target group's 10 s). */
 export const LOCAL_TARGET_HEALTH_CHECK_INTERVAL_MS = 250;
 
@@ -230,7 +233,7 @@ async function start(options: LocalWorldOptions, endpointPort: number): Promise<
   });
   processWorld.endpointPort = Number(new URL(endpoint.url).port);
   const unresolveHostPrefixes = resolveHostPrefixes(new URL(endpoint.url).hostname);
-  pointHandlersAt(endpoint.url, region, config.service, options.logLevel ?? 'WARN');
+  pointHandlersAt(endpoint.url, region, options.logLevel ?? 'WARN');
 
   const stepFunctions = new LocalStepFunctions({
     definitionPath: RELEASE_ASL_PATH,
@@ -297,6 +300,9 @@ async function start(options: LocalWorldOptions, endpointPort: number): Promise<
 
   // What `cdk deploy` would have created.
   ssm.putJson(parameterNames(config.service).config, { ...config, releaseStateMachineArn: stateMachineArn });
+  // Registered with the engine, as the ReleasedService construct registers it: the alarm-watcher
+  // and the reconciler find the service there.
+  ssm.putString(registryEntryOf(LOCAL_ENGINE, config.service), config.service);
   // As the CDK sample: each colour's service starts on its template revision, which the app owns
   // and a release clones (a release registers its own revisions in the release family).
   const taskDefinition = (colour: 'blue' | 'green') =>
@@ -449,7 +455,7 @@ function meshWeights(appMesh: LocalAppMesh, traffic: Extract<ServiceConfig['traf
 }
 
 /** The environment every in-process handler reads: the endpoint, a region, fake credentials. */
-function pointHandlersAt(url: string, region: string, service: string, logLevel: string): void {
+function pointHandlersAt(url: string, region: string, logLevel: string): void {
   process.env.AWS_ENDPOINT_URL = url;
   process.env.AWS_REGION = region;
   process.env.AWS_DEFAULT_REGION = region;
@@ -457,8 +463,8 @@ function pointHandlersAt(url: string, region: string, service: string, logLevel:
   process.env.AWS_SECRET_ACCESS_KEY ??= 'local';
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
   process.env.POWERTOOLS_LOG_LEVEL ??= logLevel;
-  // One alarm-watcher per release pipeline, as the CDK construct deploys it.
-  process.env.SERVICE_NAME = service;
+  // One alarm-watcher and reconciler for every service of the engine, as the CDK construct deploys them.
+  process.env[REGISTRY_PATH_ENV] = registryPathOf(LOCAL_ENGINE);
 }
 
 function loadHandler(file: string): LambdaHandler {

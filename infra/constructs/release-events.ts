@@ -1,4 +1,5 @@
-import { ArnFormat, Duration, type RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { ArnFormat, Aws, Duration, Lazy, type RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import type * as kms from 'aws-cdk-lib/aws-kms';
@@ -44,16 +45,10 @@ const OPERATOR_ERRORS = ['RollbackFailedError', 'ScaleDownFailedError', 'LockRel
 
 /** Properties of {@link ReleaseEventPublisher}. */
 export interface ReleaseEventPublisherProps {
-  readonly serviceName: string;
-  /** The service's release dashboard in the console: every event and announcement links to it. */
-  readonly dashboardUrl: string;
-  /** The release state machine whose executions are reported. */
+  /** The release state machine whose executions are reported (of every service of its engine). */
   readonly stateMachine: sfn.IStateMachine;
   /** Its name: the publisher reads the end of its executions' histories. */
   readonly stateMachineName: string;
-  /** The approval document's parameter name; its creation means a gate is waiting. */
-  readonly approvalParameterName: string;
-  readonly approvalParameterArn: string;
   /** Where approvals and failures are announced. */
   readonly topic: sns.ITopic;
   /** The topic's key. */
@@ -74,10 +69,21 @@ export interface ReleaseEventPublisherProps {
 export class ReleaseEventPublisher extends Construct {
   /** The Express state machine that publishes. */
   readonly stateMachine: sfn.StateMachine;
+  /** Approval documents it may read, one per registered service. */
+  private readonly approvalParameterArns: string[] = [];
 
   constructor(scope: Construct, id: string, props: ReleaseEventPublisherProps) {
     super(scope, id);
-    const { serviceName: service, topic, dashboardUrl } = props;
+    const { topic } = props;
+    const region = Stack.of(this).region;
+    // Which service an event is about is read from the event itself (the execution's input, the
+    // approval document), so one publisher serves every service of the engine. The dashboard
+    // link is built as dashboardUrlOf builds it.
+    const dashboardUrlAt = (servicePath: string) =>
+      sfn.JsonPath.format(
+        `https://${region}.console.aws.amazon.com/cloudwatch/home?region=${region}#dashboards/dashboard/ecs-release-{}`,
+        sfn.JsonPath.stringAt(servicePath),
+      );
 
     const publish = tasks.EventBridgePutEvents.jsonPath(this, 'PutReleaseEvent', {
       comment: 'One event, one schema: source ecs-release, detail-type per outcome.',
@@ -114,32 +120,36 @@ export class ReleaseEventPublisher extends Construct {
         parameters: {
           detailType,
           notify: announce !== null,
-          subject: announce?.subject ?? '',
+          subject: announce ? sfn.JsonPath.format(`{}: ${announce.subject}`, sfn.JsonPath.stringAt('$.service')) : '',
           message: !announce
             ? ''
             : announce.withError
               ? sfn.JsonPath.format(
-                  `Release {} of ${service} ${announce.what}: {}. {} Execution: {} Dashboard: ${dashboardUrl}`,
+                  `Release {} of {} ${announce.what}: {}. {} Execution: {} Dashboard: {}`,
                   sfn.JsonPath.stringAt('$.detail.name'),
+                  sfn.JsonPath.stringAt('$.service'),
                   sfn.JsonPath.stringAt('$.detail.error'),
                   sfn.JsonPath.stringAt('$.detail.cause'),
                   sfn.JsonPath.stringAt('$.detail.executionArn'),
+                  sfn.JsonPath.stringAt('$.dashboardUrl'),
                 )
               : sfn.JsonPath.format(
-                  `Release {} of ${service} ${announce.what}. Execution: {} Dashboard: ${dashboardUrl}`,
+                  `Release {} of {} ${announce.what}. Execution: {} Dashboard: {}`,
                   sfn.JsonPath.stringAt('$.detail.name'),
+                  sfn.JsonPath.stringAt('$.service'),
                   sfn.JsonPath.stringAt('$.detail.executionArn'),
+                  sfn.JsonPath.stringAt('$.dashboardUrl'),
                 ),
           detail: {
             schemaVersion: 1,
-            service,
+            service: sfn.JsonPath.stringAt('$.service'),
             releaseId: sfn.JsonPath.stringAt('$.detail.name'),
             executionArn: sfn.JsonPath.stringAt('$.detail.executionArn'),
             outcome,
             status: sfn.JsonPath.stringAt('$.detail.status'),
             error: sfn.JsonPath.stringAt('$.detail.error'),
             cause: sfn.JsonPath.stringAt('$.detail.cause'),
-            dashboardUrl,
+            dashboardUrl: sfn.JsonPath.stringAt('$.dashboardUrl'),
             at: sfn.JsonPath.stringAt('$.time'),
           },
         },
@@ -149,17 +159,17 @@ export class ReleaseEventPublisher extends Construct {
     const errorIs = (names: string[]) =>
       sfn.Condition.or(...names.map((name) => sfn.Condition.stringEquals('$.detail.error', name)));
     const rejected = fromExecution('Rejected', RELEASE_EVENT_TYPES.rejected, 'rejected', {
-      subject: `${service}: release rejected`,
+      subject: 'release rejected',
       what: 'was rejected before anything changed',
       withError: true,
     });
     const needsOperator = fromExecution('NeedsOperator', RELEASE_EVENT_TYPES.failed, 'failed', {
-      subject: `${service}: release needs an operator`,
+      subject: 'release needs an operator',
       what: 'needs an operator',
       withError: true,
     });
     const rolledBack = fromExecution('RolledBack', RELEASE_EVENT_TYPES.rolledBack, 'rolled-back', {
-      subject: `${service}: release rolled back`,
+      subject: 'release rolled back',
       what: 'was rolled back',
       withError: true,
     });
@@ -219,7 +229,7 @@ export class ReleaseEventPublisher extends Construct {
           sfn.Condition.stringEquals('$.detail.status', 'TIMED_OUT'),
         ),
         fromExecution('Stopped', RELEASE_EVENT_TYPES.stopped, 'stopped', {
-          subject: `${service}: release stopped`,
+          subject: 'release stopped',
           what: 'was stopped from outside; the cleanup handler rolls it back',
           withError: false,
         }),
@@ -236,36 +246,68 @@ export class ReleaseEventPublisher extends Construct {
         parameters: {
           time: sfn.JsonPath.stringAt('$.time'),
           detail: sfn.JsonPath.jsonMerge(sfn.JsonPath.objectAt('$.defaults'), sfn.JsonPath.objectAt('$.detail')),
+          request: sfn.JsonPath.stringToJson(sfn.JsonPath.stringAt('$.detail.input')),
         },
-      }).next(byStatus),
+      }).next(
+        // The release request names the service; one that does not (Plan rejects it) is still reported.
+        new sfn.Choice(this, 'NamesAService?')
+          .when(
+            sfn.Condition.and(sfn.Condition.isPresent('$.request.service'), sfn.Condition.isString('$.request.service')),
+            new sfn.Pass(this, 'ServiceFromRequest', {
+              parameters: {
+                time: sfn.JsonPath.stringAt('$.time'),
+                detail: sfn.JsonPath.objectAt('$.detail'),
+                service: sfn.JsonPath.stringAt('$.request.service'),
+                dashboardUrl: dashboardUrlAt('$.request.service'),
+              },
+            }).next(byStatus),
+          )
+          .otherwise(
+            new sfn.Pass(this, 'NoServiceInRequest', {
+              parameters: {
+                time: sfn.JsonPath.stringAt('$.time'),
+                detail: sfn.JsonPath.objectAt('$.detail'),
+                service: '(none)',
+                dashboardUrl: `https://${region}.console.aws.amazon.com/cloudwatch/home?region=${region}#dashboards`,
+              },
+            }).next(byStatus),
+          ),
+      ),
     );
 
     // Approval: the event only says the parameter changed; the document says which release and gate.
-    const readApproval = tasks.CallAwsService.jsonPath(this, 'ReadApproval', {
-      service: 'ssm',
-      action: 'getParameter',
-      parameters: { Name: props.approvalParameterName },
-      iamResources: [props.approvalParameterArn],
-      iamAction: 'ssm:GetParameter',
-      resultSelector: { 'document.$': 'States.StringToJson($.Parameter.Value)' },
-      resultPath: '$.approval',
+    // The SDK integration written out, so that its IAM is exactly the approval documents of the
+    // registered services (grantReadApproval), never a wildcard over every service's documents.
+    const readApproval = new sfn.CustomState(this, 'ReadApproval', {
+      stateJson: {
+        Type: 'Task',
+        Resource: `arn:${Aws.PARTITION}:states:::aws-sdk:ssm:getParameter`,
+        Parameters: { 'Name.$': '$.detail.name' },
+        ResultSelector: { 'document.$': 'States.StringToJson($.Parameter.Value)' },
+        ResultPath: '$.approval',
+      },
     });
     const approvalEvent = new sfn.Pass(this, 'ApprovalRequested', {
       parameters: {
         detailType: RELEASE_EVENT_TYPES.approvalRequested,
         notify: true,
-        subject: `${service}: release waits for approval`,
+        subject: sfn.JsonPath.format('{}: release waits for approval', sfn.JsonPath.stringAt('$.approval.document.service')),
         message: sfn.JsonPath.format(
-          `Release {} of ${service} waits at the {} gate until {}. ` +
-            `Approve with POST /releases/${service}/approve or reject with POST /releases/${service}/reject (IAM-signed), ` +
-            `or ecs-release approve|reject --service ${service}. Dashboard: ${dashboardUrl}`,
+          'Release {} of {} waits at the {} gate until {}. ' +
+            'Approve with POST /releases/{}/approve or reject with POST /releases/{}/reject (IAM-signed), ' +
+            'or ecs-release approve|reject --service {}. Dashboard: {}',
           sfn.JsonPath.stringAt('$.approval.document.releaseId'),
+          sfn.JsonPath.stringAt('$.approval.document.service'),
           sfn.JsonPath.stringAt('$.approval.document.gate'),
           sfn.JsonPath.stringAt('$.approval.document.expiresAt'),
+          sfn.JsonPath.stringAt('$.approval.document.service'),
+          sfn.JsonPath.stringAt('$.approval.document.service'),
+          sfn.JsonPath.stringAt('$.approval.document.service'),
+          dashboardUrlAt('$.approval.document.service'),
         ),
         detail: {
           schemaVersion: 1,
-          service,
+          service: sfn.JsonPath.stringAt('$.approval.document.service'),
           releaseId: sfn.JsonPath.stringAt('$.approval.document.releaseId'),
           executionArn: sfn.JsonPath.stringAt('$.approval.document.executionArn'),
           outcome: 'approval-requested',
@@ -274,7 +316,7 @@ export class ReleaseEventPublisher extends Construct {
           cause: null,
           gate: sfn.JsonPath.stringAt('$.approval.document.gate'),
           expiresAt: sfn.JsonPath.stringAt('$.approval.document.expiresAt'),
-          dashboardUrl,
+          dashboardUrl: dashboardUrlAt('$.approval.document.service'),
           at: sfn.JsonPath.stringAt('$.time'),
         },
       },
@@ -295,7 +337,7 @@ export class ReleaseEventPublisher extends Construct {
     });
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
       stateMachineType: sfn.StateMachineType.EXPRESS,
-      comment: `Publishes the release events of ${service}`,
+      comment: `Publishes the release events of ${props.stateMachineName}`,
       definitionBody: sfn.DefinitionBody.fromChainable(definition),
       timeout: Duration.minutes(1),
       tracingEnabled: true,
@@ -322,7 +364,7 @@ export class ReleaseEventPublisher extends Construct {
       maxEventAge: Duration.hours(2),
     });
     new events.Rule(this, 'ExecutionStatusRule', {
-      description: `Release events of ${service}: status changes of its release executions`,
+      description: `Release events of ${props.stateMachineName}: status changes of its release executions`,
       eventPattern: {
         source: ['aws.states'],
         detailType: ['Step Functions Execution Status Change'],
@@ -331,13 +373,25 @@ export class ReleaseEventPublisher extends Construct {
       targets: [target],
     });
     new events.Rule(this, 'ApprovalRequestedRule', {
-      description: `Release events of ${service}: an approval gate started waiting`,
+      description: `Release events of ${props.stateMachineName}: an approval gate of one of its services started waiting`,
       eventPattern: {
         source: ['aws.ssm'],
         detailType: ['Parameter Store Change'],
-        detail: { name: [props.approvalParameterName], operation: ['Create', 'Update'] },
+        // Any service's gate: the approval documents are the only parameters named so.
+        detail: { name: events.Match.wildcard('/ecs-release/*/approval'), operation: ['Create', 'Update'] },
       },
       targets: [target],
     });
+  }
+
+  /** Lets the publisher read one registered service's approval document (a gate opened). */
+  grantReadApproval(approvalParameterArn: string): void {
+    if (this.approvalParameterArns.length === 0) {
+      // One statement, listing every registered service's document (added before synthesis).
+      this.stateMachine.addToRolePolicy(
+        new iam.PolicyStatement({ actions: ['ssm:GetParameter'], resources: Lazy.list({ produce: () => this.approvalParameterArns }) }),
+      );
+    }
+    this.approvalParameterArns.push(approvalParameterArn);
   }
 }

@@ -12,6 +12,11 @@ export type HandlerPermission =
   /** ssm:DeleteParameter under `/ecs-release/<service>/`: delete a release document (lock, bake, approval). */
   | 'deleteDocuments'
   /**
+   * ssm:GetParametersByPath on the engine's registry path (`/ecs-release-registry/<engine>`),
+   * which holds only the registered services' names: which services the engine-wide handlers serve.
+   */
+  | 'listServices'
+  /**
    * Read the traffic split: appmesh:DescribeRoute on the release route (App Mesh);
    * elasticloadbalancing:DescribeRules or DescribeListeners (ALB).
    */
@@ -198,7 +203,7 @@ export const EVENT_HANDLERS = {
     entry: 'alarm-watcher.ts',
     description: 'Fails the running bake the moment one of its alarms goes to ALARM',
     timeout: Duration.seconds(60),
-    permissions: ['readDocuments', 'sendTaskFailure'],
+    permissions: ['listServices', 'readDocuments', 'sendTaskFailure'],
   },
   cleanup: {
     entry: 'cleanup.ts',
@@ -213,6 +218,7 @@ export const EVENT_HANDLERS = {
     // Cleanup's permissions (it recovers through the same code), plus asking Step Functions about
     // the lock's execution and reporting drift.
     permissions: [
+      'listServices',
       'readDocuments',
       'writeDocuments',
       'deleteDocuments',

@@ -20,9 +20,11 @@ import { CreateOnlyFargateService, type CreateOnlyFargateServiceProps, CreateOnl
 export const DEFAULT_ENVOY_IMAGE = 'public.ecr.aws/appmesh/aws-appmesh-envoy:v1.29.12.1-prod';
 export const DEFAULT_CLOUDWATCH_AGENT_IMAGE = 'public.ecr.aws/cloudwatch-agent/cloudwatch-agent:1.300049.1b929';
 
-const APP_PORT = 8080;
+/** The port colorapp listens on in its tasks. */
+export const APP_PORT = 8080;
 /** The weighted rule (ALB) and route (App Mesh) come after the header rules and routes, which win first. */
-const WEIGHTED_PRIORITY = 10;
+/** The weighted rule's priority: after the header test rules (1 and 2). */
+export const WEIGHTED_PRIORITY = 10;
 const ENVOY_UID = '1337';
 const STATS_CONFIG_DIR = '/etc/envoy-release';
 
@@ -49,6 +51,10 @@ export interface ColorappMesh {
 /** The Application Load Balancer pieces of the service (`traffic: 'alb'`, the default). */
 export interface ColorappAlb {
   readonly loadBalancer: elbv2.ApplicationLoadBalancer;
+  /** The load balancer's security group (port 80 from anywhere; egress to the colour tasks only). */
+  readonly loadBalancerSecurityGroup: ec2.SecurityGroup;
+  /** The colour tasks' security group: HTTP from the load balancer only (copies of colorapp use it too). */
+  readonly tasksSecurityGroup: ec2.SecurityGroup;
   /**
    * The production listener (HTTP 80). Its default action answers 503 (no release rule) and never
    * changes: the weights live in {@link weightedRule}.
@@ -183,6 +189,10 @@ export class ColorappServiceStack extends Stack {
   readonly executionRole: iam.Role;
   /** Where release images are pushed; the pipeline watches it. */
   readonly repository: ecr.Repository;
+  /** The first image every colour starts on (copies of colorapp start on it too). */
+  readonly initialImage: ecrAssets.DockerImageAsset;
+  /** The containers' log group. */
+  readonly containerLogs: logs.LogGroup;
 
   constructor(scope: Construct, id: string, props: ColorappServiceStackProps = {}) {
     super(scope, id, props);
@@ -217,6 +227,7 @@ export class ColorappServiceStack extends Stack {
       containerInsightsV2: ecs.ContainerInsights.ENABLED,
     });
     const logGroup = new logs.LogGroup(this, 'ContainerLogs', { retention: logs.RetentionDays.ONE_MONTH, removalPolicy });
+    this.containerLogs = logGroup;
 
     // --- Colour services ------------------------------------------------------------------------
     this.repository = new ecr.Repository(this, 'Repository', {
@@ -231,6 +242,7 @@ export class ColorappServiceStack extends Stack {
       directory: path.join(__dirname, '..', '..', 'colorapp'),
       platform: ecrAssets.Platform.LINUX_AMD64,
     });
+    this.initialImage = image;
 
     this.taskRole = new iam.Role(this, 'TaskRole', {
       assumedBy: new iam.ServicePrincipal('ecs-tasks.amazonaws.com'),
@@ -422,7 +434,12 @@ export class ColorappServiceStack extends Stack {
       value: `http://${loadBalancer.loadBalancerDnsName}/`,
       description: `colorapp through the load balancer (add the header ${settings.alb.testHeader}: green to reach green)`,
     });
-    return { kind: 'alb', alb: { loadBalancer, listener, weightedRule, targetGroups, testRules }, services, taskDefinitions };
+    return {
+      kind: 'alb',
+      alb: { loadBalancer, loadBalancerSecurityGroup: lbSecurityGroup, tasksSecurityGroup, listener, weightedRule, targetGroups, testRules },
+      services,
+      taskDefinitions,
+    };
   }
 
   /**

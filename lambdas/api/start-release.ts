@@ -6,6 +6,7 @@ import * as z from 'zod';
 import { createLogger } from '../shared/logger';
 import { ReleaseRequestSchema, type ReleaseRequest } from '../shared/release';
 import { computeSchedule } from '../shared/schedule';
+import { ValidationError } from '../shared/errors';
 import { parseOrThrow } from '../shared/validation';
 import { newReleaseId } from './executions';
 import {
@@ -32,6 +33,24 @@ const logger = createLogger('api-start-release');
  */
 const StartReleaseBodySchema = z.strictObject(ReleaseRequestSchema.shape);
 
+/**
+ * `POST /releases/{service}` names the service in the path (so IAM can allow one service's route
+ * and not another's): it fills the body's `service`, and a body that names another is refused.
+ *
+ * @throws ValidationError when the body names a service other than the path's.
+ */
+function withPathService(event: APIGatewayProxyEvent, body: unknown): unknown {
+  const service = event.pathParameters?.service;
+  if (service === undefined || body === null || typeof body !== 'object' || Array.isArray(body)) return body;
+  const named = (body as { service?: unknown }).service;
+  if (named !== undefined && named !== service) {
+    throw new ValidationError(
+      `The body names service '${String(named)}' but the path is /releases/${service}: leave service out of the body, or POST to /releases/${String(named)}.`,
+    );
+  }
+  return { ...body, service };
+}
+
 /** What `POST /releases` answers with (202). */
 export interface StartReleaseResponse {
   readonly releaseId: string;
@@ -39,7 +58,8 @@ export interface StartReleaseResponse {
 }
 
 /**
- * `POST /releases`: validates a release request and starts the release state machine.
+ * `POST /releases` (the body names the service) and `POST /releases/{service}`: validates a
+ * release request and starts the release state machine.
  *
  * Answers 400 naming the invalid field, 404 when the service has no configuration or one of its
  * ECS services is missing, 409 when a release of the service is running (with its id) or its
@@ -51,7 +71,7 @@ export interface StartReleaseResponse {
 export async function handler(event: APIGatewayProxyEvent, context?: Context): Promise<APIGatewayProxyResult> {
   return handleApiRequest(logger, event, context, async () => {
     const stateMachineArn = requireEnv('STATE_MACHINE_ARN');
-    const request = parseOrThrow(StartReleaseBodySchema, parseJsonBody(event), 'release request');
+    const request = parseOrThrow(StartReleaseBodySchema, withPathService(event, parseJsonBody(event)), 'release request');
     // A strategy the schedule cannot be computed from would only be rejected by Plan: say so now.
     if (request.strategy) computeSchedule(request.strategy);
     const { service } = request;

@@ -247,6 +247,8 @@ export type BakeDocument = z.infer<typeof BakeDocumentSchema>;
 
 /** `/ecs-release/<service>/approval`: the task token of a waiting approval gate. */
 export const ApprovalDocumentSchema = z.object({
+  /** The service (the engine-wide release-event publisher reads it; absent in documents written before fleets). */
+  service: z.string().optional(),
   releaseId: z.string(),
   executionArn: z.string(),
   taskToken: z.string(),

@@ -179,6 +179,14 @@ export class RollbackFailedError extends ReleaseError {
   override readonly name = 'RollbackFailedError' as const;
 }
 
+/**
+ * A run of the engine-wide reconciler could not reconcile every registered service. It reconciled
+ * the others first; the message names each service that failed and why.
+ */
+export class ReconcileIncompleteError extends ReleaseError {
+  override readonly name = 'ReconcileIncompleteError' as const;
+}
+
 /** Every catalogue error class, keyed by its name. */
 export const ERROR_CATALOGUE = {
   ValidationError,
@@ -207,6 +215,7 @@ export const ERROR_CATALOGUE = {
   ExecutionTimedOutError,
   ExecutionNotFoundError,
   RollbackFailedError,
+  ReconcileIncompleteError,
 } as const;
 
 /** A name from the catalogue. */

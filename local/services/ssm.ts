@@ -122,7 +122,16 @@ export class LocalSsm implements JsonProtocolService {
    * @throws AwsServiceError `ValidationException` when the JSON is too long for the parameter's tier.
    */
   putJson(name: string, value: unknown): number {
-    return this.putParameter({ Name: name, Value: JSON.stringify(value), Type: 'String', Overwrite: true }).Version as number;
+    return this.putString(name, JSON.stringify(value));
+  }
+
+  /**
+   * Writes a plain string value (creating or overwriting), validated as PutParameter validates it.
+   *
+   * @returns the new version.
+   */
+  putString(name: string, value: string): number {
+    return this.putParameter({ Name: name, Value: value, Type: 'String', Overwrite: true }).Version as number;
   }
 
   /**

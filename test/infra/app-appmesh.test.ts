@@ -65,7 +65,8 @@ describe('the App Mesh variant', () => {
   it('releases through the weighted route, with no load balancer API', () => {
     expect(synth.release.pipeline.trafficKind).toBe('appmesh');
     expect(synth.service.alb).toBeUndefined();
-    const actions = resources(release, 'AWS::IAM::Policy')
+    // Per-service grants are in the engine's managed policies of each handler role.
+    const actions = [...resources(release, 'AWS::IAM::Policy'), ...resources(release, 'AWS::IAM::ManagedPolicy')]
       .flatMap(([, p]) => p.Properties.PolicyDocument.Statement as Cfn[])
       .flatMap((s) => (Array.isArray(s.Action) ? s.Action : [s.Action]) as string[]);
     expect(actions).toContain('appmesh:UpdateRoute');

@@ -20,6 +20,8 @@ import { definitionPlaceholders, RELEASE_DEFINITION_FILE } from '../../infra/con
 import { RELEASE_EVENT_SOURCE, RELEASE_EVENT_TYPES } from '../../infra/release-event-schema';
 import { CLEANUP_EXECUTION_STATUSES } from '../../infra/release-rules';
 import { alarmDefinitionsOf, COLORAPP, serviceConfigOf, settingsForTraffic } from '../../infra/colorapp-settings';
+import { sampleServicesOf } from '../../infra/app';
+import { App } from 'aws-cdk-lib';
 import { matchesEventPattern } from '../../local/bus';
 import type { BusEvent } from '../../local/contracts';
 import { dashboardNameOf } from '../../lambdas/shared/console-links';
@@ -58,6 +60,11 @@ const HANDLERS: Record<string, ReleaseHandlerSpec> = {
   ...Object.fromEntries(Object.entries(EVENT_HANDLERS).map(([k, v]) => [k.charAt(0).toUpperCase() + k.slice(1), v])),
   ...Object.fromEntries(Object.entries(API_HANDLERS).map(([k, v]) => [k.charAt(0).toUpperCase() + k.slice(1), v])),
 };
+
+/** Inline and managed policies: an engine packs each handler's per-service grants into managed policies of its role. */
+function rolePolicies(template: Template): Array<[string, Cfn]> {
+  return [...resources(template, 'AWS::IAM::Policy'), ...resources(template, 'AWS::IAM::ManagedPolicy')];
+}
 
 describe('cdk-nag (AwsSolutions)', () => {
   it('synthesizes with no unacknowledged finding (a finding would have made app.synth() throw)', () => {
@@ -248,7 +255,7 @@ describe('handlers', () => {
 
     const grantedActions = (id: string): Set<string> => {
       const role = synth.release.pipeline.node.findChild(`${id}Role`);
-      const statements = resources(release, 'AWS::IAM::Policy')
+      const statements = rolePolicies(release)
         .filter(([, p]) => (p.Properties.Roles as Array<{ Ref: string }>).some((r) => r.Ref === logicalId(role)))
         .flatMap(([, p]) => p.Properties.PolicyDocument.Statement as Array<{ Action: string | string[]; Effect: string }>);
       return new Set(statements.flatMap((s) => (Array.isArray(s.Action) ? s.Action : [s.Action])));
@@ -279,10 +286,12 @@ describe('handlers', () => {
     });
 
     it('gives the read-only handlers ssm:GetParameter and no other SSM action', () => {
-      const readOnly = ['PlanRelease', 'ShiftTraffic', 'ScaleDownOldColour', 'AlarmWatcher', 'StartRelease', 'GetRelease', 'AbortRelease', 'DeployIdle'];
+      const readOnly = ['PlanRelease', 'ShiftTraffic', 'ScaleDownOldColour', 'StartRelease', 'GetRelease', 'AbortRelease', 'DeployIdle'];
       for (const id of readOnly) {
         expect({ id, ssm: [...grantedActions(id)].filter((a) => a.startsWith('ssm:')) }).toEqual({ id, ssm: ['ssm:GetParameter'] });
       }
+      // The alarm-watcher also lists the registered services (a path of names only).
+      expect([...grantedActions('AlarmWatcher')].filter((a) => a.startsWith('ssm:')).sort()).toEqual(['ssm:GetParameter', 'ssm:GetParametersByPath']);
     });
   });
 });
@@ -305,7 +314,7 @@ describe('IAM', () => {
   });
 
   it('scopes SSM to the named release documents (writes never the config), the route to the weighted route, services to the two colours', () => {
-    const statements = resources(release, 'AWS::IAM::Policy').flatMap(
+    const statements = rolePolicies(release).flatMap(
       ([, p]) => p.Properties.PolicyDocument.Statement as Array<{ Action: string | string[]; Resource: unknown }>,
     );
     const resourcesFor = (action: string) =>
@@ -319,8 +328,10 @@ describe('IAM', () => {
         new Set(['state', 'lock', 'bake', 'approval']),
       );
     }
+    // Reads: the service's own prefix, which holds exactly its five documents (one ARN per service
+    // keeps a fleet within IAM's policy quotas); the event publisher reads the approval document.
     expect(new Set(resourcesFor('ssm:GetParameter').map((r) => r.replace(/^.*:parameter\/ecs-release\/colorapp\//, '').replace(/"$/, '')))).toEqual(
-      new Set(['config', 'state', 'lock', 'bake', 'approval']),
+      new Set(['*', 'approval']),
     );
     // Cross-stack references read the service stack's outputs (weak references, cdk.json).
     // The ALB sample's weighted forward is the listener rule created once by a custom resource:
@@ -344,7 +355,8 @@ describe('IAM', () => {
 describe('triggers', () => {
   it('every API method uses AWS_IAM authorization', () => {
     const methods = resources(release, 'AWS::ApiGateway::Method');
-    expect(methods.map(([, m]) => `${m.Properties.HttpMethod}`).sort()).toEqual(['GET', 'GET', 'POST', 'POST', 'POST', 'POST']);
+    // POST /releases, POST /releases/{service} (IAM per service), approve, reject, abort; two GETs.
+    expect(methods.map(([, m]) => `${m.Properties.HttpMethod}`).sort()).toEqual(['GET', 'GET', 'POST', 'POST', 'POST', 'POST', 'POST']);
     for (const [, method] of methods) expect(method.Properties.AuthorizationType).toBe('AWS_IAM');
   });
 
@@ -390,10 +402,10 @@ describe('triggers', () => {
 
     it('fires only for source ecs-release, not for any other sender of the same detail-type', () => {
       const pattern = rule().Properties.EventPattern;
-      expect(pattern).toEqual({ source: ['ecs-release'], 'detail-type': ['Release Requested'], detail: { service: ['colorapp'] } });
+      // Any service of the engine: Plan refuses one that is not registered (ConfigNotFoundError, Release Rejected).
+      expect(pattern).toEqual({ source: ['ecs-release'], 'detail-type': ['Release Requested'] });
       expect(matchesEventPattern(pattern, event('ecs-release', 'Release Requested', request))).toBe(true);
       expect(matchesEventPattern(pattern, event('my.ci', 'Release Requested', request))).toBe(false);
-      expect(matchesEventPattern(pattern, event('ecs-release', 'Release Requested', { ...request, service: 'other' }))).toBe(false);
       // AWS's documented ECR push sample: an aws.* event with the service's name in it is not a request.
       const ecrPush = { 'action-type': 'PUSH', result: 'SUCCESS', 'repository-name': 'colorapp', 'image-digest': 'sha256:7f5b2640fe6fb4f46592dfd3410c4a79dac4f89e4782432e0378abcd1234', 'image-tag': 'v2', service: 'colorapp' };
       expect(matchesEventPattern(pattern, event('aws.ecr', 'ECR Image Action', ecrPush))).toBe(false);
@@ -635,7 +647,7 @@ describe('service configuration', () => {
 
 describe('initial release state', () => {
   const STATE = parameterNames('colorapp').state;
-  const initialState = () => synth.release.pipeline.node.findChild('InitialState');
+  const initialState = () => synth.release.pipeline.service.node.findChild('InitialState');
   const customResource = (): [string, Resource] => {
     const found = resources(release, 'Custom::EcsReleaseInitialState');
     expect(found).toHaveLength(1);
@@ -710,8 +722,8 @@ describe('initial release state', () => {
   });
 
   it('runs its provider with its own role, which otherwise may only write to its own log group', () => {
-    const role = synth.release.pipeline.node.findChild('InitialStateProviderRole');
-    const logGroup = synth.release.pipeline.node.findChild('InitialStateProviderLogs');
+    const role = synth.release.pipeline.service.node.findChild('InitialStateProviderRole');
+    const logGroup = synth.release.pipeline.service.node.findChild('InitialStateProviderLogs');
     const [, provider] = resources(release, 'AWS::Lambda::Function').find(([id]) => id.startsWith('AWS679f53fac002430cb0da5b7982bd2287'))!;
     expect(provider.Properties.Role).toEqual({ 'Fn::GetAtt': [logicalId(role), 'Arn'] });
     expect(provider.Properties.LoggingConfig.LogGroup).toEqual({ Ref: logicalId(logGroup) });
@@ -797,7 +809,7 @@ describe('alarms', () => {
 describe('the reconciler', () => {
   const policyStatementsOf = (id: string): Cfn[] => {
     const role = synth.release.pipeline.node.findChild(`${id}Role`);
-    return resources(release, 'AWS::IAM::Policy')
+    return rolePolicies(release)
       .filter(([, p]) => (p.Properties.Roles as Array<{ Ref: string }>).some((r) => r.Ref === logicalId(role)))
       .flatMap(([, p]) => p.Properties.PolicyDocument.Statement as Cfn[]);
   };
@@ -809,7 +821,7 @@ describe('the reconciler', () => {
       Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [logicalId(reconcile), 'Arn'] } })],
     });
     const [, fn] = resources(release, 'AWS::Lambda::Function').find(([id]) => id === logicalId(reconcile))!;
-    expect(fn.Properties.Environment.Variables.SERVICE_NAME).toBe('colorapp');
+    expect(fn.Properties.Environment.Variables.RELEASE_REGISTRY_PATH).toBe('/ecs-release-registry/ecs-release-colorapp');
   });
 
   it('publishes its Drift metric in the ECSRelease namespace only', () => {
@@ -940,7 +952,7 @@ describe('the release dashboard', () => {
   it('gives every handler that sets weights PutMetricData in the ECSRelease namespace only', () => {
     for (const id of ['ShiftTraffic', 'RollbackRelease', 'Cleanup', 'Reconcile']) {
       const role = synth.release.pipeline.node.findChild(`${id}Role`);
-      const statements = resources(release, 'AWS::IAM::Policy')
+      const statements = rolePolicies(release)
         .filter(([, p]) => (p.Properties.Roles as Array<{ Ref: string }>).some((r) => r.Ref === logicalId(role)))
         .flatMap(([, p]) => p.Properties.PolicyDocument.Statement as Cfn[])
         .filter((s) => s.Action === 'cloudwatch:PutMetricData');
@@ -961,7 +973,8 @@ describe('release events out', () => {
   it('an Express state machine publishes them from the execution status and approval document changes', () => {
     release.hasResourceProperties('AWS::StepFunctions::StateMachine', { StateMachineType: 'EXPRESS', TracingConfiguration: { Enabled: true } });
     release.hasResourceProperties('AWS::Events::Rule', {
-      EventPattern: { source: ['aws.ssm'], detail: { name: ['/ecs-release/colorapp/approval'], operation: ['Create', 'Update'] } },
+      // One rule for every service's gate: the approval documents are the only parameters named so.
+      EventPattern: { source: ['aws.ssm'], detail: { name: [{ wildcard: '/ecs-release/*/approval' }], operation: ['Create', 'Update'] } },
     });
     release.hasResourceProperties('AWS::Events::Rule', {
       EventPattern: { source: ['aws.states'], detail: { stateMachineArn: [stateMachineRef()] } },
@@ -1082,5 +1095,50 @@ describe('the sample service', () => {
     expect(images).toHaveLength(1);
     const staged = path.join(synth.assembly.directory, images[0].source.directory);
     expect(readFileSync(path.join(staged, 'Dockerfile'), 'utf8')).toEqual(readFileSync(path.join(PROJECT_ROOT, 'colorapp', 'Dockerfile'), 'utf8'));
+  });
+});
+
+/**
+ * The fleet sample (`cdk synth -c services=N`): copies of colorapp behind the sample's load
+ * balancer, each in a stack of its own, all registered with colorapp's one engine. One extra
+ * synth, without bundling, with services=2.
+ */
+describe('the fleet sample', () => {
+  let fleet: ReturnType<typeof synthesizeSampleApp>;
+  beforeAll(() => {
+    fleet = synthesizeSampleApp({ bundle: false, services: 2 });
+  }, 120_000);
+  const count = (template: Template, type: string) => resources(template, type).length;
+
+  it('registers colorapp-2 with the one engine: no function, state machine or API more than the single-service sample', () => {
+    for (const type of ['AWS::Lambda::Function', 'AWS::StepFunctions::StateMachine', 'AWS::ApiGateway::RestApi']) {
+      expect({ type, count: count(fleet.releaseTemplate, type) }).toEqual({ type, count: count(release, type) });
+    }
+    const added = resources(fleet.releaseTemplate).length - resources(release).length;
+    expect(added).toBeLessThanOrEqual(15);
+    const configs = resources(fleet.releaseTemplate, 'AWS::SSM::Parameter')
+      .filter(([, p]) => String(p.Properties.Name).endsWith('/config'))
+      .map(([, p]) => JSON.parse(String(flattenIntrinsics(p.Properties.Value))));
+    expect(configs.map((c) => c.service).sort()).toEqual(['colorapp', 'colorapp-2']);
+    expect(new Set(configs.map((c) => c.releaseStateMachineArn)).size).toBe(1);
+  });
+
+  it("runs colorapp-2 behind the sample's load balancer on its own listener, with its own create-only services and weighted rule", () => {
+    const [copy] = fleet.copies;
+    const template = Template.fromStack(copy);
+    template.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', { Port: 8002 });
+    const created = resources(template, 'Custom::EcsReleaseService').map(([, r]) => JSON.parse(String(flattenIntrinsics(r.Properties.Create))).parameters.serviceName);
+    expect(created.sort()).toEqual(['colorapp-2-blue', 'colorapp-2-green']);
+    expect(resources(template, 'Custom::EcsReleaseWeightedListenerRule')).toHaveLength(1);
+    // colorapp's own stack is the single-service sample's.
+    expect(resources(fleet.serviceTemplate).length).toBe(resources(service).length);
+  });
+
+  it.each([0, 51, 'many', 2.5])('refuses services=%p, naming the allowed range', (value) => {
+    expect(() => sampleServicesOf(new App({ context: { services: value } }), 'alb')).toThrow(/a whole number from 1 to 50/);
+  });
+
+  it('refuses more than one service on App Mesh', () => {
+    expect(() => sampleServicesOf(new App(), 'appmesh', { services: 2 })).toThrow(/App Mesh .* runs one service only/);
   });
 });

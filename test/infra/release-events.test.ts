@@ -25,21 +25,20 @@ const DASHBOARD_URL = dashboardUrlOf('eu-west-1', 'colorapp');
  * calls replaced: what an execution status change or an approval document turns into.
  */
 const app = newApp({ bundle: false });
-const stack = new Stack(app, 'Events');
+// In a known region, as the dashboard links in the events are built from it.
+const stack = new Stack(app, 'Events', { env: { region: 'eu-west-1', account: '111122223333' } });
 const key = new kms.Key(stack, 'Key', { enableKeyRotation: true });
-new ReleaseEventPublisher(stack, 'Publisher', {
-  serviceName: 'colorapp',
-  dashboardUrl: DASHBOARD_URL,
+const publisher = new ReleaseEventPublisher(stack, 'Publisher', {
   stateMachine: sfn.StateMachine.fromStateMachineName(stack, 'Release', 'ecs-release-colorapp'),
   stateMachineName: 'ecs-release-colorapp',
-  approvalParameterName: '/ecs-release/colorapp/approval',
-  approvalParameterArn: 'arn:aws:ssm:eu-west-1:111122223333:parameter/ecs-release/colorapp/approval',
   topic: new sns.Topic(stack, 'Topic', { masterKey: key }),
   topicKey: key,
   deadLetterQueue: new sqs.Queue(stack, 'Dlq'),
   logRetention: logs.RetentionDays.ONE_DAY,
   removalPolicy: RemovalPolicy.DESTROY,
 });
+// One engine's publisher serves every service: each registered service lets it read its approval document.
+publisher.grantReadApproval('arn:aws:ssm:eu-west-1:111122223333:parameter/ecs-release/colorapp/approval');
 const template = Template.fromStack(stack);
 const [machineResource] = Object.values(template.findResources('AWS::StepFunctions::StateMachine')) as Array<{
   Properties: { DefinitionString: unknown };
@@ -221,6 +220,7 @@ describe('release events', () => {
 
   it('a new approval document is "Release Approval Requested", announced with how to answer it', async () => {
     const approval = {
+      service: 'colorapp',
       releaseId: 'rel-42',
       executionArn,
       taskToken: 'secret-token',
@@ -250,6 +250,24 @@ describe('release events', () => {
     expect(JSON.stringify({ events, notifications })).not.toContain('secret-token');
     expect(notifications[0].Message).toContain('POST /releases/colorapp/approve');
     expect(notifications[0].Message).toContain(`Dashboard: ${DASHBOARD_URL}`);
+    expect(notifications[0].Subject).toBe('colorapp: release waits for approval');
+  });
+
+  it("names each event's service from the execution's own input: one publisher serves every service of the engine", async () => {
+    const { events, notifications } = await publish(
+      statusChange({ status: 'ABORTED', input: '{"service":"orders","image":"repo/orders:v2"}' }),
+    );
+    expect(events[0].Detail).toMatchObject({ service: 'orders', dashboardUrl: dashboardUrlOf('eu-west-1', 'orders') });
+    expect(notifications[0].Subject).toBe('orders: release stopped');
+  });
+
+  it('reads only the approval documents of the registered services, never a wildcard', () => {
+    const statements = Object.values(template.findResources('AWS::IAM::Policy')).flatMap(
+      (p) => (p as { Properties: { PolicyDocument: { Statement: Array<{ Action: unknown; Resource: unknown }> } } }).Properties.PolicyDocument.Statement,
+    );
+    expect(statements.filter((s) => s.Action === 'ssm:GetParameter').map((s) => s.Resource)).toEqual([
+      'arn:aws:ssm:eu-west-1:111122223333:parameter/ecs-release/colorapp/approval',
+    ]);
   });
 
   it('an approval answered before the publisher read it publishes nothing', async () => {

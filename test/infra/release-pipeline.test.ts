@@ -214,6 +214,7 @@ describe('ReleasePipeline', () => {
   let pipeline: ReleasePipeline;
   let operator: iam.Role;
   let ci: iam.Role;
+  let ordersCi: iam.Role;
 
   beforeAll(() => {
     const built = pipelineStack({ strategy: ReleaseStrategy.linear(20), approveBeforePromote: true });
@@ -228,9 +229,11 @@ describe('ReleasePipeline', () => {
     pipeline.addAlarm(errors);
     operator = new iam.Role(built.stack, 'Operator', { assumedBy: new iam.AccountRootPrincipal() });
     ci = new iam.Role(built.stack, 'Ci', { assumedBy: new iam.AccountRootPrincipal() });
+    ordersCi = new iam.Role(built.stack, 'OrdersCi', { assumedBy: new iam.AccountRootPrincipal() });
     pipeline.grantApproveRelease(operator);
     pipeline.grantReadReleases(operator);
     pipeline.grantStartRelease(ci);
+    pipeline.grantStartRelease(ordersCi, 'colorapp');
     template = Template.fromStack(built.stack);
   }, 120_000);
 
@@ -263,7 +266,8 @@ describe('ReleasePipeline', () => {
     template.hasResourceProperties('AWS::Events::Rule', {
       EventPattern: Match.objectLike({ detail: Match.objectLike({ alarmName: Match.arrayWith([{ Ref: Match.stringLikeRegexp('^Errors') }]) }) }),
     });
-    template.hasResourceProperties('AWS::IAM::Policy', {
+    // Per-service grants live in the engine's managed policies of each handler role.
+    template.hasResourceProperties('AWS::IAM::ManagedPolicy', {
       PolicyDocument: {
         Statement: Match.arrayWith([
           Match.objectLike({
@@ -288,7 +292,12 @@ describe('ReleasePipeline', () => {
         .flatMap((s) => (Array.isArray(s.Resource) ? s.Resource : [s.Resource]))
         .map((r) => String(flattenIntrinsics(r)));
     };
-    expect(invokeResources(ci)).toEqual([expect.stringMatching(/:execute-api:.*\/POST\/releases$/)]);
+    // Every service of the engine (the body names it), and one named service's route.
+    expect(invokeResources(ci)).toEqual([
+      expect.stringMatching(/:execute-api:.*\/POST\/releases$/),
+      expect.stringMatching(/:execute-api:.*\/POST\/releases\/\*$/),
+    ]);
+    expect(invokeResources(ordersCi)).toEqual([expect.stringMatching(/:execute-api:.*\/POST\/releases\/colorapp$/)]);
     const operatorRoutes = invokeResources(operator);
     expect(operatorRoutes).toHaveLength(3);
     expect(operatorRoutes).toEqual(
@@ -326,7 +335,9 @@ describe('ReleasePipeline with a repository: releaseOnPushTags, and the gates as
     }));
     template = Template.fromStack(stack);
   }, 120_000);
-  const logicalIdOf = (id: string) => stack.getLogicalId(pipeline.node.findChild(id).node.defaultChild as never);
+  // The sync belongs to the service (a child of the pipeline, 'Default'), not to the engine.
+  const logicalIdOf = (id: string) =>
+    stack.getLogicalId((pipeline.node.tryFindChild(id) ?? pipeline.service.node.findChild(id)).node.defaultChild as never);
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   const releaseStage = () => (Object.values(template.findResources('AWS::CodePipeline::Pipeline'))[0] as any).Properties.Stages[2];
 

@@ -6,10 +6,13 @@ import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { AwsSolutionsChecks } from 'cdk-nag';
+import { Construct } from 'constructs';
 import { ALB_METRICS } from '../../lambdas/shared/alb-metrics';
 import { ServiceConfigSchema } from '../../lambdas/shared/config';
 import { type AlbReleaseTrafficOptions, ReleaseTraffic } from '../../infra/constructs/release-options';
+import { ReleaseEngine } from '../../infra/constructs/release-engine';
 import { ReleasePipeline, type ReleasePipelineProps } from '../../infra/constructs/release-pipeline';
+import { ReleasedService } from '../../infra/constructs/released-service';
 import { flattenIntrinsics, newApp } from './support/synth';
 
 /**
@@ -105,7 +108,7 @@ function rawConfigOf(template: Template): Cfn {
 function statementsOf(template: Template, pipeline: ReleasePipeline, handlerId: string): Statement[] {
   const role = pipeline.node.findChild(`${handlerId}Role`);
   const roleId = Stack.of(role).getLogicalId(role.node.defaultChild as never);
-  return Object.values(template.findResources('AWS::IAM::Policy') as Record<string, Cfn>)
+  return Object.values({ ...template.findResources('AWS::IAM::Policy'), ...template.findResources('AWS::IAM::ManagedPolicy') } as Record<string, Cfn>)
     .filter((p) => (p.Properties.Roles as Array<{ Ref: string }>).some((r) => r.Ref === roleId))
     .flatMap((p) => p.Properties.PolicyDocument.Statement as Statement[]);
 }
@@ -178,7 +181,7 @@ describe('ReleasePipeline on ALB weighted target groups of a listener rule', () 
         resources: [expect.stringMatching(new RegExp(`^<Output:AlbService\\.PublishOutputRef${logicalId(alb.rule)}[0-9A-F]*>$`))],
       });
     }
-    const everyStatement = Object.values(template.findResources('AWS::IAM::Policy') as Record<string, Cfn>).flatMap(
+    const everyStatement = Object.values({ ...template.findResources('AWS::IAM::Policy'), ...template.findResources('AWS::IAM::ManagedPolicy') } as Record<string, Cfn>).flatMap(
       (p) => p.Properties.PolicyDocument.Statement as Statement[],
     );
     const modifiers = everyStatement.filter((s) => actionsOf(s).some((a) => a.startsWith('elasticloadbalancing:Modify')));
@@ -209,7 +212,7 @@ describe('ReleasePipeline on ALB weighted target groups of a listener rule', () 
   });
 
   it('grants no App Mesh action at all', () => {
-    expect(JSON.stringify(template.findResources('AWS::IAM::Policy'))).not.toMatch(/appmesh:/);
+    expect(JSON.stringify([template.findResources('AWS::IAM::Policy'), template.findResources('AWS::IAM::ManagedPolicy')])).not.toMatch(/appmesh:/);
   });
 
   it('alarms per colour on the target group: 1 - (target 5xx + connection errors) / requests, at 60 s', () => {
@@ -307,7 +310,7 @@ describe('ReleasePipeline on the default action of an imported listener (literal
       expect(resourcesFor(template, pipeline, handler, 'elasticloadbalancing:ModifyListener')).toEqual([LITERAL.listenerArn]);
       expect(resourcesFor(template, pipeline, handler, 'elasticloadbalancing:DescribeListeners')).toEqual(['*']);
     }
-    expect(JSON.stringify(template.findResources('AWS::IAM::Policy'))).not.toMatch(/ModifyRule|DescribeRules/);
+    expect(JSON.stringify([template.findResources('AWS::IAM::Policy'), template.findResources('AWS::IAM::ManagedPolicy')])).not.toMatch(/ModifyRule|DescribeRules/);
   });
 
   it('cuts the alarm dimensions out of the literal ARNs', () => {
@@ -455,4 +458,123 @@ describe('ReleasePipeline with the application\'s own metrics on ALB', () => {
     expect(config.health.alarms).toEqual({ common: [], blue: [], green: [expect.stringMatching(/^<Ref:Errors/)] });
     template.resourceCountIs('AWS::CloudWatch::Alarm', 3); // the one given, the dead-letter alarm and the drift alarm
   }, 120_000);
+});
+
+/**
+ * One engine, several registered services, all imported by literal ARNs (a service of its own,
+ * weighted rule, target groups, task role and family each). What it protects: adding a service
+ * adds no function, state machine or API and at most 15 resources, and each service's grants
+ * name that service's resources only.
+ */
+describe('ReleaseEngine with registered services (a fleet)', () => {
+  const NAMES = ['orders', 'payments', 'search'];
+  const hex = (index: number, colour: string) => `${index}${colour === 'blue' ? 'b' : 'c'}`.padStart(16, 'a');
+
+  function fleet(count: number) {
+    const app = newApp({ bundle: false });
+    const stack = new Stack(app, `Fleet${count}`, { env: { account: '111122223333', region: 'eu-west-1' } });
+    const vpc = ec2.Vpc.fromVpcAttributes(stack, 'Vpc', { vpcId: 'vpc-12345678', availabilityZones: ['eu-west-1a'] });
+    const cluster = ecs.Cluster.fromClusterAttributes(stack, 'Cluster', { clusterName: 'fleet', vpc });
+    const listener = elbv2.ApplicationListener.fromApplicationListenerAttributes(stack, 'Listener', {
+      listenerArn: LITERAL.listenerArn,
+      securityGroup: ec2.SecurityGroup.fromSecurityGroupId(stack, 'Sg', 'sg-12345678'),
+    });
+    const engine = new ReleaseEngine(stack, 'Engine', {});
+    const services = NAMES.slice(0, count).map((name, index) => {
+      const scope = new Construct(stack, `${name}Imports`);
+      const tg = (colour: string) =>
+        elbv2.ApplicationTargetGroup.fromTargetGroupAttributes(scope, `${colour}Tg`, {
+          targetGroupArn: `${REGION_ACCOUNT}:targetgroup/${name}-${colour}/${hex(index, colour)}`,
+        });
+      const service = (colour: string) => ecs.FargateService.fromFargateServiceAttributes(scope, `${colour}Service`, { cluster, serviceName: `${name}-${colour}` });
+      return new ReleasedService(stack, name, {
+        engine,
+        serviceName: name,
+        cluster,
+        blueService: service('blue'),
+        greenService: service('green'),
+        taskDefinitionFamily: name,
+        containerName: 'app',
+        taskRoles: [iam.Role.fromRoleArn(scope, 'TaskRole', `arn:aws:iam::111122223333:role/${name}-task`)],
+        traffic: ReleaseTraffic.alb({ listener, rule: LITERAL.ruleArn(`${index + 1}`.padStart(16, 'e')), blueTargetGroup: tg('blue'), greenTargetGroup: tg('green') }),
+      });
+    });
+    return { engine, services, template: Template.fromStack(stack) };
+  }
+
+  let one: ReturnType<typeof fleet>;
+  let three: ReturnType<typeof fleet>;
+  beforeAll(() => {
+    one = fleet(1);
+    three = fleet(3);
+  }, 60_000);
+
+  const count = (template: Template, type?: string) =>
+    Object.values(template.toJSON().Resources as Record<string, { Type: string }>).filter((r) => type === undefined || r.Type === type).length;
+
+  it('adds no function, state machine or API per service, and at most 15 resources each', () => {
+    for (const type of ['AWS::Lambda::Function', 'AWS::StepFunctions::StateMachine', 'AWS::ApiGateway::RestApi', 'AWS::Events::Rule'].slice(0, 3)) {
+      expect({ type, count: count(three.template, type) }).toEqual({ type, count: count(one.template, type) });
+    }
+    const perService = (count(three.template) - count(one.template)) / 2;
+    expect(perService).toBeLessThanOrEqual(15);
+  });
+
+  it("grants each service's resources in statements that name no other service's", () => {
+    const policies = Object.values(three.template.findResources('AWS::IAM::ManagedPolicy')) as Cfn[];
+    expect(policies.length).toBeGreaterThan(0);
+    const statements = policies.flatMap((p) => p.Properties.PolicyDocument.Statement as Statement[]);
+    const named = (statement: Statement) => {
+      const text = JSON.stringify(flattenIntrinsics(statement.Resource));
+      // A service's documents, ECS services, family and role carry its name; its alarms are its
+      // construct's (logical ids start with it); its weighted rule, its index.
+      return NAMES.filter(
+        (name, index) =>
+          new RegExp(`[/:]${name}[-/:]`).test(text) || text.includes(`<GetAtt:${name}`) || text.includes(`/${`${index + 1}`.padStart(16, 'e')}`),
+      );
+    };
+    const servicesPerStatement = statements.map((statement) => ({ actions: statement.Action, services: named(statement) }));
+    // Every statement of a per-service policy is about exactly one service (alarm ARNs included).
+    for (const entry of servicesPerStatement) expect({ ...entry, count: entry.services.length }).toEqual({ ...entry, count: 1 });
+    // ...and every service has its own.
+    expect(new Set(servicesPerStatement.flatMap((e) => e.services))).toEqual(new Set(NAMES));
+  });
+
+  it("lets the shifting handler modify each service's weighted rule, and only those", () => {
+    const role = three.engine.node.findChild('ShiftTrafficRole');
+    const roleId = Stack.of(role).getLogicalId(role.node.defaultChild as never);
+    const modifyRule = Object.values(three.template.findResources('AWS::IAM::ManagedPolicy') as Record<string, Cfn>)
+      .filter((p) => (p.Properties.Roles as Array<{ Ref: string }>).some((r) => r.Ref === roleId))
+      .flatMap((p) => p.Properties.PolicyDocument.Statement as Statement[])
+      .filter((s) => actionsOf(s).includes('elasticloadbalancing:ModifyRule'))
+      .flatMap(resourcesOf);
+    expect(modifyRule.sort()).toEqual([1, 2, 3].map((i) => LITERAL.ruleArn(`${i}`.padStart(16, 'e'))).sort());
+  });
+
+  it('takes a service registered from another stack, with no reference back from the engine stack (no dependency cycle)', () => {
+    const app = newApp({ bundle: false });
+    const env = { account: '111122223333', region: 'eu-west-1' };
+    const engineStack = new Stack(app, 'EngineStack', { env });
+    const engine = new ReleaseEngine(engineStack, 'Engine', { engineName: 'fleet' });
+    const servicesStack = new Stack(app, 'ServicesStack', { env });
+    const vpc = ec2.Vpc.fromVpcAttributes(servicesStack, 'Vpc', { vpcId: 'vpc-12345678', availabilityZones: ['eu-west-1a'] });
+    const service = new ReleasedService(servicesStack, 'Orders', { ...pipelineProps(servicesStack, vpc, importedTraffic(servicesStack)), engine });
+    const assembly = app.synth();
+    expect(servicesStack.dependencies).toContain(engineStack);
+    expect(engineStack.dependencies).toEqual([]);
+    // Its grants live beside it: the engine's stack does not grow with the fleet.
+    expect(JSON.stringify(assembly.getStackByName('ServicesStack').template)).toContain('AWS::IAM::ManagedPolicy');
+    expect(JSON.stringify(assembly.getStackByName('EngineStack').template)).not.toContain('AWS::IAM::ManagedPolicy');
+    expect(service.driftAlarm).toBeDefined();
+  });
+
+  it('refuses a service registered twice, naming it', () => {
+    const app = newApp({ bundle: false });
+    const stack = new Stack(app, 'Twice');
+    const engine = new ReleaseEngine(stack, 'Engine', {});
+    const vpc = ec2.Vpc.fromVpcAttributes(stack, 'Vpc', { vpcId: 'vpc-12345678', availabilityZones: ['eu-west-1a'] });
+    const props = pipelineProps(stack, vpc, importedTraffic(stack));
+    new ReleasedService(stack, 'First', { ...props, engine });
+    expect(() => new ReleasedService(stack, 'Second', { ...props, engine, traffic: importedTraffic(stack) })).toThrow(/service 'colorapp' is already registered/);
+  });
 });

@@ -5,12 +5,13 @@ import {
   TaskDoesNotExist,
   TaskTimedOut,
 } from '@aws-sdk/client-sfn';
-import { GetParameterCommand, ParameterNotFound, SSMClient } from '@aws-sdk/client-ssm';
+import { GetParameterCommand, GetParametersByPathCommand, ParameterNotFound, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { handler } from '../../lambdas/alarm-watcher';
 import type { BakeDocument, LockDocument } from '../../lambdas/shared/documents';
-import { ValidationError } from '../../lambdas/shared/errors';
+import { AwsCallFailedError, ValidationError } from '../../lambdas/shared/errors';
+import { REGISTRY_PATH_ENV } from '../../lambdas/shared/registry';
 
 const sfn = mockClient(SFNClient);
 const ssm = mockClient(SSMClient);
@@ -66,10 +67,19 @@ function alarmEvent(options: { alarmName?: string; value?: string; reason?: stri
   };
 }
 
-function storeDocuments(documents: { bake?: BakeDocument | null; lock?: LockDocument | null }) {
+const REGISTRY = '/ecs-release-registry/ecs-release';
+
+/** Registers `services` (the registry entries the ReleasedService construct writes). */
+function register(...services: string[]) {
+  ssm.on(GetParametersByPathCommand, { Path: REGISTRY }).resolves({
+    Parameters: services.map((service) => ({ Name: `${REGISTRY}/${service}`, Value: service })),
+  });
+}
+
+function storeDocuments(documents: { bake?: BakeDocument | null; lock?: LockDocument | null }, service = 'colorapp') {
   for (const [name, doc] of [
-    ['/ecs-release/colorapp/bake', documents.bake],
-    ['/ecs-release/colorapp/lock', documents.lock],
+    [`/ecs-release/${service}/bake`, documents.bake],
+    [`/ecs-release/${service}/lock`, documents.lock],
   ] as const) {
     if (doc) {
       ssm.on(GetParameterCommand, { Name: name }).resolves({ Parameter: { Name: name, Value: JSON.stringify(doc) } });
@@ -79,16 +89,25 @@ function storeDocuments(documents: { bake?: BakeDocument | null; lock?: LockDocu
   }
 }
 
+/** A second service's release, baking on its own alarms, with its own token and lock. */
+const OTHER_EXECUTION = 'arn:aws:states:eu-west-1:123456789012:execution:ecs-release:rel-orders-1';
+const otherBake: BakeDocument = { ...bake, releaseId: 'rel-orders-1', executionArn: OTHER_EXECUTION, taskToken: 'orders-token', alarmNames: ['orders-green-5xx'] };
+const otherLock: LockDocument = { ...lock, service: 'orders', releaseId: 'rel-orders-1', executionArn: OTHER_EXECUTION };
+
 beforeEach(() => {
   sfn.reset();
   ssm.reset();
-  process.env.SERVICE_NAME = 'colorapp';
+  process.env[REGISTRY_PATH_ENV] = REGISTRY;
+  register('colorapp');
   sfn.on(SendTaskFailureCommand).resolves({});
 });
 
 afterAll(() => {
-  delete process.env.SERVICE_NAME;
+  delete process.env[REGISTRY_PATH_ENV];
 });
+
+const FAILED_COLORAPP =
+  'Failed the bake of release rel-20250101-1200 of colorapp at step 2: alarm colorapp-green-5xx went to ALARM at 2025-01-01T12:11:04.123+0000.';
 
 describe('alarm-watcher handler', () => {
   it("fails the running bake's task token when a watched alarm goes to ALARM", async () => {
@@ -106,9 +125,8 @@ describe('alarm-watcher handler', () => {
     });
     expect(result).toEqual({
       action: 'failed-bake',
-      reason:
-        'Failed the bake of release rel-20250101-1200 at step 2: alarm colorapp-green-5xx went to ALARM at ' +
-        '2025-01-01T12:11:04.123+0000.',
+      reason: FAILED_COLORAPP,
+      releases: [{ service: 'colorapp', releaseId: 'rel-20250101-1200', action: 'failed-bake', reason: FAILED_COLORAPP }],
     });
   });
 
@@ -125,22 +143,17 @@ describe('alarm-watcher handler', () => {
 
     const result = await handler(alarmEvent());
 
-    expect(result).toEqual({
-      action: 'ignored',
-      reason: 'No bake is running for colorapp (no /ecs-release/colorapp/bake).',
-    });
+    expect(result).toEqual({ action: 'ignored', reason: 'No running bake of the 1 registered services watches alarm colorapp-green-5xx.' });
     expect(sfn).not.toHaveReceivedCommand(SendTaskFailureCommand);
   });
 
-  it('ignores an alarm the running bake does not watch', async () => {
+  it('ignores an alarm the running bake does not watch, without reading the lock', async () => {
     storeDocuments({ bake, lock });
 
     const result = await handler(alarmEvent({ alarmName: 'colorapp-blue-5xx' }));
 
-    expect(result).toEqual({
-      action: 'ignored',
-      reason: 'Alarm colorapp-blue-5xx is not watched by the bake of release rel-20250101-1200.',
-    });
+    expect(result).toEqual({ action: 'ignored', reason: 'No running bake of the 1 registered services watches alarm colorapp-blue-5xx.' });
+    expect(ssm).not.toHaveReceivedCommandWith(GetParameterCommand, { Name: '/ecs-release/colorapp/lock' });
     expect(sfn).not.toHaveReceivedCommand(SendTaskFailureCommand);
   });
 
@@ -148,12 +161,12 @@ describe('alarm-watcher handler', () => {
     {
       behaviour: 'held by another execution (a stale bake document of a finished release)',
       lock: { ...lock, executionArn: `${EXECUTION}-other` } as LockDocument | null,
-      reason: `The lock (held, execution ${EXECUTION}-other) is not held by the bake's execution ${EXECUTION}.`,
+      reason: `The lock of colorapp (held, execution ${EXECUTION}-other) is not held by the bake's execution ${EXECUTION}.`,
     },
     {
       behaviour: 'already rolling back',
       lock: { ...lock, status: 'rolling-back' } as LockDocument | null,
-      reason: `The lock (rolling-back, execution ${EXECUTION}) is not held by the bake's execution ${EXECUTION}.`,
+      reason: `The lock of colorapp (rolling-back, execution ${EXECUTION}) is not held by the bake's execution ${EXECUTION}.`,
     },
     {
       behaviour: 'absent',
@@ -165,7 +178,7 @@ describe('alarm-watcher handler', () => {
 
     const result = await handler(alarmEvent());
 
-    expect(result).toEqual({ action: 'ignored', reason });
+    expect(result).toMatchObject({ action: 'ignored', reason });
     expect(sfn).not.toHaveReceivedCommand(SendTaskFailureCommand);
   });
 
@@ -179,9 +192,9 @@ describe('alarm-watcher handler', () => {
 
     const result = await handler(alarmEvent());
 
-    expect(result).toEqual({
+    expect(result).toMatchObject({
       action: 'ignored',
-      reason: `The bake of release rel-20250101-1200 already ended (${error.name}).`,
+      reason: `The bake of release rel-20250101-1200 of colorapp already ended (${error.name}).`,
     });
     expect(sfn).toHaveReceivedCommandTimes(SendTaskFailureCommand, 1);
   });
@@ -203,20 +216,53 @@ describe('alarm-watcher handler', () => {
     expect(cause?.startsWith('Alarm colorapp-green-5xx went to ALARM at 2025-01-01T12:11:04.123+0000: xxx')).toBe(true);
   });
 
-  it('reads the service from SERVICE_NAME at call time', async () => {
-    process.env.SERVICE_NAME = 'other-service';
-    ssm
-      .on(GetParameterCommand)
-      .rejects(new ParameterNotFound({ message: 'missing', $metadata: {} }));
+  it("routes an alarm to the one registered service whose bake watches it, never another's", async () => {
+    register('colorapp', 'orders');
+    storeDocuments({ bake, lock });
+    storeDocuments({ bake: otherBake, lock: otherLock }, 'orders');
+
+    const result = await handler(alarmEvent({ alarmName: 'orders-green-5xx' }));
+
+    expect(result.releases).toEqual([expect.objectContaining({ service: 'orders', action: 'failed-bake' })]);
+    expect(sfn).toHaveReceivedCommandTimes(SendTaskFailureCommand, 1);
+    expect(sfn).toHaveReceivedCommandWith(SendTaskFailureCommand, { taskToken: 'orders-token' });
+    expect(ssm).not.toHaveReceivedCommandWith(GetParameterCommand, { Name: '/ecs-release/colorapp/lock' });
+  });
+
+  it("fails every bake that watches a shared alarm, and does not depend on the alarm's name", async () => {
+    register('colorapp', 'orders');
+    storeDocuments({ bake: { ...bake, alarmNames: ['cluster-cpu'] }, lock });
+    storeDocuments({ bake: { ...otherBake, alarmNames: ['cluster-cpu'] }, lock: otherLock }, 'orders');
+
+    const result = await handler(alarmEvent({ alarmName: 'cluster-cpu' }));
+
+    expect(result.action).toBe('failed-bake');
+    expect(result.releases?.map((r) => r.service)).toEqual(['colorapp', 'orders']);
+    expect(sfn).toHaveReceivedCommandTimes(SendTaskFailureCommand, 2);
+  });
+
+  it("still fails a service's bake when another service's documents cannot be read, then throws so Lambda retries", async () => {
+    register('broken', 'orders');
+    ssm.on(GetParameterCommand, { Name: '/ecs-release/broken/bake' }).resolves({ Parameter: { Name: 'x', Value: '{not json' } });
+    storeDocuments({ bake: otherBake, lock: otherLock }, 'orders');
+
+    await expect(handler(alarmEvent({ alarmName: 'orders-green-5xx' }))).rejects.toThrow(AwsCallFailedError);
+    expect(sfn).toHaveReceivedCommandWith(SendTaskFailureCommand, { taskToken: 'orders-token' });
+  });
+
+  it('ignores a registry entry whose value is not its service, and reads nothing of it', async () => {
+    ssm.on(GetParametersByPathCommand, { Path: REGISTRY }).resolves({
+      Parameters: [{ Name: `${REGISTRY}/colorapp`, Value: 'someone-else' }],
+    });
 
     const result = await handler(alarmEvent());
 
-    expect(ssm).toHaveReceivedCommandWith(GetParameterCommand, { Name: '/ecs-release/other-service/bake' });
     expect(result.action).toBe('ignored');
+    expect(ssm).not.toHaveReceivedCommand(GetParameterCommand);
   });
 
-  it('fails with a ValidationError when SERVICE_NAME is not set', async () => {
-    delete process.env.SERVICE_NAME;
+  it('fails with a ValidationError when RELEASE_REGISTRY_PATH is not set', async () => {
+    delete process.env[REGISTRY_PATH_ENV];
 
     await expect(handler(alarmEvent())).rejects.toThrow(ValidationError);
     expect(ssm.calls()).toHaveLength(0);

@@ -2,11 +2,12 @@ import { AppMeshClient, UpdateRouteCommand } from '@aws-sdk/client-app-mesh';
 import { CloudWatchClient, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import { DescribeServicesCommand, ECSClient, UpdateServiceCommand, type Service } from '@aws-sdk/client-ecs';
 import { DescribeExecutionCommand, ExecutionDoesNotExist, SFNClient, StartSyncExecutionCommand, type ExecutionStatus } from '@aws-sdk/client-sfn';
-import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { GetParameterCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { handler as cleanup } from '../../lambdas/cleanup';
-import { handler as reconcile } from '../../lambdas/reconcile';
+import { handler as reconcileFleet, reconcileService } from '../../lambdas/reconcile';
+import { REGISTRY_PATH_ENV, registryEntryOf, registryPathOf } from '../../lambdas/shared/registry';
 import type { ReleaseState } from '../../lambdas/shared/documents';
 import { CLUSTER, ecsService, IMAGE, LIVE_TASK_DEFINITION_ARN, RELEASE_ID, taskDefinitionArn } from '../support/ecs-fixtures';
 import {
@@ -35,6 +36,8 @@ fakeDateOnly(NOW);
 const PUBLISHER_ARN = 'arn:aws:states:eu-west-1:111122223333:stateMachine:ecs-release-colorapp-drift-events';
 
 let params: ReturnType<typeof fakeParameters>;
+/** One service's reconciliation, as the engine-wide handler runs it for each registered service. */
+const reconcile = () => reconcileService('colorapp');
 let route: ReturnType<typeof fakeRoute>;
 let services: Record<string, Service>;
 
@@ -64,7 +67,7 @@ const weightsPublished = () =>
 const driftEvents = () => sfn.commandCalls(StartSyncExecutionCommand).map((call) => JSON.parse(call.args[0].input.input!));
 
 beforeEach(() => {
-  process.env.SERVICE_NAME = 'colorapp';
+  process.env[REGISTRY_PATH_ENV] = registryPathOf('ecs-release');
   process.env.DRIFT_EVENTS_STATE_MACHINE_ARN = PUBLISHER_ARN;
   for (const mock of [ssm, ecs, appmesh, sfn, cloudwatch]) mock.reset();
   route = fakeRoute(appmesh, targets(100, 0));
@@ -276,10 +279,40 @@ describe('reconcile handler: no release runs', () => {
   });
 });
 
+describe('reconcile handler: every registered service', () => {
+  it('reconciles each registered service and returns what it did for each', async () => {
+    given({ [registryEntryOf('ecs-release', 'colorapp')]: 'colorapp' });
+
+    await expect(reconcileFleet()).resolves.toEqual({ services: [expect.objectContaining({ service: 'colorapp', action: 'clean' })] });
+    expect(driftValues()).toEqual([0]);
+  });
+
+  it("reconciles the other services when one's configuration is missing, then fails naming that one", async () => {
+    given({
+      [registryEntryOf('ecs-release', 'broken')]: 'broken',
+      [registryEntryOf('ecs-release', 'colorapp')]: 'colorapp',
+    });
+
+    await expect(reconcileFleet()).rejects.toMatchObject({
+      name: 'ReconcileIncompleteError',
+      message: expect.stringMatching(/1 of 2 services: broken: ConfigNotFoundError.*colorapp clean/),
+    });
+    // colorapp was judged all the same.
+    expect(driftValues()).toEqual([0]);
+  });
+
+  it('reconciles nothing, and reads no service document, when nothing is registered', async () => {
+    given({});
+
+    await expect(reconcileFleet()).resolves.toEqual({ services: [] });
+    expect(ssm).not.toHaveReceivedCommand(GetParameterCommand);
+  });
+});
+
 describe('reconcile handler: configuration', () => {
-  it('is a ValidationError without SERVICE_NAME, before any call', async () => {
-    delete process.env.SERVICE_NAME;
-    await expect(reconcile()).rejects.toMatchObject({ name: 'ValidationError' });
+  it('is a ValidationError without RELEASE_REGISTRY_PATH, before any call', async () => {
+    delete process.env[REGISTRY_PATH_ENV];
+    await expect(reconcileFleet()).rejects.toMatchObject({ name: 'ValidationError' });
     expect(ssm).not.toHaveReceivedAnyCommand();
   });
 });

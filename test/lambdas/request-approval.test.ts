@@ -29,6 +29,8 @@ describe('request-approval handler', () => {
       {
         Name: NAMES.approval,
         Value: {
+          // The engine-wide release-event publisher names the service from it.
+          service: 'colorapp',
           releaseId: RELEASE_ID,
           executionArn: EXECUTION_ARN,
           taskToken: TOKEN,

@@ -224,7 +224,6 @@ describe('release state machine on ALB: refusals that touch nothing', () => {
 
 describe('release state machine on ALB: rollback paths', () => {
   it('rolls back at once to blue 100 / green 0 when an alarm fires during a bake', async () => {
-    process.env.SERVICE_NAME = 'colorapp';
     const result = await runRelease(world, v2Request({ bakeSeconds: 30 }), {
       onBakeStarted: async ({ stepIndex }) => {
         if (stepIndex !== 0) return;

@@ -425,7 +425,6 @@ describe('release state machine: refusals that touch nothing', () => {
 
 describe('release state machine: rollback paths', () => {
   it('rolls back at once when an alarm fires during a bake, not at the end of the bake', async () => {
-    process.env.SERVICE_NAME = 'colorapp';
     const started = Date.now();
     const result = await runRelease(world, v2Request({ bakeSeconds: 30 }), {
       onBakeStarted: async ({ stepIndex }) => {
@@ -524,7 +523,6 @@ describe('release state machine: rollback paths', () => {
   });
 
   it('rolls back with AlarmTriggeredError when an alarm fires while the promotion waits for approval: no bake is left to interrupt', async () => {
-    process.env.SERVICE_NAME = 'colorapp';
     const result = await runRelease(world, v2Request({ approvals: { beforePromote: true } }), {
       onApprovalRequested: async ({ gate }) => {
         if (gate !== 'before-promote') throw new Error(`unexpected gate ${gate}`);
@@ -685,11 +683,10 @@ describe('release state machine: stopped from outside', () => {
     expect(result.status).toBe('ABORTED');
     // What DescribeExecution answers; the status-change event never reaches cleanup.
     world.executions.set(result.executionArn, 'ABORTED');
-    process.env.SERVICE_NAME = 'colorapp';
 
     const outcome = await reconcile();
 
-    expect(outcome).toMatchObject({ action: 'recovered', recovery: { action: 'rolled-back' } });
+    expect(outcome.services).toEqual([expect.objectContaining({ service: 'colorapp', action: 'recovered', recovery: expect.objectContaining({ action: 'rolled-back' }) })]);
     expect(route()).toEqual({ 'colorapp-blue-node': 100, 'colorapp-green-node': 0 });
     expect(service('colorapp-green')).toMatchObject({ taskDefinition: seeded.greenTd, desiredCount: 0 });
     expect(lock()).toBeUndefined();

@@ -51,6 +51,7 @@ import {
 import {
   DeleteParameterCommand,
   GetParameterCommand,
+  GetParametersByPathCommand,
   PutParameterCommand,
   SSMClient,
 } from '@aws-sdk/client-ssm';
@@ -97,6 +98,8 @@ export interface FakeTargetGroup {
 interface PendingToken {
   resolve: (output: unknown) => void;
   reject: (error: Error) => void;
+  /** The run that waits on it: runs of different services proceed side by side. */
+  owner: string;
 }
 
 /** What one UpdateRoute set, by colour (virtual node name -> weight). */
@@ -194,6 +197,12 @@ export class FakeAws {
       const p = this.parameters.get(input.Name);
       if (!p) throw awsError('ParameterNotFound', `Parameter ${input.Name} not found.`);
       return { Parameter: { Name: input.Name, Value: p.value, Version: p.version, Type: 'String' } };
+    });
+    // One page, not recursive: what the engine-wide handlers ask of the service registry.
+    this.ssm.on(GetParametersByPathCommand).callsFake(async (input) => {
+      const prefix = `${input.Path.replace(/\/$/, '')}/`;
+      const names = [...this.parameters.keys()].filter((name) => name.startsWith(prefix) && !name.slice(prefix.length).includes('/')).sort();
+      return { Parameters: names.map((name) => ({ Name: name, Value: this.parameters.get(name)!.value, Type: 'String' })) };
     });
     this.ssm.on(PutParameterCommand).callsFake(async (input) => {
       const existing = this.parameters.get(input.Name);
@@ -596,9 +605,9 @@ export class FakeAws {
 
   // ---------- Step Functions ----------
   /** A new task token whose callback the returned promise waits for. */
-  createToken(): { token: string; done: Promise<unknown> } {
+  createToken(owner = ''): { token: string; done: Promise<unknown> } {
     const token = `token-${++this.tokenCounter}`;
-    const done = new Promise<unknown>((resolve, reject) => this.tokens.set(token, { resolve, reject }));
+    const done = new Promise<unknown>((resolve, reject) => this.tokens.set(token, { resolve, reject, owner }));
     // A token nobody calls back is fine (the task times out); avoid unhandled rejections.
     done.catch(() => undefined);
     return { token, done };
@@ -606,10 +615,11 @@ export class FakeAws {
 
   /**
    * Ends every waiting token, as Step Functions does when their task times out or the execution
-   * moves on: a later SendTaskSuccess/Failure with one of them is `TaskTimedOut`.
+   * moves on: a later SendTaskSuccess/Failure with one of them is `TaskTimedOut`. With `owner`,
+   * only that run's tokens: another run's bake goes on waiting, as in AWS.
    */
-  expireTokens(): void {
-    this.tokens.clear();
+  expireTokens(owner?: string): void {
+    for (const [token, pending] of this.tokens) if (owner === undefined || pending.owner === owner) this.tokens.delete(token);
   }
 
   /** True while a token waits for its callback. */

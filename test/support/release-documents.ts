@@ -2,6 +2,7 @@ import { DescribeRouteCommand, UpdateRouteCommand, type AppMeshClient, type Weig
 import {
   DeleteParameterCommand,
   GetParameterCommand,
+  GetParametersByPathCommand,
   ParameterAlreadyExists,
   ParameterNotFound,
   PutParameterCommand,
@@ -207,6 +208,12 @@ export function fakeParameters(ssm: AwsClientStub<SSMClient>, initial: Record<st
   ssm.on(DeleteParameterCommand).callsFake(async (input: { Name: string }) => {
     if (!store.delete(input.Name)) throw parameterNotFound();
     return { $metadata: {} };
+  });
+  // One page, not recursive: what the engine-wide handlers ask of a service registry.
+  ssm.on(GetParametersByPathCommand).callsFake(async (input: { Path: string }) => {
+    const prefix = `${input.Path.replace(/\/$/, '')}/`;
+    const names = [...store.keys()].filter((name) => name.startsWith(prefix) && !name.slice(prefix.length).includes('/')).sort();
+    return { Parameters: names.map((name) => parameter(name, store.get(name)!).Parameter), $metadata: {} };
   });
   return {
     json: <T>(name: string) => (store.has(name) ? (JSON.parse(store.get(name)!) as T) : undefined),

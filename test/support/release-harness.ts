@@ -10,6 +10,7 @@ import './polyfills';
 import { randomUUID } from 'node:crypto';
 import { StateMachine } from 'aws-local-stepfunctions';
 import { parameterNames } from '../../lambdas/shared/documents';
+import { REGISTRY_PATH_ENV, registryEntryOf, registryPathOf } from '../../lambdas/shared/registry';
 import type { ServiceConfigInput } from '../../lambdas/shared/config';
 import { allStates, handlerFileOf, loadDefinition, RELEASE_ASL_PATH } from '../../local/asl/definition';
 import { failedEntryError, putEventsOutcomes, putEventsResponse, type AcceptedEvent } from '../../local/asl/put-events';
@@ -30,6 +31,14 @@ export const ASL_PATH = RELEASE_ASL_PATH;
 export const ACCOUNT = '111122223333';
 export const REGION = 'eu-west-1';
 export const STATE_MACHINE_ARN = `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:colorapp-release`;
+/** The engine the path tests register their services with; the engine-wide handlers read its registry. */
+export const ENGINE = 'ecs-release';
+process.env[REGISTRY_PATH_ENV] = registryPathOf(ENGINE);
+
+/** Registers `service` with the engine, as the ReleasedService construct does (its registry entry). */
+export function registerService(world: FakeAws, service: string): void {
+  world.parameters.set(registryEntryOf(ENGINE, service), { value: service, version: 1 });
+}
 
 type Handler = (event: unknown) => Promise<unknown>;
 
@@ -121,6 +130,7 @@ export function virtualNodeArn(meshName: string, node: string): string {
  */
 export function seedColorapp(world: FakeAws, config: ServiceConfigInput = colorappConfig()): { blueTd: string; greenTd: string } {
   world.putJson(parameterNames('colorapp').config, config);
+  registerService(world, 'colorapp');
   if (config.traffic.kind !== 'appmesh') throw new Error('seedColorapp seeds App Mesh traffic only');
   const { meshName, virtualNodes } = config.traffic;
   const definition = (colour: 'blue' | 'green', image: string) => ({
@@ -197,6 +207,7 @@ export function colorappAlbConfig(overrides: Partial<ServiceConfigInput> = {}): 
  */
 export function seedColorappAlb(world: FakeAws, config: ServiceConfigInput = colorappAlbConfig()): { blueTd: string; greenTd: string } {
   world.putJson(parameterNames('colorapp').config, config);
+  registerService(world, 'colorapp');
   if (config.traffic.kind !== 'alb') throw new Error('seedColorappAlb seeds ALB traffic only');
   const definition = (colour: 'blue' | 'green', image: string) => ({
     family: 'colorapp',
@@ -301,7 +312,7 @@ export async function runRelease(world: FakeAws, input: Record<string, unknown>,
   const enteredTime = `entered-time-${randomUUID()}`;
   for (const { stateName: name } of loaded.putEventsTasks) {
     overrides[name] = async (taskInput: unknown) => {
-      world.expireTokens();
+      world.expireTokens(releaseId);
       const parameters = withValue(taskInput, enteredTime, new Date().toISOString()) as { Entries: Array<{ EventBusName?: string }> };
       const outcomes = putEventsOutcomes(parameters, { executionArn, stateMachineArn: STATE_MACHINE_ARN, region: REGION, account: ACCOUNT });
       const accepted = outcomes.flatMap((outcome) => (outcome.accepted ? [outcome.event] : []));
@@ -324,16 +335,16 @@ export async function runRelease(world: FakeAws, input: Record<string, unknown>,
     const handler = require(`../../lambdas/${handlerFileOf(placeholder)}`).handler as Handler;
     const waitsForToken = integration === 'invoke.waitForTaskToken';
     overrides[name] = async (taskInput: unknown) => {
-      // One task runs at a time (and one run at a time per world): a token task still waiting when
-      // the next task starts has timed out, so its token is dead, as in AWS.
-      world.expireTokens();
+      // One task of a run runs at a time: a token task of this run still waiting when the run's
+      // next task starts has timed out, so its token is dead, as in AWS. Other runs' tokens live on.
+      world.expireTokens(releaseId);
       if (!waitsForToken) {
         const output = await handler(taskInput);
         await hooks.onStateDone?.(name, output, abortLater);
         return output;
       }
       const payload = (taskInput as { Payload: Record<string, unknown> }).Payload;
-      const { token, done } = world.createToken();
+      const { token, done } = world.createToken(releaseId);
       await handler({ ...payload, taskToken: token });
       if (name === 'Bake') {
         const progress = payload.progress as { stepIndex: number };

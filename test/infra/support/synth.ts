@@ -29,9 +29,9 @@ export function newApp(options: { bundle: boolean }): App {
  * `validate` runs CDK's built-in CloudFormation validation as `cdk synth` does (the test set-up
  * turns it off for every other synth: it costs seconds of CPU per app).
  */
-export function synthesizeSampleApp(options: { bundle: boolean; traffic?: SampleTrafficKind; validate?: boolean }) {
+export function synthesizeSampleApp(options: { bundle: boolean; traffic?: SampleTrafficKind; validate?: boolean; services?: number }) {
   const app = newApp(options);
-  const stacks = buildApp(app, { traffic: options.traffic });
+  const stacks = buildApp(app, { traffic: options.traffic, services: options.services });
   const assembly = withCloudFormationValidation(options.validate ?? false, () => app.synth());
   return {
     app,

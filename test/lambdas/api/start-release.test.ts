@@ -55,6 +55,26 @@ afterAll(() => {
   delete process.env.STATE_MACHINE_ARN;
 });
 
+describe('POST /releases/{service}', () => {
+  const serviceRequest = (body: unknown) =>
+    apiEvent({ method: 'POST', resource: '/releases/{service}', pathParameters: { service: 'colorapp' }, body });
+
+  it('takes the service from the path, so IAM can allow one service and not another', async () => {
+    const result = await handler(serviceRequest({ image: IMAGE }));
+
+    expect(result.statusCode).toBe(202);
+    expect(JSON.parse(sfnMock.commandCalls(StartExecutionCommand)[0].args[0].input.input!)).toMatchObject({ service: 'colorapp', image: IMAGE });
+  });
+
+  it('refuses a body that names another service than the path, starting nothing', async () => {
+    const result = await handler(serviceRequest({ service: 'payments', image: IMAGE }));
+
+    expect(result.statusCode).toBe(400);
+    expect(bodyOf(result).message).toContain("names service 'payments' but the path is /releases/colorapp");
+    expect(sfnMock).not.toHaveReceivedCommand(StartExecutionCommand);
+  });
+});
+
 describe('POST /releases', () => {
   it('starts an execution named with a new release id, with the request as input and the caller as requestedBy', async () => {
     const result = await handler(startRequest({ service: 'colorapp', image: IMAGE, reason: 'new colours' }));
