@@ -146,7 +146,8 @@ describe('the AWS CLI reads a newcomer tries first, against the world on ALB', (
 // drift-event publisher (StartSyncExecution, over the SDK's `sync-` host prefix). README, "The reconciler".
 describe('the reconciler in the local world', () => {
   it('finds the seeded world clean, and reports a route changed by hand as drift with a Release Drift Detected event', async () => {
-    expect(await world.reconcile()).toMatchObject({ action: 'clean' });
+    // One engine-wide run: a result per registered service.
+    expect(await world.reconcile()).toMatchObject({ services: [{ service: 'colorapp', action: 'clean' }] });
     const forward = (blue: number, green: number) =>
       elbv2.send(
         new ModifyRuleCommand({
@@ -156,7 +157,9 @@ describe('the reconciler in the local world', () => {
       );
     await forward(90, 10);
     try {
-      expect(await world.reconcile()).toMatchObject({ action: 'drift-reported', findings: [expect.objectContaining({ kind: 'route' })] });
+      expect(await world.reconcile()).toMatchObject({
+        services: [{ service: 'colorapp', action: 'drift-reported', findings: [expect.objectContaining({ kind: 'route' })] }],
+      });
       const drift = world.bus.published().filter((e) => e['detail-type'] === 'Release Drift Detected');
       expect(drift).toEqual([expect.objectContaining({ source: 'ecs-release', resources: [expect.any(String), world.driftEventsStateMachineArn] })]);
       expect(drift[0].detail).toMatchObject({ service: 'colorapp', outcome: 'drift-detected', live: 'blue' });
