@@ -43,6 +43,11 @@ export interface ReleaseSettings {
     readonly metricNamespace: string;
     readonly metricPeriodSeconds: number;
     readonly minSuccessRate: number;
+    /**
+     * The disaster floor of relative judgement (on for the sample): the success-rate alarms fire
+     * below it, since the comparison with the live colour judges everything above.
+     */
+    readonly floorSuccessRate: number;
     readonly maxP99LatencyMs: number;
     readonly minRequestsPerStep: number;
     readonly maxInconclusiveBakes: number;
@@ -89,6 +94,7 @@ export const COLORAPP: ReleaseSettings = {
     metricNamespace: 'ECSRelease/Envoy',
     metricPeriodSeconds: 10,
     minSuccessRate: 0.99,
+    floorSuccessRate: 0.95,
     maxP99LatencyMs: 1000,
     minRequestsPerStep: 50,
     maxInconclusiveBakes: 2,
@@ -142,7 +148,8 @@ export function alarmDefinitionsOf(settings: ReleaseSettings): AlarmDefinition[]
       treatMissingData: 'notBreaching' as const,
     };
     return [
-      { ...common, alarmName: names.successRate, kind: 'success-rate' as const, threshold: settings.health.minSuccessRate },
+      // Relative judgement is on: the alarm is the disaster floor, the comparison judges the rest.
+      { ...common, alarmName: names.successRate, kind: 'success-rate' as const, threshold: settings.health.floorSuccessRate },
       { ...common, alarmName: names.p99Latency, kind: 'p99-latency' as const, threshold: settings.health.maxP99LatencyMs },
     ];
   });

@@ -35,9 +35,10 @@ export function validateProps(props: ReleasedServiceOptions, traffic: ReleaseTra
   if (props.blueService === props.greenService) {
     throw new Error(`${label} blueService and greenService must be two different ECS services`);
   }
-  const fraction = props.minSuccessRate;
-  if (fraction !== undefined && !(fraction > 0 && fraction <= 1)) {
-    throw new Error(`${label} minSuccessRate is a fraction in (0, 1], e.g. 0.99; got ${fraction}`);
+  for (const [name, fraction, example] of [['minSuccessRate', props.minSuccessRate, 0.99], ['floorSuccessRate', props.floorSuccessRate, 0.95]] as const) {
+    if (fraction !== undefined && !(fraction > 0 && fraction <= 1)) {
+      throw new Error(`${label} ${name} is a fraction in (0, 1], e.g. ${example}; got ${fraction}`);
+    }
   }
   const period = props.metricPeriod?.toSeconds();
   for (const [name, seconds] of [['metricPeriod', period], ['alarmPeriod', props.alarmPeriod?.toSeconds()]] as const) {

@@ -102,6 +102,21 @@ export interface ReleasedServiceOptions {
    */
   readonly minSuccessRate?: number;
   /**
+   * Judge the new colour against the live one (error rate and latency compared over the same
+   * window, README "Relative judgement"). Written into the config explicitly, so a service keeps
+   * what it was deployed with whatever the handlers' default.
+   * @default true
+   */
+  readonly relativeJudgement?: boolean;
+  /**
+   * With relative judgement, the success rate below which the new colour is unhealthy whatever
+   * the live colour does: the disaster floor. The colour success-rate alarms fire below it
+   * (below `minSuccessRate` they would roll back a service whose normal error rate is 1.5 %,
+   * which the comparison exists to release).
+   * @default 0.95
+   */
+  readonly floorSuccessRate?: number;
+  /**
    * Highest acceptable p99 latency of the new colour.
    * @default Duration.seconds(1)
    */
@@ -325,7 +340,7 @@ export class ReleasedService extends Construct implements ServiceGrants {
           serviceName: props.serviceName,
           colour,
           metrics: this.colourMetrics(colour, props.alarmPeriod ?? this.metricPeriod()),
-          minSuccessRate: props.minSuccessRate ?? 0.99,
+          minSuccessRate: alarmSuccessRateOf(props),
           maxP99Latency: props.maxP99Latency ?? Duration.seconds(1),
           evaluationPeriods: props.alarmEvaluationPeriods ?? 6,
           datapointsToAlarm: props.alarmDatapointsToAlarm ?? 3,
@@ -575,6 +590,7 @@ export class ReleasedService extends Construct implements ServiceGrants {
         alarms: { common: names(this.alarms.common), blue: names(this.alarms.blue), green: names(this.alarms.green) },
         minSuccessRate: p.minSuccessRate ?? 0.99,
         maxP99LatencyMs: (p.maxP99Latency ?? Duration.seconds(1)).toMilliseconds(),
+        relative: { enabled: p.relativeJudgement ?? true, floorSuccessRate: p.floorSuccessRate ?? 0.95 },
         minRequestsPerStep: p.minRequestsPerStep ?? 50,
         maxInconclusiveBakes: p.maxInconclusiveBakes ?? 2,
         // Written only when the props choose it; the handlers default to the backend's own (metricSourceOf).
@@ -752,7 +768,7 @@ export class ReleasedService extends Construct implements ServiceGrants {
     const dashboard = new ReleaseDashboard(this, 'Dashboard', {
       serviceName: this.serviceName,
       metrics: { blue: this.colourMetrics('blue', period, 'blue_'), green: this.colourMetrics('green', period, 'green_') },
-      minSuccessRate: p.minSuccessRate ?? 0.99,
+      minSuccessRate: alarmSuccessRateOf(p),
       maxP99Latency: p.maxP99Latency ?? Duration.seconds(1),
       period,
       stateMachine: this.stateMachine,
@@ -967,4 +983,12 @@ class StatementCollector extends iam.PrincipalBase {
   dedupeString(): string | undefined {
     return undefined;
   }
+}
+
+/**
+ * The success rate the colour alarms fire below: the disaster floor with relative judgement
+ * (the comparison with the live colour judges the rest), else the fixed minimum.
+ */
+export function alarmSuccessRateOf(props: Pick<ReleasedServiceProps, 'relativeJudgement' | 'floorSuccessRate' | 'minSuccessRate'>): number {
+  return (props.relativeJudgement ?? true) ? (props.floorSuccessRate ?? 0.95) : (props.minSuccessRate ?? 0.99);
 }

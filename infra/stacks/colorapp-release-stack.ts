@@ -111,6 +111,7 @@ function releaseOptionsOf(
     strategy: ReleaseStrategy.fromConfig(settings.strategy),
     bakeTime: Duration.seconds(settings.bakeSeconds),
     minSuccessRate: settings.health.minSuccessRate,
+    floorSuccessRate: settings.health.floorSuccessRate,
     maxP99Latency: Duration.millis(settings.health.maxP99LatencyMs),
     minRequestsPerStep: settings.health.minRequestsPerStep,
     maxInconclusiveBakes: settings.health.maxInconclusiveBakes,

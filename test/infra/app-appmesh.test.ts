@@ -94,7 +94,7 @@ describe('its alarms', () => {
     const [, alarm] = resources(release, 'AWS::CloudWatch::Alarm').find(([, a]) => a.Properties.AlarmName === `colorapp-${colour}-success-rate`)!;
     expect(alarm.Properties.TreatMissingData).toBe('notBreaching');
     expect(alarm.Properties.ComparisonOperator).toBe('LessThanThreshold');
-    expect(alarm.Properties.Threshold).toBe(99);
+    expect(alarm.Properties.Threshold).toBe(95);
     const metrics = alarm.Properties.Metrics as Cfn[];
     const expression = metrics.find((m) => m.Expression);
     expect(expression.Expression).toContain('r5xx');

@@ -241,6 +241,9 @@ describe('ReleasePipeline', () => {
     const config = configOf(template);
     expect(config.defaultStrategy).toEqual({ type: 'linear', stepPercent: 20 });
     expect(config.approvals).toEqual({ beforeTraffic: false, beforePromote: true });
+    // Relative judgement on by default, written explicitly, and the success-rate alarms at its floor.
+    expect(config.health.relative).toMatchObject({ enabled: true, floorSuccessRate: 0.95 });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmName: 'colorapp-green-success-rate', Threshold: 95 });
   });
 
   it('names its state machine in the service configuration, from the name alone (the CLI starts releases with it)', () => {
@@ -427,8 +430,12 @@ describe('ReleasePipeline with a repository: releaseOnPushTags, and the gates as
 
 describe('ReleasePipeline alarm props', () => {
   it('give the colour alarms their period, evaluation periods and datapoints to alarm', () => {
-    const { stack } = pipelineInOwnApp({ alarmPeriod: Duration.seconds(30), alarmEvaluationPeriods: 4, alarmDatapointsToAlarm: 2 });
+    const { stack } = pipelineInOwnApp({ alarmPeriod: Duration.seconds(30), alarmEvaluationPeriods: 4, alarmDatapointsToAlarm: 2, relativeJudgement: false, minSuccessRate: 0.98 });
     const template = Template.fromStack(stack);
+    // Without relative judgement the success-rate alarm is the fixed minimum again, and the
+    // config says the comparison is off (it is written explicitly either way).
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmName: 'colorapp-green-success-rate', Threshold: 98 });
+    expect(configOf(template).health.relative).toMatchObject({ enabled: false });
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       AlarmName: 'colorapp-green-p99-latency',
       Period: 30,

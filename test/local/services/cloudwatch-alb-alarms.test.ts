@@ -77,7 +77,7 @@ describe('ALB release alarms in the local CloudWatch', () => {
     };
     const [latency, success] = out.MetricAlarms;
     expect(latency).toMatchObject({ Namespace: 'AWS/ApplicationELB', MetricName: 'TargetResponseTime', ExtendedStatistic: 'p99', Threshold: 1, ComparisonOperator: 'GreaterThanThreshold' });
-    expect(success).toMatchObject({ Threshold: 99, ComparisonOperator: 'LessThanThreshold' });
+    expect(success).toMatchObject({ Threshold: 95, ComparisonOperator: 'LessThanThreshold' });
     expect(JSON.stringify(success.Metrics)).toContain('IF(FILL(requests, 0) > 0, 100 * (FILL(target2xx, 0) + FILL(target3xx, 0) + FILL(target4xx, 0)) / FILL(requests, 0))');
   });
 });
