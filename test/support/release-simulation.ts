@@ -5,18 +5,10 @@
 import { RelativeHealthSchema, type RelativeHealthConfig } from '../../lambdas/shared/config';
 import type { Baseline } from '../../lambdas/shared/documents';
 import { compareWithLive, judge } from '../../lambdas/shared/health/verdict';
+import { mulberry32 } from '../../local/chaos/plan';
 
-/** mulberry32: a small seeded PRNG, uniform in [0, 1). */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32, the chaos suite's seeded PRNG, uniform in [0, 1). */
+export const seededRandom = mulberry32;
 
 /** A Binomial(n, p) draw, one Bernoulli trial per request (n is a few thousand here). */
 export function binomial(random: () => number, n: number, p: number): number {
