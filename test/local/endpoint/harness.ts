@@ -1,6 +1,8 @@
 // Shared by the endpoint and service tests: SDK client settings for a local endpoint, a raw HTTP
 // client for what the SDK would never send, and the AWS CLI run against the endpoint.
-import { execFile } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import * as path from 'node:path';
 import { request } from 'node:http';
 
 /** Region of every test client (matches test/support/setup-env.ts). */
@@ -67,38 +69,99 @@ export interface CliResult {
 /**
  * Runs the AWS CLI against the endpoint with fake credentials, no proxies and one attempt (a
  * failure must show at once, not after the CLI's back-off). No config file unless `configFile`
- * is given. Killed after 15 s.
+ * is given. A command that has not answered within 15 s fails the call.
+ *
+ * The CLI is the real one (awscli.clidriver, as the `aws` script runs it) in one Python process
+ * per test file ({@link AwsCliProcess}): each command gets a fresh driver and session with exactly
+ * this environment, as a new `aws` process would, without paying Python's start-up again.
  */
 export function aws(url: string, args: string[], options: { configFile?: string } = {}): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    execFile(
-      'aws',
-      [...args, '--endpoint-url', url, '--output', 'json'],
-      {
-        timeout: 15_000,
-        env: {
-          PATH: process.env.PATH,
-          HOME: process.env.HOME,
-          // pyenv's shim needs to know which interpreter to run the CLI with.
-          ...(process.env.PYENV_ROOT !== undefined ? { PYENV_ROOT: process.env.PYENV_ROOT } : {}),
-          AWS_ACCESS_KEY_ID: 'test',
-          AWS_SECRET_ACCESS_KEY: 'test',
-          AWS_DEFAULT_REGION: REGION,
-          AWS_CONFIG_FILE: options.configFile ?? '/dev/null',
-          AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
-          AWS_MAX_ATTEMPTS: '1',
-          AWS_RETRY_MODE: 'standard',
-          AWS_EC2_METADATA_DISABLED: 'true',
-          NO_PROXY: '127.0.0.1,localhost',
-        },
-      },
-      (error, stdout, stderr) => {
-        if (error !== null && typeof error.code !== 'number') {
-          reject(error);
-          return;
-        }
-        resolve({ code: error === null ? 0 : (error.code as number), stdout, stderr });
-      },
-    );
+  cliProcess ??= new AwsCliProcess();
+  return cliProcess.run([...args, '--endpoint-url', url, '--output', 'json'], {
+    PATH: process.env.PATH ?? '',
+    HOME: process.env.HOME ?? '',
+    AWS_ACCESS_KEY_ID: 'test',
+    AWS_SECRET_ACCESS_KEY: 'test',
+    AWS_DEFAULT_REGION: REGION,
+    AWS_CONFIG_FILE: options.configFile ?? '/dev/null',
+    AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
+    AWS_MAX_ATTEMPTS: '1',
+    AWS_RETRY_MODE: 'standard',
+    AWS_EC2_METADATA_DISABLED: 'true',
+    NO_PROXY: '127.0.0.1,localhost',
   });
+}
+
+let cliProcess: AwsCliProcess | undefined;
+
+/**
+ * The Python interpreter the `aws` on PATH runs with, from its `#!` line; a pyenv shim is
+ * resolved to the script it runs first.
+ *
+ * @throws Error when `aws` is not an AWS CLI v1 Python script (install it: `apt-get install awscli`).
+ */
+function awsCliInterpreter(): string[] {
+  const onPath = (process.env.PATH ?? '').split(path.delimiter).map((dir) => path.join(dir, 'aws')).find((file) => existsSync(file));
+  if (!onPath) throw new Error('The AWS CLI (`aws`) is not on PATH: install it (apt-get install awscli)');
+  let script = onPath;
+  if (readFileSync(script, 'utf8').includes('pyenv')) script = execFileSync('pyenv', ['which', 'aws'], { encoding: 'utf8' }).trim();
+  const shebang = /^#!\s*(.+)$/m.exec(readFileSync(script, 'utf8').split('\n')[0]);
+  if (!shebang || !/python/.test(shebang[1])) throw new Error(`${script} is not the AWS CLI v1 (a Python script): its first line is not a python #!`);
+  return shebang[1].trim().split(/\s+/);
+}
+
+/** One long-lived AWS CLI process: commands are answered one at a time, in the order sent. */
+class AwsCliProcess {
+  private readonly child: ChildProcess;
+  private readonly waiting: Array<{ resolve: (result: CliResult) => void; reject: (error: Error) => void; timer: NodeJS.Timeout }> = [];
+  private buffered = '';
+  private failure?: Error;
+
+  constructor() {
+    const [interpreter, ...interpreterArgs] = awsCliInterpreter();
+    this.child = spawn(interpreter, [...interpreterArgs, path.join(__dirname, 'aws_cli_server.py')], { stdio: ['pipe', 'pipe', 'inherit'] });
+    // Never keeps a test process alive: it exits when its stdin closes with this process.
+    this.child.unref();
+    (this.child.stdin as unknown as { unref(): void }).unref();
+    (this.child.stdout as unknown as { unref(): void }).unref();
+    this.child.stdout!.setEncoding('utf8');
+    this.child.stdout!.on('data', (chunk: string) => this.onData(chunk));
+    this.child.on('error', (error) => this.fail(error));
+    this.child.on('exit', (code, signal) => this.fail(new Error(`The AWS CLI process exited (${code ?? signal})`)));
+  }
+
+  run(args: string[], env: Record<string, string>): Promise<CliResult> {
+    if (this.failure) return Promise.reject(this.failure);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => this.fail(new Error(`aws ${args.slice(0, 2).join(' ')} did not answer within 15 s`)), 15_000);
+      this.waiting.push({ resolve, reject, timer });
+      this.child.stdin!.write(`${JSON.stringify({ args, env })}\n`);
+    });
+  }
+
+  private onData(chunk: string): void {
+    this.buffered += chunk;
+    let newline = this.buffered.indexOf('\n');
+    while (newline >= 0) {
+      const line = this.buffered.slice(0, newline);
+      this.buffered = this.buffered.slice(newline + 1);
+      const next = this.waiting.shift();
+      if (next) {
+        clearTimeout(next.timer);
+        next.resolve(JSON.parse(line) as CliResult);
+      }
+      newline = this.buffered.indexOf('\n');
+    }
+  }
+
+  /** Fails every waiting command and the ones after: a stuck or dead CLI is not retried silently. */
+  private fail(error: Error): void {
+    this.failure ??= error;
+    for (const next of this.waiting.splice(0)) {
+      clearTimeout(next.timer);
+      next.reject(this.failure);
+    }
+    if (cliProcess === this) cliProcess = undefined;
+    this.child.kill();
+  }
 }
