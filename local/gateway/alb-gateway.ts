@@ -21,7 +21,7 @@ import type { MetricSink } from '../contracts';
 import type { LocalElbv2 } from '../services/elbv2';
 import type { Gateway, GatewayColourStats } from './gateway';
 import { albHostCountSeries, albRequestSeries, ELB_GENERATED_STATUS, type AlbRequestOutcome } from './alb-metrics';
-import { ColourCounters, forwardable, forwardRequest, listen, readBody, reply } from './proxy';
+import { ColourCounters, forwardable, forwardRequest, listen, readBody, reply, Upstream } from './proxy';
 
 /** What the load balancer answers with when it generates the response. */
 const ELB_SERVER = 'awselb/2.0';
@@ -68,7 +68,7 @@ export async function startAlbGateway(options: AlbGatewayOptions): Promise<Gatew
   const counters = Object.fromEntries(COLOURS.map((c) => [c, new ColourCounters()])) as Record<Colour, ColourCounters>;
   const colourOf = (targetGroupArn: string) => COLOURS.find((c) => options.targetGroups[c] === targetGroupArn);
   const next = new Map<string, number>();
-  const inFlight = new Set<{ destroy(): void }>();
+  const toTasks = new Upstream();
   let requests = 0;
   let noRoute = 0;
 
@@ -141,7 +141,7 @@ export async function startAlbGateway(options: AlbGatewayOptions): Promise<Gatew
       answered(413);
       return;
     }
-    const attempt = await forwardRequest({ taskId: `${target.id}:${target.port}`, host: target.id, port: target.port }, req, body, timeoutMs, inFlight);
+    const attempt = await forwardRequest({ taskId: `${target.id}:${target.port}`, host: target.id, port: target.port }, req, body, timeoutMs, toTasks);
     if (attempt.kind !== 'response') {
       const kind = attempt.kind === 'timeout' ? 'target-timeout' : 'target-connection-error';
       publish({ kind }, decision.targetGroupArn);
@@ -166,7 +166,7 @@ export async function startAlbGateway(options: AlbGatewayOptions): Promise<Gatew
     });
   };
 
-  const server = await listen(options.port ?? 0, handle, inFlight, ELB_SERVER);
+  const server = await listen(options.port ?? 0, handle, toTasks, ELB_SERVER);
 
   // HealthyHostCount / UnHealthyHostCount of each colour's target group, every interval.
   const hostCountInterval = options.hostCountIntervalMs ?? 1000;

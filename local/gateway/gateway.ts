@@ -23,7 +23,7 @@ import { colourDimensionsMap, ENVOY_METRICS, ENVOY_STATSD_NAMES } from '../../la
 import { cloudWatchAgentConfig } from '../../infra/envoy-telemetry';
 import { agentStatsdSettingsOf, cloudWatchAgentSeries, type StatsdSample } from './cloudwatch-agent';
 import type { MetricSink, RouteWeights, TaskEndpoint, TaskEndpoints } from '../contracts';
-import { ColourCounters, forwardable, forwardRequest, listen, readBody, reply, type Attempt } from './proxy';
+import { ColourCounters, forwardable, forwardRequest, listen, readBody, reply, Upstream, type Attempt } from './proxy';
 
 /** Options for {@link startGateway}. */
 export interface GatewayOptions {
@@ -118,7 +118,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const header = options.headerMatch?.header.toLowerCase();
   const counters = Object.fromEntries(COLOURS.map((c) => [c, new ColourCounters()])) as Record<Colour, ColourCounters>;
   const nextTask: Record<Colour, number> = { blue: 0, green: 0 };
-  const inFlight = new Set<{ destroy(): void }>();
+  const toTasks = new Upstream();
   let requests = 0;
   let noRoute = 0;
 
@@ -175,7 +175,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   };
 
   const forward = (endpoint: TaskEndpoint, req: IncomingMessage, body: Buffer): Promise<Attempt> =>
-    forwardRequest(endpoint, req, body, upstreamTimeoutMs, inFlight);
+    forwardRequest(endpoint, req, body, upstreamTimeoutMs, toTasks);
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const receivedAt = performance.now();
@@ -251,7 +251,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     });
   };
 
-  const server = await listen(options.port ?? 0, handle, inFlight);
+  const server = await listen(options.port ?? 0, handle, toTasks);
   return {
     url: server.url,
     stats: () => ({

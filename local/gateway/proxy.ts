@@ -3,7 +3,7 @@
  * request to one task and wait for its answer, count what each colour answered, and run the
  * listening server with a keep-alive timeout that clients can rely on.
  */
-import { createServer, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { Agent, createServer, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { TaskEndpoint } from '../contracts';
@@ -21,6 +21,25 @@ const MAX_BODY_BYTES = 1024 * 1024;
 export const CLIENT_IDLE_TIMEOUT_MS = 60_000;
 const LATENCY_WINDOW = 1000;
 
+/**
+ * The gateway's side towards the tasks: its pooled connections and the requests in flight on
+ * them. Connections are kept open between requests, as both real proxies do: an ALB reuses its
+ * connections to targets (which is why colorapp's keep-alive timeout is above the ALB's 60 s
+ * idle timeout, as AWS recommends) and Envoy pools upstream connections per host. An idle one
+ * is closed by the gateway after {@link CLIENT_IDLE_TIMEOUT_MS}, before colorapp would close it.
+ */
+export class Upstream {
+  /** Requests sent and not yet answered in full: a closing gateway cuts them. */
+  readonly inFlight = new Set<{ destroy(): void }>();
+  readonly agent = new Agent({ keepAlive: true, timeout: CLIENT_IDLE_TIMEOUT_MS });
+
+  /** Cuts every request in flight and closes every pooled connection. */
+  close(): void {
+    for (const request of this.inFlight) request.destroy();
+    this.agent.destroy();
+  }
+}
+
 /** What one attempt to reach a task gave. */
 export type Attempt =
   | { readonly kind: 'response'; readonly upstream: IncomingMessage; readonly serviceTimeMs: number }
@@ -29,42 +48,43 @@ export type Attempt =
 
 /**
  * Sends `req` (with its already read `body`) to one task; resolves with its response head, a
- * connection failure, or a timeout after `timeoutMs`. The upstream request is in `inFlight`
- * until its response has been read, so a closing gateway can cut it.
+ * connection failure, or a timeout after `timeoutMs`, over one of `upstream`'s connections. The
+ * request is in `upstream.inFlight` until its response has been read, so a closing gateway can cut it.
  */
 export function forwardRequest(
   endpoint: TaskEndpoint,
   req: IncomingMessage,
   body: Buffer,
   timeoutMs: number,
-  inFlight: Set<{ destroy(): void }>,
+  upstream: Upstream,
 ): Promise<Attempt> {
+  const { inFlight, agent } = upstream;
   return new Promise((resolve) => {
     const sentAt = performance.now();
-    const upstream = httpRequest({
+    const request = httpRequest({
       host: endpoint.host,
       port: endpoint.port,
       method: req.method,
       path: req.url,
       headers: { ...forwardable(req.headers), 'content-length': String(body.length) },
-      agent: false,
+      agent,
     });
-    inFlight.add(upstream);
+    inFlight.add(request);
     const timer = setTimeout(() => {
-      upstream.destroy();
+      request.destroy();
       resolve({ kind: 'timeout' });
     }, timeoutMs);
-    upstream.once('response', (res) => {
+    request.once('response', (res) => {
       clearTimeout(timer);
-      res.once('close', () => inFlight.delete(upstream));
+      res.once('close', () => inFlight.delete(request));
       resolve({ kind: 'response', upstream: res, serviceTimeMs: performance.now() - sentAt });
     });
-    upstream.once('error', (error) => {
+    request.once('error', (error) => {
       clearTimeout(timer);
-      inFlight.delete(upstream);
+      inFlight.delete(request);
       resolve({ kind: 'connect-failure', error });
     });
-    upstream.end(body);
+    request.end(body);
   });
 }
 
@@ -84,7 +104,7 @@ export interface ListeningServer {
 export async function listen(
   port: number,
   handle: (req: IncomingMessage, res: ServerResponse) => Promise<void>,
-  inFlight: Set<{ destroy(): void }>,
+  upstream: Upstream,
   server = 'envoy',
 ): Promise<ListeningServer> {
   const http: Server = createServer((req, res) => {
@@ -114,7 +134,7 @@ export async function listen(
     close() {
       closing ??= new Promise<void>((resolve) => {
         http.close(() => resolve());
-        for (const upstream of inFlight) upstream.destroy();
+        upstream.close();
         for (const socket of sockets) socket.destroy();
       });
       return closing;
