@@ -70,8 +70,11 @@ export interface Observer {
   destroy(): void;
 }
 
-/** SDK clients for `world`'s endpoint, as a user's script or the AWS CLI would reach it. */
-export function observe(world: LocalWorld): Observer {
+/**
+ * SDK clients for `world`'s endpoint, as a user's script or the AWS CLI would reach it, looking
+ * at `service` (one of the world's registered services; its first by default).
+ */
+export function observe(world: LocalWorld, service: string = world.config.service): Observer {
   const endpointUrl = world.endpoint.url;
   const clientConfig = { endpoint: endpointUrl, region: REGION, credentials: CREDENTIALS, maxAttempts: 2 };
   const ssm = new SSMClient(clientConfig);
@@ -79,7 +82,7 @@ export function observe(world: LocalWorld): Observer {
   const sfn = new SFNClient(clientConfig);
   const mesh = new AppMeshClient(clientConfig);
   const elbv2 = new ElasticLoadBalancingV2Client(clientConfig);
-  const { traffic: route, ecsServices, cluster, service } = world.config;
+  const { traffic: route, ecsServices, cluster } = world.service(service).config;
   const getJson = async <T>(name: string, schema: { parse(value: unknown): T }): Promise<T | null> => {
     try {
       const out = await ssm.send(new GetParameterCommand({ Name: name }));
