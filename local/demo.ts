@@ -35,6 +35,8 @@ export interface DemoOptions {
   readonly bakeSeconds?: number;
   /** @default the service settings' strategy (canary 10/50/100) */
   readonly strategy?: Strategy;
+  /** Tasks of each service's live colour (and so of its new colour during the release). @default 2 */
+  readonly liveTasks?: number;
   /** Called every `progressIntervalMs` with a snapshot, for a live display. */
   readonly onProgress?: (progress: DemoProgress) => void;
   /** @default 250 */
@@ -162,6 +164,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoReport> {
     additionalServices: more.map((m) => m.service),
     images: { [V1]: v1, [V2]: options.faultyServices === undefined ? v2 : { entry }, [V2_FAULTY]: v2 },
     liveImage: V1,
+    liveTasks: options.liveTasks,
     logLevel: options.logLevel ?? 'ERROR',
   });
   const sfn = new SFNClient({ endpoint: world.endpoint.url, region: world.region, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
