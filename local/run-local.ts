@@ -12,7 +12,7 @@
  *
  * With `--services N`, copy k of colorapp (k = 2..N) has its own listener on the load balancer,
  * as the CDK fleet sample gives it one on port 8000 + k: locally its gateway listens on port
- * 8000 + k (colorapp's stays on 8080).
+ * 8000 + k (colorapp's stays on 8080; `LOCAL_COPY_PORT_BASE` replaces the 8000).
  */
 import { COLORAPP, alarmDefinitionsOf, localProfile } from '../infra/colorapp-settings';
 import { parseArgs } from 'node:util';
@@ -66,8 +66,8 @@ async function main(): Promise<void> {
   const world = await startLocalWorld({
     config: first.config,
     alarms: first.service.alarms,
-    // The copies' listeners, as the CDK fleet sample's: 8000 + k.
-    additionalServices: copies.map((copy) => ({ ...copy.service, gatewayPort: COPY_LISTENER_BASE_PORT + copy.index })),
+    // The copies' listeners, as the CDK fleet sample's: 8000 + k (LOCAL_COPY_PORT_BASE moves them).
+    additionalServices: copies.map((copy) => ({ ...copy.service, gatewayPort: Number(process.env.LOCAL_COPY_PORT_BASE ?? COPY_LISTENER_BASE_PORT) + copy.index })),
     images: {
       'colorapp:v1': { entry },
       'colorapp:v2': { entry },
