@@ -54,6 +54,27 @@ export function servicesOf(raw: string | undefined, backend: LocalBackend): numb
 }
 
 /**
+ * `argv` with a negative number after `--services` joined to it (`--services=-1`), so that
+ * `parseArgs` hands it to {@link servicesOf} (which names the problem) instead of refusing it as
+ * an ambiguous option.
+ *
+ * @example
+ * withServicesValueJoined(['--services', '-1']); // ['--services=-1']
+ */
+export function withServicesValueJoined(argv: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--services' && i + 1 < argv.length && /^-\d/.test(argv[i + 1])) {
+      out.push(`--services=${argv[i + 1]}`);
+      i++;
+    } else {
+      out.push(argv[i]);
+    }
+  }
+  return out;
+}
+
+/**
  * The listener port of copy `index` of the fleet sample: colorapp's (index 1) is 80, copy `k`'s
  * is 8000 + k, as `ColorappCopyStack` creates it.
  */

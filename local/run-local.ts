@@ -17,7 +17,7 @@
 import { COLORAPP, alarmDefinitionsOf, localProfile } from '../infra/colorapp-settings';
 import { parseArgs } from 'node:util';
 import { backendOf, type LocalBackend } from './backends';
-import { COPY_LISTENER_BASE_PORT, localFleetOf, servicesOf } from './fleet';
+import { COPY_LISTENER_BASE_PORT, localFleetOf, servicesOf, withServicesValueJoined } from './fleet';
 import { buildColorApp } from './services/ecs';
 import { startReleasePage } from './page/server';
 import { startTraffic } from './traffic';
@@ -38,7 +38,7 @@ const TRAFFIC_MAX_MS = 24 * 3600 * 1000;
  * @throws Error naming the option and what it accepts (InvalidServicesError for `--services`).
  */
 function argsOf(argv: string[]): { requestsPerSecond: number; backend: LocalBackend; services: number } {
-  const { values } = parseArgs({ args: argv, options: { rps: { type: 'string' }, traffic: { type: 'string' }, services: { type: 'string' } }, strict: true });
+  const { values } = parseArgs({ args: withServicesValueJoined(argv), options: { rps: { type: 'string' }, traffic: { type: 'string' }, services: { type: 'string' } }, strict: true });
   const backend = backendOf(values.traffic);
   const services = servicesOf(values.services, backend);
   if (values.rps === undefined) return { requestsPerSecond: DEFAULT_RPS, backend, services };

@@ -17,7 +17,7 @@ import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { backendOf } from './backends';
 import { runDemo, type DemoProgress, type ServiceReleaseReport } from './demo';
-import { MAX_LOCAL_SERVICES, servicesOf } from './fleet';
+import { MAX_LOCAL_SERVICES, servicesOf, withServicesValueJoined } from './fleet';
 
 const USAGE = `Usage: npm start -- [--traffic alb|appmesh] [--services 1..${MAX_LOCAL_SERVICES}] [--fault-rate 0..1] [--baseline-fault-rate 0..1] [--latency-ms N] [--crash] [--rps N] [--bake-seconds N] [--report FILE]`;
 
@@ -25,6 +25,7 @@ async function main(): Promise<number> {
   let values;
   try {
     ({ values } = parseArgs({
+      args: withServicesValueJoined(process.argv.slice(2)),
       options: {
         'fault-rate': { type: 'string' },
         'baseline-fault-rate': { type: 'string' },

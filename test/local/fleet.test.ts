@@ -6,7 +6,7 @@ import { COLORAPP, alarmDefinitionsOf, localProfile } from '../../infra/colorapp
 import { LocalElbv2 } from '../../local/services/elbv2';
 import { seedAlb, type AlbTraffic } from '../../local/alb-sample';
 import { LOCAL_SCOPE } from '../../local/backends';
-import { InvalidServicesError, MAX_LOCAL_SERVICES, localFleetOf, sampleListenerPort, servicesOf } from '../../local/fleet';
+import { InvalidServicesError, MAX_LOCAL_SERVICES, localFleetOf, sampleListenerPort, servicesOf, withServicesValueJoined } from '../../local/fleet';
 
 describe('servicesOf (--services N)', () => {
   it.each([
@@ -33,6 +33,16 @@ describe('servicesOf (--services N)', () => {
     expect(() => servicesOf('2', 'appmesh')).toThrow(InvalidServicesError);
     expect(() => servicesOf('2', 'appmesh')).toThrow('App Mesh (discontinued) runs one service only');
     expect(servicesOf('1', 'appmesh')).toBe(1);
+  });
+});
+
+describe('withServicesValueJoined', () => {
+  it('joins a negative value to --services, so the count check names it, and leaves everything else alone', () => {
+    expect(withServicesValueJoined(['--services', '-1', '--rps', '5'])).toEqual(['--services=-1', '--rps', '5']);
+    expect(withServicesValueJoined(['--services', '3', '--crash'])).toEqual(['--services', '3', '--crash']);
+    expect(withServicesValueJoined(['--services', '--crash'])).toEqual(['--services', '--crash']);
+    expect(withServicesValueJoined(['--rps', '-1'])).toEqual(['--rps', '-1']);
+    expect(withServicesValueJoined(['--services'])).toEqual(['--services']);
   });
 });
 
