@@ -98,8 +98,9 @@ async function main(): Promise<number> {
     },
   });
   if (tty) process.stdout.write('\n');
-  console.log(fleet ? report.releases.map((r) => summary(r, `${r.service}: `)).join('\n') : summary(report));
-  console.log(`  backend ${report.backend}`);
+  // One service: the summary as it always was; several: one per service, then the backend.
+  console.log(fleet ? report.releases.map((r) => summary(r, `${r.service}: `)).join('\n') : summary(report, '', report.backend));
+  if (fleet) console.log(`\nbackend ${report.backend}`);
   if (values.report) {
     writeFileSync(values.report, `${JSON.stringify(report, null, 2)}\n`);
     console.log(`Report written to ${values.report}`);
@@ -118,9 +119,10 @@ function progressLine(p: DemoProgress): string {
 }
 
 /** One release's summary; with several services, each line is prefixed with the service's name. */
-function summary(r: ServiceReleaseReport, prefix = ''): string {
+function summary(r: ServiceReleaseReport, prefix = '', backend?: string): string {
   const lines = [
     r.outcome === 'promoted' ? `PROMOTED: ${r.service} v2 is live on green (${r.releaseId})` : `ROLLED BACK: ${r.service} v2 did not go live (${r.releaseId})`,
+    ...(backend ? [`  backend ${backend}`] : []),
     `  duration ${(r.durationMs / 1000).toFixed(1)} s, ${r.stateTransitions} state transitions, final weights blue ${r.finalWeights.blue} / green ${r.finalWeights.green}`,
     `  traffic: ${r.traffic.requests} requests, ${r.traffic.failed} failed (${r.traffic.failedOnNewColour} on the new colour)`,
   ];
