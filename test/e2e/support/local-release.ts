@@ -55,9 +55,9 @@ export interface Observer {
   readonly sfn: SFNClient;
   readonly mesh: AppMeshClient;
   readonly elbv2: ElasticLoadBalancingV2Client;
-  /** `/ecs-release/colorapp/state`, read with GetParameter through the endpoint; null when absent. */
+  /** `/ecs-release/<service>/state` of the observed service, read with GetParameter through the endpoint; null when absent. */
   state(): Promise<ReleaseState | null>;
-  /** `/ecs-release/colorapp/approval`: the waiting approval gate; null when none waits. */
+  /** `/ecs-release/<service>/approval` of the observed service: the waiting approval gate; null when none waits. */
   approval(): Promise<ApprovalDocument | null>;
   /**
    * Weights per colour, read through the endpoint as a user would: the weighted forward with
