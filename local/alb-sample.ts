@@ -33,8 +33,8 @@ export interface AlbArnScope {
   readonly account: string;
 }
 
-/** The sample's listener port and the target groups' traffic port (colorapp's APP_PORT). */
-const LISTENER_PORT = 80;
+/** The sample's listener port (colorapp's; each copy of the fleet sample has its own) and the target groups' traffic port (colorapp's APP_PORT). */
+export const SAMPLE_LISTENER_PORT = 80;
 const TARGET_PORT = 8080;
 /** Priority of the weighted rule when the config names a rule instead of the default action: after the header rules. */
 const WEIGHTED_RULE_PRIORITY = 10;
@@ -44,14 +44,22 @@ const WEIGHTED_RULE_PRIORITY = 10;
  * the world will create them.
  *
  * @param weighted `'rule'` (as the CDK sample: a listener rule on every path carries the weighted forward, the listener's default action is a fixed 503) or `'listener-default'` (the weighted forward is the listener's default action, as many existing services have it).
+ * @param listenerPort The listener's port: {@link SAMPLE_LISTENER_PORT} for colorapp; a copy of the fleet sample has a listener of its own on the same load balancer (`ColorappCopyStack`: port 8000 + its index), so its listener and rule ARNs differ from colorapp's.
  * @example
  * serviceConfigOf(settings, { traffic: localAlbTrafficOf(settings.alb, { region: 'eu-west-1', account: '000000000000' }) });
  */
-export function localAlbTrafficOf(names: AlbSampleNames, scope: AlbArnScope, weighted: 'listener-default' | 'rule' = 'rule'): AlbTraffic {
+export function localAlbTrafficOf(
+  names: AlbSampleNames,
+  scope: AlbArnScope,
+  weighted: 'listener-default' | 'rule' = 'rule',
+  listenerPort: number = SAMPLE_LISTENER_PORT,
+): AlbTraffic {
   const prefix = `arn:aws:elasticloadbalancing:${scope.region}:${scope.account}:`;
   const lb = `app/${names.loadBalancerName}/${stableId('loadbalancer', names.loadBalancerName)}`;
-  const listenerArn = `${prefix}listener/${lb}/${stableId('listener', lb)}`;
-  const ruleArn = (what: string) => `${listenerArn.replace(':listener/', ':listener-rule/')}/${stableId('rule', `${lb}/${what}`)}`;
+  // colorapp's listener keeps the ids it always had; another port is another listener.
+  const listenerKey = listenerPort === SAMPLE_LISTENER_PORT ? lb : `${lb}:${listenerPort}`;
+  const listenerArn = `${prefix}listener/${lb}/${stableId('listener', listenerKey)}`;
+  const ruleArn = (what: string) => `${listenerArn.replace(':listener/', ':listener-rule/')}/${stableId('rule', `${listenerKey}/${what}`)}`;
   const targetGroupArn = (colour: Colour) =>
     `${prefix}targetgroup/${names.targetGroupNames[colour]}/${stableId('targetgroup', names.targetGroupNames[colour])}`;
   return {
@@ -71,11 +79,15 @@ export interface SeedAlbOptions {
   readonly deregistrationDelaySeconds: number;
   /** Tells the local ELBv2 which id its next resource gets (its `newId` option reads this queue). */
   readonly nextIds: string[];
+  /** The listener's port. @default {@link SAMPLE_LISTENER_PORT} */
+  readonly listenerPort?: number;
 }
 
 /**
  * Creates, in `elbv2`, the load balancer, target groups, listener and rules that `traffic` names,
- * under the names and ids of its ARNs, with the sample's settings.
+ * under the names and ids of its ARNs, with the sample's settings. The load balancer is created
+ * once: a copy of the fleet sample seeded after colorapp adds its listener, target groups and
+ * rules to colorapp's load balancer, as `ColorappCopyStack` does.
  *
  * @throws Error when an ARN is not in `region`/`account`, or cannot be parsed.
  */
@@ -83,8 +95,10 @@ export function seedAlb(elbv2: LocalElbv2, traffic: AlbTraffic, scope: AlbArnSco
   const listener = parseArn(traffic.listenerArn, /^listener\/app\/([^/]+)\/([^/]+)\/([^/]+)$/, scope);
   const [lbName, lbId, listenerId] = listener;
   const ids = options.nextIds;
-  ids.push(lbId);
-  const lb = elbv2.createLoadBalancer({ Name: lbName, Subnets: ['subnet-local-a', 'subnet-local-b'], Scheme: 'internet-facing' }).LoadBalancers[0];
+  const existing = elbv2.describeLoadBalancers().LoadBalancers.find((candidate) => candidate.LoadBalancerName === lbName);
+  // CreateLoadBalancer returns an existing one without a new id: queue the id only for a new one.
+  if (existing === undefined) ids.push(lbId);
+  const lb = existing ?? elbv2.createLoadBalancer({ Name: lbName, Subnets: ['subnet-local-a', 'subnet-local-b'], Scheme: 'internet-facing' }).LoadBalancers[0];
 
   const targetGroups = {} as Record<Colour, string>;
   for (const colour of COLOURS) {
@@ -118,7 +132,7 @@ export function seedAlb(elbv2: LocalElbv2, traffic: AlbTraffic, scope: AlbArnSco
   elbv2.createListener({
     LoadBalancerArn: lb.LoadBalancerArn,
     Protocol: 'HTTP',
-    Port: LISTENER_PORT,
+    Port: options.listenerPort ?? SAMPLE_LISTENER_PORT,
     DefaultActions: byDefault
       ? [weightedForward]
       : // As the CDK sample's listener: never reached while the weighted rule (every path) exists.

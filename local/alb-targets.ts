@@ -21,10 +21,19 @@ export function colourTaskTargets(
   services: Readonly<Record<Colour, string>>,
   targetGroups: Readonly<Record<Colour, string>>,
 ): TaskTargetRegistry {
-  const groupOf = (serviceName: string): string | undefined => {
-    const colour = COLOURS.find((c) => services[c] === serviceName);
-    return colour === undefined ? undefined : targetGroups[colour];
-  };
+  return serviceTaskTargets(elbv2, new Map(COLOURS.map((colour) => [services[colour], targetGroups[colour]])));
+}
+
+/**
+ * The {@link TaskTargetRegistry} of several services in one cluster (the fleet sample): each ECS
+ * service's tasks go to the target group `groups` maps it to; any other service is behind no load
+ * balancer. One registry, because ECS has one cluster for all of them.
+ *
+ * @example
+ * new LocalEcs({ ..., targets: serviceTaskTargets(elbv2, new Map([['colorapp-blue', blueTg], ['colorapp-2-blue', blueTg2]])) });
+ */
+export function serviceTaskTargets(elbv2: LocalElbv2, groups: ReadonlyMap<string, string>): TaskTargetRegistry {
+  const groupOf = (serviceName: string): string | undefined => groups.get(serviceName);
   const target = (endpoint: TaskEndpoint) => ({ Id: endpoint.host, Port: endpoint.port });
   return {
     register(serviceName, endpoint) {

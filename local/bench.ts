@@ -19,6 +19,12 @@
  * 4. A fleet: one release engine with 1, 10 and 50 registered services, synthesized (no
  *    bundling): CloudFormation resources added per service, functions, state machines and APIs
  *    (constant), and the most managed policies of per-service grants on one handler role.
+ * 5. A fleet released at once in the local world (ALB; `npm run bench -- --fleet` runs only
+ *    this): one release alone, then {@link FLEET_SERVICES} services of the fleet sample released
+ *    at the same moment through the one engine, same strategy and traffic per service. Each
+ *    release's orchestration overhead per step (the split of `overhead.ts`) next to the lone
+ *    release's, and the lock waits read from every execution's history (`lock-waits.ts`): each
+ *    service has its own lock, so there should be none.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -28,7 +34,8 @@ import { build } from 'esbuild';
 import { handlerBuildOptions } from '../infra/bundling';
 import { LOCAL_BACKENDS, type LocalBackend } from './backends';
 import { orchestrationOverhead, type OrchestrationOverhead } from './overhead';
-import { runDemo } from './demo';
+import { lockWaits, type LockWaits } from './lock-waits';
+import { runDemo, type DemoReport } from './demo';
 import { synthesizeFleet } from '../infra/fleet-resources';
 
 const ROOT = path.join(__dirname, '..');
@@ -117,7 +124,90 @@ async function falseAlarms(runs: number): Promise<BundleRow[]> {
   return rows;
 }
 
+/** Services of the fleet released at once by the fleet rows. */
+const FLEET_SERVICES = 5;
+
+/**
+ * One release alone, then {@link FLEET_SERVICES} at once, in fresh worlds with the same strategy
+ * (4 steps), bakes and client traffic per service: per-step orchestration overhead of each and
+ * the lock waits of the fleet's executions, all read from the executions' histories.
+ */
+async function fleetReleases(): Promise<BundleRow[]> {
+  // 50 requests/s per service (250 in all with five) and a first step of 25%: 75 requests in a
+  // 6-second bake, above the 50 a verdict needs, without saturating a small machine.
+  const common = { strategy: { type: 'canary' as const, steps: [25, 50, 75, 100] }, requestsPerSecond: 50, bakeSeconds: 6 };
+  type FleetRun = { report: DemoReport; overheads: Map<string, OrchestrationOverhead>; locks: Map<string, LockWaits> };
+  const run = async (services: number): Promise<FleetRun> => {
+    const overheads = new Map<string, OrchestrationOverhead>();
+    const locks = new Map<string, LockWaits>();
+    const report = await runDemo({
+      ...common,
+      services,
+      inspect: (world, _first, executions) => {
+        for (const { service, executionArn } of executions) {
+          const events = world.stepFunctions.executionEvents(executionArn);
+          overheads.set(service, orchestrationOverhead(events));
+          locks.set(service, lockWaits(events));
+        }
+      },
+    });
+    return { report, overheads, locks };
+  };
+  console.log('[fleet] one release alone: canary 25/50/75/100, 50 req/s ...');
+  const alone = await run(1);
+  console.log(`[fleet] ${FLEET_SERVICES} services released at once: the same, each ...`);
+  const fleet = await run(FLEET_SERVICES);
+
+  const single = alone.overheads.get('colorapp');
+  const each = fleet.report.releases.map((r) => ({ service: r.service, outcome: r.outcome, overhead: fleet.overheads.get(r.service), lock: fleet.locks.get(r.service) }));
+  const perStep = each.map((e) => e.overhead?.perStepMs ?? NaN);
+  const promoted = each.filter((e) => e.outcome === 'promoted').length;
+  const mean = perStep.reduce((a, b) => a + b, 0) / perStep.length;
+  const waits = each.reduce((sum, e) => sum + (e.lock?.waits ?? 0), 0);
+  const waitedMs = each.reduce((sum, e) => sum + (e.lock?.waitedMs ?? 0), 0);
+  const acquired = each.filter((e) => e.lock?.acquired).length;
+  const attempts = each.reduce((sum, e) => sum + (e.lock?.attempts ?? 0), 0);
+  const ms = (value: number) => `${value.toFixed(0)} ms`;
+  return [
+    {
+      measure: `${FLEET_SERVICES} releases at once: promoted`,
+      value: `${promoted}/${each.length}${promoted < each.length ? ` (${each.filter((e) => e.outcome !== 'promoted').map((e) => `${e.service} ${e.outcome}`).join(', ')})` : ''}`,
+      goal: `${FLEET_SERVICES}/${FLEET_SERVICES}`,
+      met: promoted === FLEET_SERVICES,
+    },
+    {
+      measure: 'orchestration overhead per step, one release alone',
+      value: single ? `${ms(single.perStepMs)} (${single.steps} steps, ${alone.report.outcome})` : 'n/a',
+      goal: '≤ 100 ms',
+      met: single !== undefined && single.perStepMs <= 100,
+    },
+    {
+      measure: `orchestration overhead per step, each of ${FLEET_SERVICES} at once`,
+      value: `${each.map((e, i) => `${e.service} ${Number.isNaN(perStep[i]) ? 'n/a' : ms(perStep[i])}`).join(', ')}`,
+      goal: '≤ 100 ms each',
+      met: perStep.every((v) => v <= 100),
+    },
+    {
+      measure: `overhead per step, ${FLEET_SERVICES} at once vs alone (mean)`,
+      value: single && single.perStepMs > 0 ? `${ms(mean)} vs ${ms(single.perStepMs)} (×${(mean / single.perStepMs).toFixed(2)})` : `${ms(mean)} vs n/a`,
+      goal: 'reported',
+      met: single !== undefined && !Number.isNaN(mean),
+    },
+    {
+      measure: `lock waits, ${FLEET_SERVICES} releases at once`,
+      value: `${waits} waits, ${ms(waitedMs)} waited (${acquired}/${each.length} locks taken in ${attempts} attempts)`,
+      goal: '0 (a lock per service)',
+      met: waits === 0 && waitedMs === 0 && acquired === each.length,
+    },
+  ];
+}
+
 async function main(): Promise<void> {
+  if (process.argv.includes('--fleet')) {
+    const rows = await fleetReleases();
+    printFleetReleases(rows);
+    return;
+  }
   const flag = process.argv.indexOf('--false-alarms');
   if (flag >= 0) {
     const runs = Number(process.argv[flag + 1] ?? 20) || 20;
@@ -133,6 +223,8 @@ async function main(): Promise<void> {
     goal: row.goal,
     values: Object.fromEntries(LOCAL_BACKENDS.map((b) => [b, { value: byBackend[b][i].value, met: byBackend[b][i].met }])) as Row['values'],
   }));
+
+  const releasedAtOnce = await fleetReleases();
 
   console.log('handler bundles: size and cold initialisation ...');
   const bundles: BundleRow[] = (await bundleSizes()).flatMap(({ name, bytes, coldInitMs }) => [
@@ -172,6 +264,13 @@ async function main(): Promise<void> {
   for (const r of bundles) console.log(`  ${r.met ? 'ok  ' : 'MISS'} ${r.measure.padEnd(width)}  ${r.value.padEnd(12)} goal ${r.goal}`);
   console.log(`\nFleet (synthesized; ${base.resources} resources with one service):`);
   for (const r of fleetRows) console.log(`  ${r.met ? 'ok  ' : 'MISS'} ${r.measure.padEnd(width)}  ${r.value.padEnd(12)} goal ${r.goal}`);
+  printFleetReleases(releasedAtOnce);
+}
+
+function printFleetReleases(rows: readonly BundleRow[]): void {
+  const width = Math.max(...rows.map((r) => r.measure.length));
+  console.log(`\nFleet released at once (local world, ALB, canary 25/50/75/100, 6 s bakes, 50 requests/s per service):`);
+  for (const r of rows) console.log(`  ${r.met ? 'ok  ' : 'MISS'} ${r.measure.padEnd(width)}  ${r.value}  goal ${r.goal}`);
 }
 
 /** Every handler bundled as the CDK app bundles it: minified, names kept, the runtime's SDK. */

@@ -3,17 +3,21 @@
  * live, send steady traffic through the gateway, start a release of v2 through the Step
  * Functions API (as the CLI does), show its progress, and report what users saw. `npm start`,
  * the benchmark and the end-to-end tests all run releases through this.
+ *
+ * With `services: N` the world runs the fleet sample's N copies of colorapp (see `fleet.ts`),
+ * each with its own client traffic, and releases all of them at once through the one engine.
  */
 import { DescribeExecutionCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { ReleaseStateSchema, parameterNames, type ReleaseState } from '../lambdas/shared/documents';
 import type { ServiceConfig, Strategy } from '../lambdas/shared/config';
 import type { AlarmDefinition } from './contracts';
 import { computeSchedule } from '../lambdas/shared/schedule';
-import { COLORAPP, alarmDefinitionsOf, localProfile, serviceConfigOf, type ReleaseSettings } from '../infra/colorapp-settings';
-import { localTrafficOf, type LocalBackend } from './backends';
+import { COLORAPP, alarmDefinitionsOf, localProfile, type ReleaseSettings } from '../infra/colorapp-settings';
+import type { LocalBackend } from './backends';
+import { localFleetOf } from './fleet';
 import { buildColorApp, type LocalImage } from './services/ecs';
-import { startTraffic, type TrafficSummary } from './traffic';
-import { startLocalWorld, type LocalWorld } from './world';
+import { startTraffic, type TrafficGenerator, type TrafficSummary } from './traffic';
+import { startLocalWorld, type LocalService, type LocalWorld } from './world';
 
 /** What a demo run does. */
 export interface DemoOptions {
@@ -31,6 +35,8 @@ export interface DemoOptions {
   readonly bakeSeconds?: number;
   /** @default the service settings' strategy (canary 10/50/100) */
   readonly strategy?: Strategy;
+  /** Tasks of each service's live colour (and so of its new colour during the release). @default 2 */
+  readonly liveTasks?: number;
   /** Called every `progressIntervalMs` with a snapshot, for a live display. */
   readonly onProgress?: (progress: DemoProgress) => void;
   /** @default 250 */
@@ -41,12 +47,35 @@ export interface DemoOptions {
   readonly settings?: ReleaseSettings;
   /** Handler log level. @default 'ERROR' (the display tells the story) */
   readonly logLevel?: string;
-  /** Called with the world and the execution after the release ends, before the world closes (benchmarks, tests). */
-  readonly inspect?: (world: LocalWorld, executionArn: string) => void | Promise<void>;
+  /**
+   * How many services of the fleet sample (colorapp, colorapp-2, ...) the world runs and releases
+   * at once, each with `requestsPerSecond` of its own client traffic.
+   * @default 1
+   */
+  readonly services?: number;
+  /**
+   * The services whose v2 carries the faults (`faultRate`, `latencyMs`, `crash`): they release
+   * `colorapp:v2-faulty`, the others a healthy `colorapp:v2`.
+   * @default - every service releases `colorapp:v2` with the faults
+   */
+  readonly faultyServices?: readonly string[];
+  /**
+   * Called with the world and the first service's execution after the releases end, before the
+   * world closes (benchmarks, tests); `executions` has every service's.
+   */
+  readonly inspect?: (world: LocalWorld, executionArn: string, executions: readonly ServiceExecution[]) => void | Promise<void>;
+}
+
+/** The release execution of one service. */
+export interface ServiceExecution {
+  readonly service: string;
+  readonly executionArn: string;
 }
 
 /** A live snapshot of a running demo. */
 export interface DemoProgress {
+  /** The service whose release this is. */
+  readonly service: string;
   readonly elapsedMs: number;
   readonly status: string;
   readonly weights: { blue: number; green: number };
@@ -75,10 +104,10 @@ export interface ReportStep {
   };
 }
 
-/** The JSON report (`npm start -- --report FILE`). */
-export interface DemoReport {
-  /** The traffic backend the release ran on. */
-  readonly backend: LocalBackend;
+/** One service's release, as the report shows it. */
+export interface ServiceReleaseReport {
+  /** The service released. */
+  readonly service: string;
   readonly outcome: 'promoted' | 'rolled-back' | 'failed';
   readonly releaseId: string;
   readonly image: string;
@@ -92,16 +121,32 @@ export interface DemoReport {
   readonly error: { readonly name: string; readonly cause: string } | null;
 }
 
+/**
+ * The JSON report (`npm start -- --report FILE`). The top-level release fields are the first
+ * service's (colorapp's), as they were when the world ran one service; `releases` has every
+ * service's, colorapp's first.
+ */
+export interface DemoReport extends ServiceReleaseReport {
+  /** The traffic backend the releases ran on. */
+  readonly backend: LocalBackend;
+  /** One entry per service, in the order of the fleet (colorapp, colorapp-2, ...). */
+  readonly releases: ServiceReleaseReport[];
+}
+
 const V1 = 'colorapp:v1';
 const V2 = 'colorapp:v2';
+const V2_FAULTY = 'colorapp:v2-faulty';
 
-/** Runs one release of colorapp v2 in a fresh local world and reports it. */
+/** Runs a release of colorapp v2 (of every service of the fleet, at once) in a fresh local world and reports it. */
 export async function runDemo(options: DemoOptions = {}): Promise<DemoReport> {
   const settings = options.settings ?? localProfile(COLORAPP, { bakeSeconds: options.bakeSeconds });
-  const config = serviceConfigOf(
-    { ...settings, strategy: options.strategy ?? settings.strategy },
-    { traffic: localTrafficOf(settings, options.traffic ?? 'alb') },
-  );
+  const backend = options.traffic ?? 'alb';
+  const fleet = localFleetOf(settings, options.services ?? 1, backend, alarmDefinitionsFor, (s) => ({ ...s, strategy: options.strategy ?? s.strategy }));
+  const faulty = new Set(options.faultyServices ?? []);
+  const imageOf = (service: string) => (options.faultyServices === undefined ? V2 : faulty.has(service) ? V2_FAULTY : V2);
+  for (const name of faulty) {
+    if (!fleet.some((m) => m.config.service === name)) throw new Error(`faultyServices names '${name}', which is not one of the ${fleet.length} services released`);
+  }
   const entry = await buildColorApp();
   const v2: LocalImage = {
     entry,
@@ -112,39 +157,55 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoReport> {
     },
   };
   const v1: LocalImage = { entry, env: options.baselineFaultRate ? { FAULT_RATE: String(options.baselineFaultRate) } : {} };
+  const [first, ...more] = fleet;
   const world = await startLocalWorld({
-    config,
-    alarms: alarmDefinitionsFor(settings, config),
-    images: { [V1]: v1, [V2]: v2 },
+    config: first.config,
+    alarms: first.service.alarms,
+    additionalServices: more.map((m) => m.service),
+    images: { [V1]: v1, [V2]: options.faultyServices === undefined ? v2 : { entry }, [V2_FAULTY]: v2 },
     liveImage: V1,
+    liveTasks: options.liveTasks,
     logLevel: options.logLevel ?? 'ERROR',
   });
-  const traffic = startTraffic(world.gateway.url, { requestsPerSecond: options.requestsPerSecond ?? 100, maxDurationMs: 10 * 60_000 });
+  const sfn = new SFNClient({ endpoint: world.endpoint.url, region: world.region, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  // Each service has its own clients, on its own listener.
+  const traffic = world.services.map((service) =>
+    startTraffic(service.gateway.url, { requestsPerSecond: options.requestsPerSecond ?? 100, maxDurationMs: 10 * 60_000 }),
+  );
   try {
-    const report = await release(world, traffic, config.defaultStrategy, options);
-    await options.inspect?.(world, `${world.stateMachineArn.replace(':stateMachine:', ':execution:')}:${report.releaseId}`);
-    return report;
+    // A second of steady traffic first, so v1's numbers are there to compare with.
+    await sleep(1000);
+    const reports = await Promise.all(
+      world.services.map((service, i) => release(world, sfn, service, traffic[i], imageOf(service.config.service), options)),
+    );
+    const executions = reports.map((r) => ({ service: r.report.service, executionArn: r.executionArn }));
+    await options.inspect?.(world, executions[0].executionArn, executions);
+    const releases = reports.map((r) => r.report);
+    return { ...releases[0], backend: world.backend, releases };
   } finally {
-    await traffic.stop();
+    sfn.destroy();
+    await Promise.all(traffic.map((t) => t.stop()));
     await world.close();
   }
 }
 
+/** Releases `image` to `service` through the Step Functions API, follows it to its end, and reports it. */
 async function release(
   world: LocalWorld,
-  traffic: ReturnType<typeof startTraffic>,
-  strategy: Strategy,
+  sfn: SFNClient,
+  service: LocalService,
+  traffic: TrafficGenerator,
+  image: string,
   options: DemoOptions,
-): Promise<DemoReport> {
-  const sfn = new SFNClient({ endpoint: world.endpoint.url, region: world.region, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
-  // A second of steady traffic first, so v1's numbers are there to compare with.
-  await sleep(1000);
+): Promise<{ report: ServiceReleaseReport; executionArn: string }> {
+  const { config } = service;
+  const strategy: Strategy = config.defaultStrategy;
   const startedAt = Date.now();
   const started = await sfn.send(
     new StartExecutionCommand({
       stateMachineArn: world.stateMachineArn,
-      name: `colorapp-local-${new Date(startedAt).toISOString().replace(/[^0-9]/g, '').slice(0, 14)}`,
-      input: JSON.stringify({ service: world.config.service, image: V2, strategy, requestedBy: 'npm start', reason: 'local demo release' }),
+      name: `${config.service}-local-${new Date(startedAt).toISOString().replace(/[^0-9]/g, '').slice(0, 14)}`,
+      input: JSON.stringify({ service: config.service, image, strategy, requestedBy: 'npm start', reason: 'local demo release' }),
     }),
   );
   const executionArn = started.executionArn!;
@@ -161,15 +222,16 @@ async function release(
     description = await sfn.send(new DescribeExecutionCommand({ executionArn }));
     status = description.status ?? 'UNKNOWN';
     if (options.onProgress) {
-      const weights = world.weights();
+      const weights = service.weights();
       const step = schedule.filter((w) => w <= weights.green).length;
       options.onProgress({
+        service: config.service,
         elapsedMs: Date.now() - startedAt,
         status,
         weights,
         step,
         steps: schedule.length,
-        gateway: world.gateway.stats().byColour,
+        gateway: service.gateway.stats().byColour,
       });
     }
   }
@@ -178,13 +240,13 @@ async function release(
   // A little more traffic after the end, so the report shows where it settled.
   await sleep(500);
   const seen = traffic.summary();
-  const state = world.ssm.getJson(parameterNames(world.config.service).state) as ReleaseState | undefined;
+  const state = world.ssm.getJson(parameterNames(config.service).state) as ReleaseState | undefined;
   const parsedState = state ? ReleaseStateSchema.parse(state) : null;
   const releaseId = started.executionArn!.split(':').pop();
   const record = parsedState?.lastRelease?.id === releaseId ? parsedState!.lastRelease : null;
   const idle = 'green';
-  const outcome: DemoReport['outcome'] = status === 'SUCCEEDED' ? 'promoted' : record?.outcome === 'rolled-back' ? 'rolled-back' : 'failed';
-  const changes = world.weightHistory();
+  const outcome: ServiceReleaseReport['outcome'] = status === 'SUCCEEDED' ? 'promoted' : record?.outcome === 'rolled-back' ? 'rolled-back' : 'failed';
+  const changes = service.weightHistory();
   const firstFailure = seen.firstFailureAt[idle];
   const restored = changes.find((c) => c.at.getTime() >= (firstFailure ?? Infinity) && c.weights[idle] === 0);
   const steps: ReportStep[] = (record?.verdicts ?? []).map((v) => ({
@@ -217,11 +279,11 @@ async function release(
   if (outcome !== 'promoted' && peak > 0 && !steps.some((s) => s.weight === peak)) {
     steps.push({ weight: peak, verdict: 'interrupted', successRate: null, requests: null, p99LatencyMs: null, reasons: [record?.failure?.cause ?? description.cause ?? ''] });
   }
-  return {
-    backend: world.backend,
+  const report: ServiceReleaseReport = {
+    service: config.service,
     outcome,
     releaseId: started.executionArn!.split(':').pop()!,
-    image: V2,
+    image,
     steps,
     traffic: { ...seen, failedOnNewColour: seen.byColour[idle]?.failed ?? 0 },
     rollback:
@@ -231,11 +293,12 @@ async function release(
             reason: record?.failure ? `${record.failure.error}: ${record.failure.cause}` : `${description.error}: ${description.cause}`,
             latencyMs: restored && firstFailure !== undefined ? restored.at.getTime() - firstFailure : null,
           },
-    finalWeights: world.weights(),
+    finalWeights: service.weights(),
     stateTransitions: world.stepFunctions.transitions(executionArn),
     durationMs: stoppedAt - startedAt,
     error: status === 'SUCCEEDED' ? null : { name: description.error ?? 'Unknown', cause: description.cause ?? '' },
   };
+  return { report, executionArn };
 }
 
 /**

@@ -8,14 +8,20 @@
  *
  *   npm run local                       # ALB weighted target groups (the default)
  *   npm run local -- --traffic appmesh  # App Mesh
+ *   npm run local -- --services 3       # colorapp, colorapp-2, colorapp-3 registered with one engine
+ *
+ * With `--services N`, copy k of colorapp (k = 2..N) has its own listener on the load balancer,
+ * as the CDK fleet sample gives it one on port 8000 + k: locally its gateway listens on port
+ * 8000 + k (colorapp's stays on 8080; `LOCAL_COPY_PORT_BASE` replaces the 8000).
  */
-import { COLORAPP, alarmDefinitionsOf, localProfile, serviceConfigOf } from '../infra/colorapp-settings';
+import { COLORAPP, alarmDefinitionsOf, localProfile } from '../infra/colorapp-settings';
 import { parseArgs } from 'node:util';
-import { backendOf, localTrafficOf, type LocalBackend } from './backends';
+import { backendOf, type LocalBackend } from './backends';
+import { COPY_LISTENER_BASE_PORT, localFleetOf, servicesOf, withServicesValueJoined } from './fleet';
 import { buildColorApp } from './services/ecs';
 import { startReleasePage } from './page/server';
 import { startTraffic } from './traffic';
-import { startLocalWorld } from './world';
+import { startLocalWorld, type LocalWorld } from './world';
 
 /**
  * Background client traffic, so a release started from the CLI has requests to be judged on: at
@@ -26,19 +32,21 @@ const DEFAULT_RPS = 100;
 const TRAFFIC_MAX_MS = 24 * 3600 * 1000;
 
 /**
- * `--rps N`: client requests per second through the gateway (0: none); `--traffic alb|appmesh`.
+ * `--rps N`: client requests per second through each service's gateway (0: none);
+ * `--traffic alb|appmesh`; `--services N`.
  *
- * @throws Error naming the option and what it accepts.
+ * @throws Error naming the option and what it accepts (InvalidServicesError for `--services`).
  */
-function argsOf(argv: string[]): { requestsPerSecond: number; backend: LocalBackend } {
-  const { values } = parseArgs({ args: argv, options: { rps: { type: 'string' }, traffic: { type: 'string' } }, strict: true });
+function argsOf(argv: string[]): { requestsPerSecond: number; backend: LocalBackend; services: number } {
+  const { values } = parseArgs({ args: withServicesValueJoined(argv), options: { rps: { type: 'string' }, traffic: { type: 'string' }, services: { type: 'string' } }, strict: true });
   const backend = backendOf(values.traffic);
-  if (values.rps === undefined) return { requestsPerSecond: DEFAULT_RPS, backend };
+  const services = servicesOf(values.services, backend);
+  if (values.rps === undefined) return { requestsPerSecond: DEFAULT_RPS, backend, services };
   const rps = Number(values.rps);
   if (!Number.isInteger(rps) || rps < 0 || rps > 1000) {
     throw new Error(`--rps must be a whole number from 0 to 1000 (requests per second; 0 for none), got '${values.rps}'`);
   }
-  return { requestsPerSecond: rps, backend };
+  return { requestsPerSecond: rps, backend, services };
 }
 
 async function main(): Promise<void> {
@@ -47,15 +55,19 @@ async function main(): Promise<void> {
     args = argsOf(process.argv.slice(2));
   } catch (error) {
     // A usage mistake: the message says what to change; no stack trace.
-    console.error(`npm run local: ${(error as Error).message}`);
+    const { name, message } = error as Error;
+    console.error(`npm run local: ${name === 'Error' || name === 'TypeError' ? '' : `${name}: `}${message}`);
     process.exit(2);
   }
-  const { requestsPerSecond, backend } = args;
+  const { requestsPerSecond, backend, services } = args;
   const settings = localProfile(COLORAPP, { bakeSeconds: 10 });
+  const [first, ...copies] = localFleetOf(settings, services, backend, alarmDefinitionsOf);
   const entry = await buildColorApp();
   const world = await startLocalWorld({
-    config: serviceConfigOf(settings, { traffic: localTrafficOf(settings, backend) }),
-    alarms: alarmDefinitionsOf(settings),
+    config: first.config,
+    alarms: first.service.alarms,
+    // The copies' listeners, as the CDK fleet sample's: 8000 + k (LOCAL_COPY_PORT_BASE moves them).
+    additionalServices: copies.map((copy) => ({ ...copy.service, gatewayPort: Number(process.env.LOCAL_COPY_PORT_BASE ?? COPY_LISTENER_BASE_PORT) + copy.index })),
     images: {
       'colorapp:v1': { entry },
       'colorapp:v2': { entry },
@@ -112,20 +124,35 @@ Try:
 ${trafficReads.map((line) => `  ${line}`).join('\n')}
   ${cliPrefix} ecs describe-services --cluster ${cluster} --services ${ecsServices.blue} ${ecsServices.green}
 
-Background traffic: ${requestsPerSecond > 0 ? `${requestsPerSecond} requests/s through the gateway (--rps N to change, --rps 0 for none)` : 'none (--rps 0); a release with no requests is judged inconclusive'}.
+${fleetLines(world, e, creds)}Background traffic: ${requestsPerSecond > 0 ? `${requestsPerSecond} requests/s through ${world.services.length > 1 ? 'each service\'s' : 'the'} gateway (--rps N to change, --rps 0 for none)` : 'none (--rps 0); a release with no requests is judged inconclusive'}.
 Images: colorapp:v2 (healthy), colorapp:v2-faulty, colorapp:v2-slow, colorapp:v2-crash. Ctrl-C stops everything.
 `);
-  const clients = requestsPerSecond > 0 ? startTraffic(world.gateway.url, { requestsPerSecond, maxDurationMs: TRAFFIC_MAX_MS }) : undefined;
+  const clients =
+    requestsPerSecond > 0 ? world.services.map((service) => startTraffic(service.gateway.url, { requestsPerSecond, maxDurationMs: TRAFFIC_MAX_MS })) : [];
   const stop = async () => {
     console.log('\nStopping the local world...');
-    const seen = await clients?.stop();
-    if (seen) console.log(`Background traffic: ${seen.requests} requests, ${seen.failed} failed.`);
+    const seen = await Promise.all(clients.map((c) => c.stop()));
+    seen.forEach((s, i) => console.log(`Background traffic${seen.length > 1 ? ` (${world.services[i].config.service})` : ''}: ${s.requests} requests, ${s.failed} failed.`));
     await page.close();
     await world.close();
     process.exit(0);
   };
   process.once('SIGINT', () => void stop());
   process.once('SIGTERM', () => void stop());
+}
+
+/** With several services: each copy's gateway and the commands that release it (nothing with one). */
+function fleetLines(world: LocalWorld, endpointUrl: string, creds: string): string {
+  if (world.services.length === 1) return '';
+  const cli = `${creds} npx ecs-release --region ${world.region} --endpoint-url ${endpointUrl}`;
+  const lines = world.services.slice(1).flatMap((service) => {
+    const name = service.config.service;
+    return [
+      `  ${name.padEnd(12)} gateway ${service.gateway.url}   (its own listener on the load balancer, as the CDK fleet sample's)`,
+      `    ${cli} start --service ${name} --image colorapp:v2 --wait`,
+    ];
+  });
+  return `The same engine runs ${world.services.length} services (the release page shows colorapp):\n${lines.join('\n')}\n\n`;
 }
 
 main().catch((error: unknown) => {

@@ -8,20 +8,24 @@
  *   npm start -- --latency-ms 1500      # v2 is slow: p99 alarm, rollback
  *   npm start -- --report report.json   # also write the JSON report
  *   npm start -- --traffic appmesh      # on App Mesh instead of ALB weighted target groups
+ *   npm start -- --services 3           # colorapp, colorapp-2 and colorapp-3 on one engine, released at once
  *
- * Exit code 0 when v2 was promoted, 1 when it was rolled back or failed, 2 for bad arguments.
+ * Exit code 0 when v2 was promoted (on every service), 1 when a release was rolled back or
+ * failed, 2 for bad arguments.
  */
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { backendOf } from './backends';
-import { runDemo, type DemoProgress, type DemoReport } from './demo';
+import { runDemo, type DemoProgress, type ServiceReleaseReport } from './demo';
+import { MAX_LOCAL_SERVICES, servicesOf, withServicesValueJoined } from './fleet';
 
-const USAGE = `Usage: npm start -- [--traffic alb|appmesh] [--fault-rate 0..1] [--baseline-fault-rate 0..1] [--latency-ms N] [--crash] [--rps N] [--bake-seconds N] [--report FILE]`;
+const USAGE = `Usage: npm start -- [--traffic alb|appmesh] [--services 1..${MAX_LOCAL_SERVICES}] [--fault-rate 0..1] [--baseline-fault-rate 0..1] [--latency-ms N] [--crash] [--rps N] [--bake-seconds N] [--report FILE]`;
 
 async function main(): Promise<number> {
   let values;
   try {
     ({ values } = parseArgs({
+      args: withServicesValueJoined(process.argv.slice(2)),
       options: {
         'fault-rate': { type: 'string' },
         'baseline-fault-rate': { type: 'string' },
@@ -31,6 +35,7 @@ async function main(): Promise<number> {
         'bake-seconds': { type: 'string' },
         report: { type: 'string' },
         traffic: { type: 'string' },
+        services: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -50,49 +55,57 @@ async function main(): Promise<number> {
   };
   let options;
   try {
+    const traffic = backendOf(values.traffic);
     options = {
+      services: servicesOf(values.services, traffic),
       faultRate: number('fault-rate', values['fault-rate'], 0, 1),
       baselineFaultRate: number('baseline-fault-rate', values['baseline-fault-rate'], 0, 1),
       latencyMs: number('latency-ms', values['latency-ms'], 0, 60_000),
       requestsPerSecond: number('rps', values.rps, 1, 1000),
       bakeSeconds: number('bake-seconds', values['bake-seconds'], 1, 600),
       crash: values.crash ?? false,
-      traffic: backendOf(values.traffic),
+      traffic,
     };
   } catch (error) {
-    console.error(`npm start: ${(error as Error).message}\n${USAGE}`);
+    // A named error (InvalidServicesError) says so; the others are plain usage messages.
+    const { name, message } = error as Error;
+    console.error(`npm start: ${name === 'Error' ? '' : `${name}: `}${message}\n${USAGE}`);
     return 2;
   }
 
-  const tty = process.stdout.isTTY;
+  const fleet = options.services > 1;
+  // One service on a terminal: one line rewritten in place. Several, or not a terminal (CI, a
+  // pipe): a line per service when its step or status changes, and every 2 s.
+  const tty = process.stdout.isTTY && !fleet;
   const layer = options.traffic === 'alb' ? 'Application Load Balancer (weighted target groups)' : 'App Mesh (Envoy gateway)';
-  console.log(`Starting the local world on ${options.traffic}: endpoint, colorapp blue v1 (2 tasks), ${layer}, alarms...`);
-  // Not a terminal (CI, a pipe): a line when the step or status changes, and every 2 s.
-  let lastKey = '';
-  let lastPrinted = 0;
+  const what = fleet ? `${options.services} services (colorapp, colorapp-2, ...) each with blue v1 (2 tasks) behind a listener of its own` : 'colorapp blue v1 (2 tasks)';
+  console.log(`Starting the local world on ${options.traffic}: endpoint, ${what}, ${layer}, alarms...`);
+  const printed = new Map<string, { key: string; at: number }>();
   const report = await runDemo({
     ...options,
     onProgress: (p) => {
-      const line = progressLine(p);
+      const line = fleet ? `${p.service.padEnd(11)} ${progressLine(p)}` : progressLine(p);
       if (tty) {
         process.stdout.write(`\r${line}\x1b[K`);
         return;
       }
       const key = `${p.step}/${p.weights.green}/${p.status}`;
-      if (key !== lastKey || p.elapsedMs - lastPrinted >= 2000) {
+      const last = printed.get(p.service);
+      if (!last || key !== last.key || p.elapsedMs - last.at >= 2000) {
         console.log(line);
-        lastKey = key;
-        lastPrinted = p.elapsedMs;
+        printed.set(p.service, { key, at: p.elapsedMs });
       }
     },
   });
   if (tty) process.stdout.write('\n');
-  console.log(summary(report));
+  // One service: the summary as it always was; several: one per service, then the backend.
+  console.log(fleet ? report.releases.map((r) => summary(r, `${r.service}: `)).join('\n') : summary(report, '', report.backend));
+  if (fleet) console.log(`\nbackend ${report.backend}`);
   if (values.report) {
     writeFileSync(values.report, `${JSON.stringify(report, null, 2)}\n`);
     console.log(`Report written to ${values.report}`);
   }
-  return report.outcome === 'promoted' ? 0 : 1;
+  return report.releases.every((r) => r.outcome === 'promoted') ? 0 : 1;
 }
 
 function progressLine(p: DemoProgress): string {
@@ -105,11 +118,11 @@ function progressLine(p: DemoProgress): string {
   return `[${(p.elapsedMs / 1000).toFixed(1).padStart(5)}s] step ${p.step}/${p.steps} [${bar}] blue ${p.weights.blue}/green ${p.weights.green} | ${colour('blue')} | ${colour('green')} | ${p.status}`;
 }
 
-function summary(r: DemoReport): string {
+/** One release's summary; with several services, each line is prefixed with the service's name. */
+function summary(r: ServiceReleaseReport, prefix = '', backend?: string): string {
   const lines = [
-    '',
-    r.outcome === 'promoted' ? `PROMOTED: colorapp v2 is live on green (${r.releaseId})` : `ROLLED BACK: colorapp v2 did not go live (${r.releaseId})`,
-    `  backend ${r.backend}`,
+    r.outcome === 'promoted' ? `PROMOTED: ${r.service} v2 is live on green (${r.releaseId})` : `ROLLED BACK: ${r.service} v2 did not go live (${r.releaseId})`,
+    ...(backend ? [`  backend ${backend}`] : []),
     `  duration ${(r.durationMs / 1000).toFixed(1)} s, ${r.stateTransitions} state transitions, final weights blue ${r.finalWeights.blue} / green ${r.finalWeights.green}`,
     `  traffic: ${r.traffic.requests} requests, ${r.traffic.failed} failed (${r.traffic.failedOnNewColour} on the new colour)`,
   ];
@@ -122,7 +135,7 @@ function summary(r: DemoReport): string {
     lines.push(`  reason: ${r.rollback.reason}`);
     lines.push(`  traffic restored to 100/0 ${r.rollback.latencyMs === null ? '(no failed request on the new colour)' : `${r.rollback.latencyMs} ms after the first failed request`}`);
   }
-  return lines.join('\n');
+  return ['', ...lines.map((line) => `${prefix}${line}`)].join('\n');
 }
 
 main().then(

@@ -11,16 +11,19 @@
  * tasks are targets of their colour's target group, and the gateway is the load balancer
  * (routing by the listener's rules, publishing `AWS/ApplicationELB` metrics); `kind: 'appmesh'`
  * seeds the mesh's weighted route, and the gateway is Envoy (publishing Envoy's statistics).
+ *
+ * One release engine (state machine, handlers, rules) serves every service of the world. The
+ * first is the config's; `additionalServices` registers more with the same engine, as the fleet
+ * sample (`cdk synth -c services=N`) does: each behind a listener of its own on the same load
+ * balancer, with its own target groups, ECS services, alarms, lock and state (see
+ * `local-service.ts`).
  */
 import * as path from 'node:path';
 import type { ServiceConfig } from '../lambdas/shared/config';
-import { parameterNames } from '../lambdas/shared/documents';
-import { REGISTRY_PATH_ENV, registryEntryOf, registryPathOf } from '../lambdas/shared/registry';
-import { versionOf } from '../lambdas/shared/release';
-import { seedState } from '../lambdas/shared/release-state';
-import { templateFamilyOf } from '../lambdas/shared/task-definition';
+import { REGISTRY_PATH_ENV, registryPathOf } from '../lambdas/shared/registry';
 import { CLEANUP_EXECUTION_STATUSES } from '../infra/release-rules';
 import type { LambdaHandler } from './asl/lambda';
+import type { WeightChange } from './local-service';
 import { RELEASE_ASL_PATH, handlerFileOf } from './asl/definition';
 import { LocalEventBus } from './bus';
 import type { AlarmDefinition, BusEvent, JsonProtocolService } from './contracts';
@@ -29,12 +32,12 @@ import { startLocalEndpoint, type EndpointFaultHook, type LocalEndpoint } from '
 import { LocalDriftEventPublisher } from './services/drift-publisher';
 import { randomBytes } from 'node:crypto';
 import { albColourDimensionsMap } from '../lambdas/shared/alb-metrics';
-import { COLOURS, type Colour } from '../lambdas/shared/colours';
-import { seedAlb, type AlbTraffic } from './alb-sample';
-import { colourTaskTargets } from './alb-targets';
+import { COLOURS } from '../lambdas/shared/colours';
+import { SAMPLE_LISTENER_PORT, seedAlb } from './alb-sample';
+import { serviceTaskTargets } from './alb-targets';
 import type { LocalBackend } from './backends';
-import { startAlbGateway } from './gateway/alb-gateway';
-import { startGateway, type Gateway } from './gateway/gateway';
+import type { Gateway } from './gateway/gateway';
+import { deployLocalService, startLocalService, type LocalService, type LocalServiceOptions, type LocalServiceScope } from './local-service';
 import { LocalAppMesh, appMeshRestHandler } from './services/appmesh';
 import { LocalCloudWatch, type AlarmMetricSource } from './services/cloudwatch';
 import { LocalElbv2 } from './services/elbv2';
@@ -63,12 +66,21 @@ export const LOCAL_TARGET_HEALTH_CHECK_INTERVAL_MS = 250;
  */
 const processWorld = { endpointPort: undefined as number | undefined, running: false };
 
+export type { LocalService, LocalServiceOptions, WeightChange } from './local-service';
+
 /** What the world is built from. */
 export interface LocalWorldOptions {
-  /** The service configuration, from the same source the CDK app writes to SSM. */
+  /** The (first) service's configuration, from the same source the CDK app writes to SSM. */
   readonly config: ServiceConfig;
-  /** The release alarms, defined as the CDK app defines them. */
+  /** The (first) service's release alarms, defined as the CDK app defines them. */
   readonly alarms: readonly AlarmDefinition[];
+  /**
+   * More services registered with the same engine, as the fleet sample's copies of colorapp
+   * (`sampleServiceSettings`): each with its own listener on the first service's load balancer.
+   * ALB only, as the CDK sample (App Mesh runs one service).
+   * @default - none: the world runs the one service
+   */
+  readonly additionalServices?: readonly LocalServiceOptions[];
   /** The local "registry": what each image reference runs. */
   readonly images: Readonly<Record<string, LocalImage>>;
   /** The image blue runs at the start (live at 100%). */
@@ -81,7 +93,7 @@ export interface LocalWorldOptions {
   readonly account?: string;
   /** Port of the AWS endpoint on 127.0.0.1. @default 0 (any free port) */
   readonly endpointPort?: number;
-  /** Port of the gateway on 127.0.0.1. @default 0 (any free port) */
+  /** Port of the (first) service's gateway on 127.0.0.1. @default 0 (any free port) */
   readonly gatewayPort?: number;
   /** Handler log level (Powertools). @default 'WARN' */
   readonly logLevel?: string;
@@ -113,17 +125,20 @@ export interface LocalWorldFaults {
   readonly wrapHandler?: (file: string, handler: LambdaHandler) => LambdaHandler;
 }
 
-/** One change of the weighted forward (ALB) or route (App Mesh), by colour. */
-export interface WeightChange {
-  readonly at: Date;
-  readonly weights: { readonly blue: number; readonly green: number };
-}
-
 /** A running local world. Close it: it owns processes and ports. */
 export interface LocalWorld {
+  /** The first service's configuration (`services[0].config`). */
   readonly config: ServiceConfig;
   readonly endpoint: LocalEndpoint;
+  /** The first service's gateway (`services[0].gateway`). */
   readonly gateway: Gateway;
+  /** Every service registered with the engine, the first one first. */
+  readonly services: readonly LocalService[];
+  /**
+   * The service named `name`.
+   * @throws Error naming the services the world runs, for any other name.
+   */
+  service(name: string): LocalService;
   readonly ssm: LocalSsm;
   readonly ecs: LocalEcs;
   /** Serves the App Mesh API; holds the weighted route when the backend is `appmesh`. */
@@ -142,9 +157,9 @@ export interface LocalWorld {
   /** Runs the reconciler once, now, as one scheduled invocation would (no retries), and returns its result. */
   reconcile(): Promise<unknown>;
   readonly region: string;
-  /** Current weights by colour (the weighted forward, or the route). */
+  /** The first service's current weights by colour (the weighted forward, or the route). */
   weights(): { blue: number; green: number };
-  /** Every weight the weighted forward (or route) has had, oldest first, from its creation. */
+  /** Every weight the first service's weighted forward (or route) has had, oldest first, from its creation. */
   weightHistory(): WeightChange[];
   close(): Promise<void>;
 }
@@ -178,6 +193,11 @@ async function start(options: LocalWorldOptions, endpointPort: number): Promise<
   const account = options.account ?? '000000000000';
   const traffic = config.traffic;
   const backend: LocalBackend = traffic.kind;
+  const specs: LocalServiceOptions[] = [
+    { config, alarms: options.alarms, gatewayPort: options.gatewayPort, listenerPort: SAMPLE_LISTENER_PORT },
+    ...(options.additionalServices ?? []),
+  ];
+  validateServices(specs);
 
   const bus = new LocalEventBus({ region, account, drop: options.faults?.dropEvent });
   const ssm = new LocalSsm({ accountId: account, region });
@@ -191,24 +211,47 @@ async function start(options: LocalWorldOptions, endpointPort: number): Promise<
     defaultDeregistrationDelaySeconds: options.alb?.deregistrationDelaySeconds ?? LOCAL_DEREGISTRATION_DELAY_SECONDS,
     newId: () => nextIds.shift() ?? randomBytes(8).toString('hex'),
   });
-  // What `cdk deploy` would have created, before anything can fail half-started.
-  if (traffic.kind === 'alb') {
-    seedAlb(elbv2, traffic, { region, account }, {
+  // What `cdk deploy` would have created, before anything can fail half-started: the load
+  // balancer once, and a listener, target groups and rules per service (ColorappCopyStack).
+  const albTraffic = new Map<string, Extract<ServiceConfig['traffic'], { kind: 'alb' }>>();
+  for (const spec of specs) {
+    const t = spec.config.traffic;
+    if (t.kind !== 'alb') continue;
+    albTraffic.set(spec.config.service, t);
+    seedAlb(elbv2, t, { region, account }, {
       testHeader: options.alb?.testHeader ?? 'x-release-color',
       deregistrationDelaySeconds: options.alb?.deregistrationDelaySeconds ?? LOCAL_DEREGISTRATION_DELAY_SECONDS,
       nextIds,
+      listenerPort: spec.listenerPort,
     });
   }
   const alarmSource: AlarmMetricSource =
-    traffic.kind === 'alb' ? { kind: 'load-balancer', dimensionsOf: (colour) => albColourDimensionsMap(traffic, colour) } : { kind: 'envoy' };
+    traffic.kind === 'alb'
+      ? {
+          kind: 'load-balancer',
+          // Each service's alarms watch its own target groups (the alarm definition names its service).
+          dimensionsOf: (colour, service) => {
+            const own = albTraffic.get(service);
+            if (!own) throw new Error(`An alarm names service '${service}', which the local world does not run`);
+            return albColourDimensionsMap(own, colour);
+          },
+        }
+      : { kind: 'envoy' };
   const cloudWatch = new LocalCloudWatch({ namespace: config.health.metricNamespace, bus, region, accountId: account, alarmSource });
+  // Each colour's service is attached to its colour's target group, as the CDK sample attaches it.
+  const targetGroupOfService = new Map(
+    specs.flatMap((spec) => {
+      const t = spec.config.traffic;
+      return t.kind === 'alb' ? COLOURS.map((colour) => [spec.config.ecsServices[colour], t.targetGroups[colour]] as const) : [];
+    }),
+  );
   const ecs = new LocalEcs({
     images: options.images,
+    // One cluster: the fleet sample's copies run in colorapp's.
     cluster: config.cluster,
     region,
     accountId: account,
-    // Each colour's service is attached to its colour's target group, as the CDK sample attaches it.
-    ...(traffic.kind === 'alb' ? { targets: colourTaskTargets(elbv2, config.ecsServices, traffic.targetGroups) } : {}),
+    ...(traffic.kind === 'alb' ? { targets: serviceTaskTargets(elbv2, targetGroupOfService) } : {}),
   });
 
   // Step Functions needs the handlers, the handlers need the endpoint's URL: the endpoint
@@ -268,7 +311,7 @@ async function start(options: LocalWorldOptions, endpointPort: number): Promise<
     {
       source: 'aws.cloudwatch',
       detailType: 'CloudWatch Alarm State Change',
-      detail: { alarmName: options.alarms.map((a) => a.alarmName) },
+      detail: { alarmName: specs.flatMap((spec) => spec.alarms.map((a) => a.alarmName)) },
     },
     (event) => alarmWatcher(event),
     { name: 'alarm-watcher' },
@@ -298,73 +341,52 @@ async function start(options: LocalWorldOptions, endpointPort: number): Promise<
       : setInterval(() => bus.publish({ source: 'aws.events', 'detail-type': 'Scheduled Event', resources: [scheduleRuleArn], detail: {} }), options.reconcileIntervalMs);
   schedule?.unref();
 
-  // What `cdk deploy` would have created.
-  ssm.putJson(parameterNames(config.service).config, { ...config, releaseStateMachineArn: stateMachineArn });
-  // Registered with the engine, as the ReleasedService construct registers it: the alarm-watcher
-  // and the reconciler find the service there.
-  ssm.putString(registryEntryOf(LOCAL_ENGINE, config.service), config.service);
-  // As the CDK sample: each colour's service starts on its template revision, which the app owns
-  // and a release clones (a release registers its own revisions in the release family).
-  const taskDefinition = (colour: 'blue' | 'green') =>
-    ecs.registerTaskDefinition({
-      family: templateFamilyOf(config.taskDefinitionFamily, colour),
-      networkMode: 'awsvpc',
-      requiresCompatibilities: ['FARGATE'],
-      cpu: '256',
-      memory: '512',
-      containerDefinitions: [
-        {
-          name: config.containerName,
-          image: options.liveImage,
-          essential: true,
-          portMappings: [{ containerPort: 8080 }],
-          // The colour is the slot's, set by the release as the CDK app sets it; behaviour
-          // (faults, latency) is the image's and never appears here.
-          environment: config.colourEnvironmentVariable ? [{ name: config.colourEnvironmentVariable, value: colour }] : [],
-        },
-      ],
-    }).taskDefinitionArn;
+  // What `cdk deploy` would have created, service by service.
   if (traffic.kind === 'appmesh') seedAppMesh(appMesh, traffic);
   else elbv2.startHealthChecks();
-  const greenTd = taskDefinition('green');
-  const blueTd = taskDefinition('blue');
-  // Behind the ALB, each colour's service names its target group, as `attachToApplicationTargetGroup` makes it.
-  const loadBalancers = (colour: Colour) =>
-    traffic.kind === 'alb' ? [{ targetGroupArn: traffic.targetGroups[colour], containerName: config.containerName, containerPort: 8080 }] : [];
-  ecs.seedService({ serviceName: config.ecsServices.blue, taskDefinition: blueTd, desiredCount: options.liveTasks ?? 2, loadBalancers: loadBalancers('blue') });
-  ecs.seedService({ serviceName: config.ecsServices.green, taskDefinition: greenTd, desiredCount: 0, loadBalancers: loadBalancers('green') });
-  // The initial release state, as the deployed stack creates it (marked `seededBy: cdk`, which
-  // the first release checks against what runs): a newcomer can read it before any release.
-  const slot = (taskDefinitionArn: string) => ({ taskDefinitionArn, image: options.liveImage, version: versionOf(options.liveImage) });
-  ssm.putJson(parameterNames(config.service).state, seedState(config.service, 'blue', { blue: slot(blueTd), green: slot(greenTd) }));
-  cloudWatch.defineAlarms(options.alarms);
+  const scope: LocalServiceScope = {
+    ssm,
+    ecs,
+    elbv2,
+    appMesh,
+    cloudWatch,
+    engine: LOCAL_ENGINE,
+    stateMachineArn,
+    liveImage: options.liveImage,
+    liveTasks: options.liveTasks ?? 2,
+  };
+  for (const spec of specs) deployLocalService(scope, spec);
 
-  const gateway =
-    traffic.kind === 'alb'
-      ? await startAlbGateway({
-          elbv2,
-          listenerArn: traffic.listenerArn,
-          targetGroups: traffic.targetGroups,
-          metrics: cloudWatch,
-          port: options.gatewayPort ?? 0,
-        })
-      : await startGateway({
-          routes: appMesh,
-          tasks: ecs,
-          mesh: { meshName: traffic.meshName, virtualRouterName: traffic.virtualRouterName, routeName: traffic.routeName },
-          nodes: traffic.virtualNodes,
-          services: config.ecsServices,
-          serviceName: config.service,
-          metrics: cloudWatch,
-          namespace: config.health.metricNamespace,
-          headerMatch: { header: 'x-release-color' },
-          port: options.gatewayPort ?? 0,
-        });
+  const services: LocalService[] = [];
+  const closeServices = async () => {
+    await Promise.all(services.map((s) => s.gateway.close()));
+  };
+  try {
+    for (const spec of specs) services.push(await startLocalService(scope, spec));
+  } catch (error) {
+    // A taken port: stop what started, so the process can try again.
+    await closeServices();
+    clearInterval(schedule);
+    await stepFunctions.close();
+    cloudWatch.close();
+    elbv2.stopHealthChecks();
+    await ecs.close();
+    await endpoint.close();
+    unresolveHostPrefixes();
+    throw error;
+  }
+  const [first] = services;
 
   const world: LocalWorld = {
     config,
     endpoint,
-    gateway,
+    gateway: first.gateway,
+    services,
+    service(name) {
+      const found = services.find((s) => s.config.service === name);
+      if (!found) throw new Error(`The local world runs no service '${name}'; it runs ${services.map((s) => s.config.service).join(', ')}`);
+      return found;
+    },
     ssm,
     ecs,
     appMesh,
@@ -379,17 +401,8 @@ async function start(options: LocalWorldOptions, endpointPort: number): Promise<
     reconcile() {
       return reconcile({ version: '0', id: 'on-demand', 'detail-type': 'Scheduled Event', source: 'aws.events', account, time: new Date().toISOString(), region, resources: [scheduleRuleArn], detail: {} });
     },
-    weights() {
-      return traffic.kind === 'alb' ? albWeights(elbv2, traffic) : meshWeights(appMesh, traffic);
-    },
-    weightHistory() {
-      if (traffic.kind === 'alb') {
-        return elbv2.weightHistory(traffic.listenerArn, traffic.rule).map((c) => ({ at: c.at, weights: byColour(c.weights, traffic.targetGroups) }));
-      }
-      return appMesh
-        .weightHistory(traffic.meshName, traffic.virtualRouterName, traffic.routeName)
-        .map((c) => ({ at: c.at, weights: byColour(c.weights, traffic.virtualNodes) }));
-    },
+    weights: () => first.weights(),
+    weightHistory: () => first.weightHistory(),
     async close() {
       try {
         clearInterval(schedule);
@@ -397,7 +410,7 @@ async function start(options: LocalWorldOptions, endpointPort: number): Promise<
         await bus.drain().catch(() => undefined);
         cloudWatch.close();
         elbv2.stopHealthChecks();
-        await gateway.close();
+        await closeServices();
         await ecs.close();
         await endpoint.close();
       } finally {
@@ -407,7 +420,7 @@ async function start(options: LocalWorldOptions, endpointPort: number): Promise<
     },
   };
   try {
-    await ecs.waitUntilSteady(config.ecsServices.blue, 20_000);
+    await Promise.all(specs.map((spec) => ecs.waitUntilSteady(spec.config.ecsServices.blue, 20_000)));
   } catch (error) {
     await world.close();
     throw error;
@@ -440,18 +453,28 @@ function seedAppMesh(appMesh: LocalAppMesh, traffic: Extract<ServiceConfig['traf
   });
 }
 
-/** Weights by colour from weights by target group ARN or virtual node name. */
-function byColour(weights: Readonly<Record<string, number>>, names: Readonly<Record<Colour, string>>): { blue: number; green: number } {
-  const [blue, green] = COLOURS.map((colour) => weights[names[colour]] ?? 0);
-  return { blue, green };
-}
-
-function albWeights(elbv2: LocalElbv2, traffic: AlbTraffic): { blue: number; green: number } {
-  return byColour(elbv2.weights(traffic.listenerArn, traffic.rule), traffic.targetGroups);
-}
-
-function meshWeights(appMesh: LocalAppMesh, traffic: Extract<ServiceConfig['traffic'], { kind: 'appmesh' }>): { blue: number; green: number } {
-  return byColour(appMesh.weights(traffic.meshName, traffic.virtualRouterName, traffic.routeName), traffic.virtualNodes);
+/**
+ * The services of one world: distinct names, ECS services and alarm names (one engine, one
+ * cluster, one alarm namespace), and more than one only behind the load balancer, as the CDK
+ * sample allows.
+ *
+ * @throws Error naming the clash.
+ */
+function validateServices(specs: readonly LocalServiceOptions[]): void {
+  const seen = new Set<string>();
+  const unique = (what: string, value: string) => {
+    if (seen.has(`${what}/${value}`)) throw new Error(`Two services of the local world share the ${what} '${value}'; each registered service needs its own`);
+    seen.add(`${what}/${value}`);
+  };
+  for (const { config, alarms, listenerPort } of specs) {
+    if (specs.length > 1 && config.traffic.kind !== 'alb') {
+      throw new Error(`The local world runs several services behind the load balancer only; '${config.service}' is on ${config.traffic.kind} (App Mesh runs one service, as the CDK sample)`);
+    }
+    unique('service name', config.service);
+    for (const colour of COLOURS) unique('ECS service', config.ecsServices[colour]);
+    for (const alarm of alarms) unique('alarm name', alarm.alarmName);
+    unique('listener port', String(listenerPort ?? SAMPLE_LISTENER_PORT));
+  }
 }
 
 /** The environment every in-process handler reads: the endpoint, a region, fake credentials. */

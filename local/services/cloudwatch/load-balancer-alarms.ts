@@ -16,8 +16,12 @@ import { percentileOf, type MetricIdentity, type MetricStore } from './store';
 /** Where the ALB alarms read: each colour's `LoadBalancer` and `TargetGroup` dimension values. */
 export interface LoadBalancerAlarmSource {
   readonly kind: 'load-balancer';
-  /** e.g. `{ LoadBalancer: 'app/colorapp/…', TargetGroup: 'targetgroup/colorapp-green/…' }` (`albColourDimensionsMap`). */
-  readonly dimensionsOf: (colour: Colour) => Readonly<Record<string, string>>;
+  /**
+   * e.g. `{ LoadBalancer: 'app/colorapp/…', TargetGroup: 'targetgroup/colorapp-green/…' }` (`albColourDimensionsMap`)
+   * for the colour of `service` (the alarm definition's): with several services behind one load
+   * balancer, each service's alarms watch its own target groups.
+   */
+  readonly dimensionsOf: (colour: Colour, service: string) => Readonly<Record<string, string>>;
 }
 
 const ANSWERED = { target2xx: '2', target3xx: '3', target4xx: '4' } as const;
@@ -27,7 +31,7 @@ export const LOAD_BALANCER_SUCCESS_RATE_EXPRESSION =
   'IF(FILL(requests, 0) > 0, 100 * (FILL(target2xx, 0) + FILL(target3xx, 0) + FILL(target4xx, 0)) / FILL(requests, 0))';
 
 function metric(source: LoadBalancerAlarmSource, definition: AlarmDefinition, metricName: string): MetricIdentity {
-  return { namespace: ALB_METRICS.namespace, metricName, dimensions: { ...source.dimensionsOf(definition.colour) } };
+  return { namespace: ALB_METRICS.namespace, metricName, dimensions: { ...source.dimensionsOf(definition.colour, definition.service) } };
 }
 
 /** The alarm's metrics by id, as its definition uses them. */

@@ -55,9 +55,9 @@ export interface Observer {
   readonly sfn: SFNClient;
   readonly mesh: AppMeshClient;
   readonly elbv2: ElasticLoadBalancingV2Client;
-  /** `/ecs-release/colorapp/state`, read with GetParameter through the endpoint; null when absent. */
+  /** `/ecs-release/<service>/state` of the observed service, read with GetParameter through the endpoint; null when absent. */
   state(): Promise<ReleaseState | null>;
-  /** `/ecs-release/colorapp/approval`: the waiting approval gate; null when none waits. */
+  /** `/ecs-release/<service>/approval` of the observed service: the waiting approval gate; null when none waits. */
   approval(): Promise<ApprovalDocument | null>;
   /**
    * Weights per colour, read through the endpoint as a user would: the weighted forward with
@@ -70,8 +70,11 @@ export interface Observer {
   destroy(): void;
 }
 
-/** SDK clients for `world`'s endpoint, as a user's script or the AWS CLI would reach it. */
-export function observe(world: LocalWorld): Observer {
+/**
+ * SDK clients for `world`'s endpoint, as a user's script or the AWS CLI would reach it, looking
+ * at `service` (one of the world's registered services; its first by default).
+ */
+export function observe(world: LocalWorld, service: string = world.config.service): Observer {
   const endpointUrl = world.endpoint.url;
   const clientConfig = { endpoint: endpointUrl, region: REGION, credentials: CREDENTIALS, maxAttempts: 2 };
   const ssm = new SSMClient(clientConfig);
@@ -79,7 +82,7 @@ export function observe(world: LocalWorld): Observer {
   const sfn = new SFNClient(clientConfig);
   const mesh = new AppMeshClient(clientConfig);
   const elbv2 = new ElasticLoadBalancingV2Client(clientConfig);
-  const { traffic: route, ecsServices, cluster, service } = world.config;
+  const { traffic: route, ecsServices, cluster } = world.service(service).config;
   const getJson = async <T>(name: string, schema: { parse(value: unknown): T }): Promise<T | null> => {
     try {
       const out = await ssm.send(new GetParameterCommand({ Name: name }));
