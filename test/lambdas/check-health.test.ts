@@ -429,7 +429,7 @@ describe('check-health handler: relative judgement (the new colour against the l
 
   it('rolls back a new colour whose p99 is above 1.5 × live + 100 ms although far below the 1 s maximum', async () => {
     cw.on(DescribeAlarmsCommand).resolves(allOk);
-    cw.on(GetMetricDataCommand).resolves(bothColours({ green: { ok: 600, errors: 0, p99: 290, p50: 30 }, blue: { ok: 5400, errors: 0, p99: 100, p50: 20 } }));
+    cw.on(GetMetricDataCommand).resolves(bothColours({ green: { ok: 1200, errors: 0, p99: 290, p50: 30 }, blue: { ok: 5400, errors: 0, p99: 100, p50: 20 } }));
 
     const next = await handler(relativeEvent());
 

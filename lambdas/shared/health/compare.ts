@@ -223,21 +223,43 @@ export interface LatencyCheck {
   readonly liveMs: number;
   /** `latencyRatio * liveMs + latencyAllowanceMs`. */
   readonly limitMs: number;
+  /**
+   * False when either side has too few requests for this statistic to mean anything
+   * ({@link MIN_REQUESTS_BEYOND_QUANTILE}); such a statistic is never `worse`.
+   */
+  readonly judged: boolean;
   readonly worse: boolean;
+}
+
+/**
+ * A quantile is compared only when at least this many requests of each side lie beyond it: a p99
+ * needs 1,000 requests a side, a p50 20. Below that the p99 is one or two requests (of 172, the
+ * second slowest), so a single stall, a garbage collection or a busy host decides it, and a
+ * healthy release is rolled back. Such a step is still held to the fixed maximum p99 and to the
+ * p50 comparison, which a uniformly slower version fails.
+ */
+export const MIN_REQUESTS_BEYOND_QUANTILE = 10;
+
+const QUANTILE = { p99: 0.99, p50: 0.5 } as const;
+
+/** The fewest requests a side needs for `stat` to be compared. */
+export function minRequestsToCompare(stat: 'p99' | 'p50'): number {
+  return Math.ceil(MIN_REQUESTS_BEYOND_QUANTILE / (1 - QUANTILE[stat]) - 1e-9);
 }
 
 /**
  * Compares p99 and p50: the new colour is worse when a statistic is above `latencyRatio` times
  * the live colour's plus `latencyAllowanceMs` (the allowance keeps a fast service's jitter, 2 ms
- * against 1 ms, from counting as a doubling). A statistic unknown on either side is not compared.
+ * against 1 ms, from counting as a doubling). A statistic unknown on either side is not compared;
+ * one of a side with fewer than {@link minRequestsToCompare} requests is reported, not judged.
  *
  * @example
- * compareLatencies({ p99LatencyMs: 80, p50LatencyMs: 30 }, { p99LatencyMs: 40, p50LatencyMs: 20 },
+ * compareLatencies({ p99LatencyMs: 80, p50LatencyMs: 30, requests: 2000 }, { p99LatencyMs: 40, p50LatencyMs: 20, requests: 2000 },
  *   { latencyRatio: 1.5, latencyAllowanceMs: 10 }); // p99 80 > 70: worse
  */
 export function compareLatencies(
-  newer: Latencies,
-  live: Latencies,
+  newer: Latencies & { readonly requests: number },
+  live: Latencies & { readonly requests: number },
   settings: Pick<RelativeSettings, 'latencyRatio' | 'latencyAllowanceMs'>,
 ): LatencyCheck[] {
   const checks: LatencyCheck[] = [];
@@ -247,7 +269,8 @@ export function compareLatencies(
   ] as const) {
     if (newMs === null || liveMs === null) continue;
     const limitMs = settings.latencyRatio * liveMs + settings.latencyAllowanceMs;
-    checks.push({ stat, newMs, liveMs, limitMs, worse: newMs > limitMs + EPSILON });
+    const judged = Math.min(newer.requests, live.requests) >= minRequestsToCompare(stat);
+    checks.push({ stat, newMs, liveMs, limitMs, judged, worse: judged && newMs > limitMs + EPSILON });
   }
   return checks;
 }

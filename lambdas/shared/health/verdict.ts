@@ -1,5 +1,5 @@
 import type { Baseline, Comparison, Verdict } from '../documents';
-import { compareErrorRates, compareLatencies, DETECTION_POWER, normalQuantile, wilsonInterval, type RelativeSettings } from './compare';
+import { compareErrorRates, compareLatencies, DETECTION_POWER, minRequestsToCompare, normalQuantile, wilsonInterval, type RelativeSettings } from './compare';
 
 /** The numbers a verdict is made from: traffic, failures, latency and alarms over one window. */
 export type HealthEvidence = Verdict['evidence'];
@@ -177,10 +177,11 @@ export function compareWithLive(newer: NewColourNumbers, baseline: Baseline, set
         ? 'too few requests to detect any rise)'
         : `this window detects a rise of ${pp(errors.detectableDifference)} or more at ${percent(DETECTION_POWER)} power)`);
   const latency = latencies
-    .map(
-      (c) =>
-        `${c.stat} ${ms(c.newMs)} vs ${ms(c.liveMs)} ${c.worse ? 'above' : 'within'} the limit ${ms(c.limitMs)} ` +
-        `(${settings.latencyRatio} × live + ${ms(settings.latencyAllowanceMs)})`,
+    .map((c) =>
+      c.judged
+        ? `${c.stat} ${ms(c.newMs)} vs ${ms(c.liveMs)} ${c.worse ? 'above' : 'within'} the limit ${ms(c.limitMs)} ` +
+          `(${settings.latencyRatio} × live + ${ms(settings.latencyAllowanceMs)})`
+        : `${c.stat} ${ms(c.newMs)} vs ${ms(c.liveMs)} not compared (fewer than ${count(minRequestsToCompare(c.stat))} requests a side)`,
     )
     .join(', ');
   const summary =

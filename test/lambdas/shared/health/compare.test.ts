@@ -3,6 +3,7 @@ import {
   binomialTailAtLeast,
   compareErrorRates,
   compareLatencies,
+  minRequestsToCompare,
   differenceLowerBound,
   normalQuantile,
   wilsonInterval,
@@ -107,17 +108,38 @@ describe('binomialTailAtLeast', () => {
 
 describe('compareLatencies', () => {
   const settings = { latencyRatio: 1.5, latencyAllowanceMs: 10 };
+  const side = ([p99, p50]: number[], requests = 1000) => ({ p99LatencyMs: p99, p50LatencyMs: p50, requests });
   it.each([
     { behaviour: 'a doubling from 40 to 80 ms is worse (limit 70 ms)', newer: [80, 30], live: [40, 20], worse: [true, false] },
     { behaviour: 'jitter of a fast service is within the allowance', newer: [3, 2], live: [1, 1], worse: [false, false] },
     { behaviour: 'a median that rose is worse even with the p99 alike', newer: [100, 60], live: [100, 20], worse: [false, true] },
   ])('$behaviour', ({ newer, live, worse }) => {
-    const checks = compareLatencies({ p99LatencyMs: newer[0], p50LatencyMs: newer[1] }, { p99LatencyMs: live[0], p50LatencyMs: live[1] }, settings);
-    expect(checks.map((c) => c.worse)).toEqual(worse);
+    const checks = compareLatencies(side(newer), side(live), settings);
+    expect(checks.map((c) => [c.judged, c.worse])).toEqual(worse.map((w) => [true, w]));
   });
 
   it('compares nothing it does not know on both sides', () => {
-    expect(compareLatencies({ p99LatencyMs: 80, p50LatencyMs: null }, { p99LatencyMs: null, p50LatencyMs: 5 }, settings)).toEqual([]);
+    expect(compareLatencies({ p99LatencyMs: 80, p50LatencyMs: null, requests: 5000 }, { p99LatencyMs: null, p50LatencyMs: 5, requests: 5000 }, settings)).toEqual([]);
+  });
+
+  it('needs ten requests beyond a quantile on each side: 1,000 for the p99, 20 for the p50', () => {
+    expect([minRequestsToCompare('p99'), minRequestsToCompare('p50')]).toEqual([1000, 20]);
+  });
+
+  it.each([
+    // The false rollback this rule prevents: a 100% step of 172 requests on a busy host, whose
+    // p99 (its second slowest request) was 309 ms against 71 ms for live in the previous step.
+    { behaviour: 'a p99 over 172 requests is reported, not judged; the p50 still is', newer: 172, live: 124, p99: [false, false], p50: [true, false] },
+    { behaviour: 'one side under 1,000 is enough to leave the p99 unjudged', newer: 5000, live: 999, p99: [false, false], p50: [true, false] },
+    { behaviour: 'at 1,000 requests a side the p99 is judged', newer: 1000, live: 1000, p99: [true, true], p50: [true, false] },
+  ])('$behaviour', ({ newer, live, p99, p50 }) => {
+    const checks = compareLatencies(side([309, 30], newer), side([71, 20], live), settings);
+    expect(checks.map((c) => [c.stat, c.judged, c.worse])).toEqual([['p99', ...p99], ['p50', ...p50]]);
+  });
+
+  it('still judges a uniformly slower version on its median at a small step', () => {
+    const [, p50] = compareLatencies(side([400, 300], 60), side([80, 40], 500), settings);
+    expect(p50).toMatchObject({ judged: true, worse: true, limitMs: 70 });
   });
 });
 

@@ -238,7 +238,8 @@ describe('judge with relative judgement', () => {
     { behaviour: 'does not fail 4 errors in 60 requests (noise at a live 3%) below the 95% floor', requests: 60, errors: 4, live: baseline(540, 16), status: 'healthy' },
     { behaviour: 'fails a disaster on few requests: shown below the floor', requests: 40, errors: 20, live: baseline(360, 5), status: 'unhealthy' },
     { behaviour: 'stays inconclusive on a tiny sample the data cannot judge', requests: 10, errors: 0, live: baseline(90, 1), status: 'inconclusive' },
-    { behaviour: 'fails a p99 above 1.5 × live + 100 ms', requests: 600, errors: 0, live: baseline(5400, 0, 100), p99: 260, status: 'unhealthy' },
+    { behaviour: 'fails a p99 above 1.5 × live + 100 ms', requests: 1200, errors: 0, live: baseline(5400, 0, 100), p99: 260, status: 'unhealthy' },
+    { behaviour: 'does not fail that p99 over 600 requests, too few for a p99 (under the 1 s maximum)', requests: 600, errors: 0, live: baseline(5400, 0, 100), p99: 260, status: 'healthy' },
     { behaviour: 'falls back to the fixed 99% with no live figures, and says so', requests: 500, errors: 10, live: null, status: 'unhealthy' },
   ])('$behaviour', ({ requests, errors, live, p99, status }) => {
     const { status: actual, reasons } = judged(requests, errors, live, p99);
