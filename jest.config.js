@@ -7,7 +7,9 @@ module.exports = {
   transform: { '^.+\\.ts$': '<rootDir>/jest-esbuild-transform.js' },
   setupFiles: ['<rootDir>/test/support/setup-env.ts'],
   testTimeout: 30000,
-  // Most suites wait on timers and sockets rather than the CPU: two workers on two cores keep
-  // `npm test` within its 3-minute budget (jest's default here would be one).
+  // The local-world suites spend much of their time waiting on bakes: a third worker keeps both
+  // cores busy meanwhile (jest's default here would be one). The longest files start first, so no
+  // long file is left to run alone at the end (see the sequencer).
   maxWorkers: 2,
+  testSequencer: '<rootDir>/test/support/longest-first-sequencer.js',
 };
