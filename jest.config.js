@@ -10,6 +10,6 @@ module.exports = {
   // The local-world suites spend much of their time waiting on bakes: a third worker keeps both
   // cores busy meanwhile (jest's default here would be one). The longest files start first, so no
   // long file is left to run alone at the end (see the sequencer).
-  maxWorkers: 2,
+  maxWorkers: 3,
   testSequencer: '<rootDir>/test/support/longest-first-sequencer.js',
 };
