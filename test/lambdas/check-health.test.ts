@@ -429,13 +429,25 @@ describe('check-health handler: relative judgement (the new colour against the l
 
   it('rolls back a new colour whose p99 is above 1.5 × live + 100 ms although far below the 1 s maximum', async () => {
     cw.on(DescribeAlarmsCommand).resolves(allOk);
-    cw.on(GetMetricDataCommand).resolves(bothColours({ green: { ok: 1200, errors: 0, p99: 290, p50: 30 }, blue: { ok: 5400, errors: 0, p99: 100, p50: 20 } }));
+    // 14,000 requests over a 2-minute bake of 10 s periods: over 1,000 in each period's p99.
+    cw.on(GetMetricDataCommand).resolves(bothColours({ green: { ok: 14000, errors: 0, p99: 290, p50: 30 }, blue: { ok: 60000, errors: 0, p99: 100, p50: 20 } }));
 
     const next = await handler(relativeEvent());
 
     expect(next.decision).toBe('rollback');
     expect(next.failure?.Cause).toContain('p99 290 ms vs 100 ms above the limit 250 ms (1.5 × live + 100 ms)');
     expect(next.verdicts[0].evidence.comparison?.latencyWorse).toBe(true);
+  });
+
+  it("does not judge a p99 that stands on fewer than 1,000 requests a period (1,200 over the bake's 10 s periods), and says so", async () => {
+    cw.on(DescribeAlarmsCommand).resolves(allOk);
+    cw.on(GetMetricDataCommand).resolves(bothColours({ green: { ok: 1200, errors: 0, p99: 290, p50: 30 }, blue: { ok: 60000, errors: 0, p99: 100, p50: 20 } }));
+
+    const next = await handler(relativeEvent());
+
+    expect(next.decision).toBe('shift');
+    expect(next.verdicts[0].evidence.comparison?.latencyWorse).toBe(false);
+    expect(next.verdicts[0].reasons[0]).toContain('p99 290 ms vs 100 ms not compared (fewer than 1,000 requests per period a side)');
   });
 
   it("judges the 100% step against the live figures of the previous step's window, and says so", async () => {

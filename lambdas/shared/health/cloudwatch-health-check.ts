@@ -192,7 +192,12 @@ export class CloudWatchHealthCheck implements HealthCheck {
     }
     const comparison: Comparison | null =
       relative && baseline
-        ? compareWithLive({ colour: query.colour, requests, errors5xx, p99LatencyMs, p50LatencyMs: measured.p50LatencyMs ?? null }, baseline, relative)
+        ? compareWithLive(
+            { colour: query.colour, requests, errors5xx, p99LatencyMs, p50LatencyMs: measured.p50LatencyMs ?? null, window },
+            baseline,
+            relative,
+            periodSeconds,
+          )
         : null;
     const evidence: HealthEvidence = {
       requests,

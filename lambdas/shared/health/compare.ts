@@ -233,16 +233,17 @@ export interface LatencyCheck {
 
 /**
  * A quantile is compared only when at least this many requests of each side lie beyond it: a p99
- * needs 1,000 requests a side, a p50 20. Below that the p99 is one or two requests (of 172, the
- * second slowest), so a single stall, a garbage collection or a busy host decides it, and a
- * healthy release is rolled back. Such a step is still held to the fixed maximum p99 and to the
- * p50 comparison, which a uniformly slower version fails.
+ * needs 1,000 requests, a p50 20, in each metric period (the statistic compared is the worst
+ * period's). Below that the p99 is one or two requests (of 172, the second slowest), so a single
+ * stall, a garbage collection or a busy host decides it, and a healthy release is rolled back.
+ * Such a step is still held to the fixed maximum p99 and to the p50 comparison, which a
+ * uniformly slower version fails.
  */
 export const MIN_REQUESTS_BEYOND_QUANTILE = 10;
 
 const QUANTILE = { p99: 0.99, p50: 0.5 } as const;
 
-/** The fewest requests a side needs for `stat` to be compared. */
+/** The fewest requests per metric period a side needs for `stat` to be compared. */
 export function minRequestsToCompare(stat: 'p99' | 'p50'): number {
   return Math.ceil(MIN_REQUESTS_BEYOND_QUANTILE / (1 - QUANTILE[stat]) - 1e-9);
 }
@@ -251,15 +252,17 @@ export function minRequestsToCompare(stat: 'p99' | 'p50'): number {
  * Compares p99 and p50: the new colour is worse when a statistic is above `latencyRatio` times
  * the live colour's plus `latencyAllowanceMs` (the allowance keeps a fast service's jitter, 2 ms
  * against 1 ms, from counting as a doubling). A statistic unknown on either side is not compared;
- * one of a side with fewer than {@link minRequestsToCompare} requests is reported, not judged.
+ * one of a side with fewer than {@link minRequestsToCompare} requests per period is reported, not
+ * judged. `requestsPerPeriod` is what each period's quantile stands on: a side's requests over
+ * the window divided by its periods ({@link requestsPerPeriod}).
  *
  * @example
- * compareLatencies({ p99LatencyMs: 80, p50LatencyMs: 30, requests: 2000 }, { p99LatencyMs: 40, p50LatencyMs: 20, requests: 2000 },
+ * compareLatencies({ p99LatencyMs: 80, p50LatencyMs: 30, requestsPerPeriod: 2000 }, { p99LatencyMs: 40, p50LatencyMs: 20, requestsPerPeriod: 2000 },
  *   { latencyRatio: 1.5, latencyAllowanceMs: 10 }); // p99 80 > 70: worse
  */
 export function compareLatencies(
-  newer: Latencies & { readonly requests: number },
-  live: Latencies & { readonly requests: number },
+  newer: Latencies & { readonly requestsPerPeriod: number },
+  live: Latencies & { readonly requestsPerPeriod: number },
   settings: Pick<RelativeSettings, 'latencyRatio' | 'latencyAllowanceMs'>,
 ): LatencyCheck[] {
   const checks: LatencyCheck[] = [];
@@ -269,10 +272,20 @@ export function compareLatencies(
   ] as const) {
     if (newMs === null || liveMs === null) continue;
     const limitMs = settings.latencyRatio * liveMs + settings.latencyAllowanceMs;
-    const judged = Math.min(newer.requests, live.requests) >= minRequestsToCompare(stat);
+    const judged = Math.min(newer.requestsPerPeriod, live.requestsPerPeriod) >= minRequestsToCompare(stat);
     checks.push({ stat, newMs, liveMs, limitMs, judged, worse: judged && newMs > limitMs + EPSILON });
   }
   return checks;
+}
+
+/**
+ * A side's requests per metric period on average over `window`: the sample each period's
+ * quantile stands on (traffic is steady within a bake). A window shorter than a period is one.
+ */
+export function requestsPerPeriod(requests: number, window: { readonly start: string; readonly end: string }, periodSeconds: number): number {
+  const spanMs = Date.parse(window.end) - Date.parse(window.start);
+  const periods = Number.isFinite(spanMs) && spanMs > 0 ? Math.ceil(spanMs / (periodSeconds * 1000) - 1e-9) : 1;
+  return requests / Math.max(1, periods);
 }
 
 /** Counts as a source reports them, made valid: errors within [0, requests] (the load balancer's connection errors can exceed requests). */

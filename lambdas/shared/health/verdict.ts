@@ -1,5 +1,5 @@
 import type { Baseline, Comparison, Verdict } from '../documents';
-import { compareErrorRates, compareLatencies, DETECTION_POWER, minRequestsToCompare, normalQuantile, wilsonInterval, type RelativeSettings } from './compare';
+import { compareErrorRates, compareLatencies, DETECTION_POWER, minRequestsToCompare, normalQuantile, requestsPerPeriod, wilsonInterval, type RelativeSettings } from './compare';
 
 /** The numbers a verdict is made from: traffic, failures, latency and alarms over one window. */
 export type HealthEvidence = Verdict['evidence'];
@@ -38,7 +38,8 @@ export interface Judgement {
  * error rate), at any request count; and:
  * - the new error rate shown worse than the live one beyond the tolerance: unhealthy, whatever
  *   the request count (the test already accounts for it);
- * - with at least `minRequests` requests, a p99 or p50 above ratio × live + allowance: unhealthy.
+ * - with at least `minRequests` requests, a p99 or p50 above ratio × live + allowance: unhealthy,
+ *   for a statistic that stands on enough requests a period on both sides (see compareLatencies).
  * Without a comparison (no live figures), the caller passes the fixed `minSuccessRate` and the
  * reasons say the verdict was made on fixed thresholds only.
  *
@@ -146,6 +147,8 @@ export interface NewColourNumbers {
   readonly errors5xx: number;
   readonly p99LatencyMs: number | null;
   readonly p50LatencyMs: number | null;
+  /** The window these numbers are over; with `periodSeconds`, it says how many requests each period's quantile stands on. */
+  readonly window?: { readonly start: string; readonly end: string };
 }
 
 /**
@@ -159,14 +162,21 @@ export interface NewColourNumbers {
  *   { colour: 'blue', requests: 1200, errors5xx: 0, ..., from: 'same-window' }, settings).summary;
  * // 'green 0.83% errors vs blue 0% over 1,200 / 1,200 requests: worse beyond the 0.25 pp tolerance at 95% (...)'
  */
-export function compareWithLive(newer: NewColourNumbers, baseline: Baseline, settings: RelativeSettings): Comparison | null {
+export function compareWithLive(newer: NewColourNumbers, baseline: Baseline, settings: RelativeSettings, periodSeconds?: number): Comparison | null {
   if (!(baseline.requests > 0) || !(newer.requests > 0)) return null;
   const errors = compareErrorRates(
     { requests: newer.requests, errors: newer.errors5xx },
     { requests: baseline.requests, errors: baseline.errors5xx },
     settings,
   );
-  const latencies = compareLatencies(newer, baseline, settings);
+  // The latencies compared are each side's worst period's: judged on the requests of a period.
+  const perPeriod = (requests: number, window: { start: string; end: string } | undefined) =>
+    periodSeconds !== undefined && window ? requestsPerPeriod(requests, window, periodSeconds) : requests;
+  const latencies = compareLatencies(
+    { ...newer, requestsPerPeriod: perPeriod(newer.requests, newer.window) },
+    { ...baseline, requestsPerPeriod: perPeriod(baseline.requests, baseline.window) },
+    settings,
+  );
   const where = baseline.from === 'previous-step' ? " in the previous step's window (it has no traffic at this step)" : '';
   const verdictOnErrors = errors.worse
     ? `worse beyond the ${pp(settings.errorRateTolerance)} tolerance at ${percent(settings.confidence)} ` +
@@ -181,7 +191,7 @@ export function compareWithLive(newer: NewColourNumbers, baseline: Baseline, set
       c.judged
         ? `${c.stat} ${ms(c.newMs)} vs ${ms(c.liveMs)} ${c.worse ? 'above' : 'within'} the limit ${ms(c.limitMs)} ` +
           `(${settings.latencyRatio} × live + ${ms(settings.latencyAllowanceMs)})`
-        : `${c.stat} ${ms(c.newMs)} vs ${ms(c.liveMs)} not compared (fewer than ${count(minRequestsToCompare(c.stat))} requests a side)`,
+        : `${c.stat} ${ms(c.newMs)} vs ${ms(c.liveMs)} not compared (fewer than ${count(minRequestsToCompare(c.stat))} requests per period a side)`,
     )
     .join(', ');
   const summary =

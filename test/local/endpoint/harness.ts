@@ -127,6 +127,8 @@ class AwsCliProcess {
     this.child.stdout!.setEncoding('utf8');
     this.child.stdout!.on('data', (chunk: string) => this.onData(chunk));
     this.child.on('error', (error) => this.fail(error));
+    // Writing to a process that has just exited fails asynchronously (EPIPE): fail the calls, never crash the test file.
+    this.child.stdin!.on('error', (error) => this.fail(error));
     this.child.on('exit', (code, signal) => this.fail(new Error(`The AWS CLI process exited (${code ?? signal})`)));
   }
 

@@ -4,6 +4,7 @@ import {
   compareErrorRates,
   compareLatencies,
   minRequestsToCompare,
+  requestsPerPeriod,
   differenceLowerBound,
   normalQuantile,
   wilsonInterval,
@@ -108,7 +109,7 @@ describe('binomialTailAtLeast', () => {
 
 describe('compareLatencies', () => {
   const settings = { latencyRatio: 1.5, latencyAllowanceMs: 10 };
-  const side = ([p99, p50]: number[], requests = 1000) => ({ p99LatencyMs: p99, p50LatencyMs: p50, requests });
+  const side = ([p99, p50]: number[], requestsPerPeriod = 1000) => ({ p99LatencyMs: p99, p50LatencyMs: p50, requestsPerPeriod });
   it.each([
     { behaviour: 'a doubling from 40 to 80 ms is worse (limit 70 ms)', newer: [80, 30], live: [40, 20], worse: [true, false] },
     { behaviour: 'jitter of a fast service is within the allowance', newer: [3, 2], live: [1, 1], worse: [false, false] },
@@ -119,11 +120,20 @@ describe('compareLatencies', () => {
   });
 
   it('compares nothing it does not know on both sides', () => {
-    expect(compareLatencies({ p99LatencyMs: 80, p50LatencyMs: null, requests: 5000 }, { p99LatencyMs: null, p50LatencyMs: 5, requests: 5000 }, settings)).toEqual([]);
+    expect(compareLatencies({ p99LatencyMs: 80, p50LatencyMs: null, requestsPerPeriod: 5000 }, { p99LatencyMs: null, p50LatencyMs: 5, requestsPerPeriod: 5000 }, settings)).toEqual([]);
   });
 
-  it('needs ten requests beyond a quantile on each side: 1,000 for the p99, 20 for the p50', () => {
+  it('needs ten requests beyond a quantile on each side in a period: 1,000 for the p99, 20 for the p50', () => {
     expect([minRequestsToCompare('p99'), minRequestsToCompare('p50')]).toEqual([1000, 20]);
+  });
+
+  it.each([
+    // 3,000 requests over a 10-minute window of 10 s periods: each period's p99 stands on 50.
+    { window: ['2026-12-03T10:00:00Z', '2026-12-03T10:10:00Z'], periodSeconds: 10, requests: 3000, perPeriod: 50 },
+    { window: ['2026-12-03T10:00:00Z', '2026-12-03T10:00:05Z'], periodSeconds: 10, requests: 40, perPeriod: 40 },
+    { window: ['2026-12-03T10:00:00Z', '2026-12-03T10:00:25Z'], periodSeconds: 10, requests: 300, perPeriod: 100 },
+  ])('counts $requests requests over $window at $periodSeconds s periods as $perPeriod a period', ({ window, periodSeconds, requests, perPeriod }) => {
+    expect(requestsPerPeriod(requests, { start: window[0], end: window[1] }, periodSeconds)).toBe(perPeriod);
   });
 
   it.each([
