@@ -32,9 +32,16 @@ export class Upstream {
   /** Requests sent and not yet answered in full: a closing gateway cuts them. */
   readonly inFlight = new Set<{ destroy(): void }>();
   readonly agent = new Agent({ keepAlive: true, timeout: CLIENT_IDLE_TIMEOUT_MS });
+  private isClosed = false;
 
-  /** Cuts every request in flight and closes every pooled connection. */
+  /** True once {@link close} ran: nothing more is sent (a destroyed Agent would still connect). */
+  get closed(): boolean {
+    return this.isClosed;
+  }
+
+  /** Cuts every request in flight and closes every pooled connection; sends nothing after. */
   close(): void {
+    this.isClosed = true;
     for (const request of this.inFlight) request.destroy();
     this.agent.destroy();
   }
@@ -59,6 +66,8 @@ export function forwardRequest(
   upstream: Upstream,
 ): Promise<Attempt> {
   const { inFlight, agent } = upstream;
+  // A closing gateway's retry must not open a new connection to another task.
+  if (upstream.closed) return Promise.resolve({ kind: 'connect-failure', error: new Error('the gateway is closing') });
   return new Promise((resolve) => {
     const sentAt = performance.now();
     const request = httpRequest({

@@ -76,20 +76,26 @@ export interface CliResult {
  * this environment, as a new `aws` process would, without paying Python's start-up again.
  */
 export function aws(url: string, args: string[], options: { configFile?: string } = {}): Promise<CliResult> {
-  cliProcess ??= new AwsCliProcess();
-  return cliProcess.run([...args, '--endpoint-url', url, '--output', 'json'], {
+  const env = cliEnvironment(options.configFile);
+  cliProcess ??= new AwsCliProcess(cliEnvironment());
+  return cliProcess.run([...args, '--endpoint-url', url, '--output', 'json'], env);
+}
+
+/** Fake credentials, one attempt, no proxies, and no config file unless given: all a command sees. */
+function cliEnvironment(configFile?: string): Record<string, string> {
+  return {
     PATH: process.env.PATH ?? '',
     HOME: process.env.HOME ?? '',
     AWS_ACCESS_KEY_ID: 'test',
     AWS_SECRET_ACCESS_KEY: 'test',
     AWS_DEFAULT_REGION: REGION,
-    AWS_CONFIG_FILE: options.configFile ?? '/dev/null',
+    AWS_CONFIG_FILE: configFile ?? '/dev/null',
     AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
     AWS_MAX_ATTEMPTS: '1',
     AWS_RETRY_MODE: 'standard',
     AWS_EC2_METADATA_DISABLED: 'true',
     NO_PROXY: '127.0.0.1,localhost',
-  });
+  };
 }
 
 let cliProcess: AwsCliProcess | undefined;
@@ -113,13 +119,15 @@ function awsCliInterpreter(): string[] {
 /** One long-lived AWS CLI process: commands are answered one at a time, in the order sent. */
 class AwsCliProcess {
   private readonly child: ChildProcess;
-  private readonly waiting: Array<{ resolve: (result: CliResult) => void; reject: (error: Error) => void; timer: NodeJS.Timeout }> = [];
+  /** Commands sent, in order; the first is the one running, and only its 15 s are counting. */
+  private readonly waiting: Array<{ what: string; resolve: (result: CliResult) => void; reject: (error: Error) => void; timer?: NodeJS.Timeout }> = [];
   private buffered = '';
   private failure?: Error;
 
-  constructor() {
+  constructor(env: Record<string, string>) {
     const [interpreter, ...interpreterArgs] = awsCliInterpreter();
-    this.child = spawn(interpreter, [...interpreterArgs, path.join(__dirname, 'aws_cli_server.py')], { stdio: ['pipe', 'pipe', 'inherit'] });
+    // The curated environment from the start: what Python and awscli read at import is the same as a new `aws` would see.
+    this.child = spawn(interpreter, [...interpreterArgs, path.join(__dirname, 'aws_cli_server.py')], { env, stdio: ['pipe', 'pipe', 'inherit'] });
     // Never keeps a test process alive: it exits when its stdin closes with this process.
     this.child.unref();
     (this.child.stdin as unknown as { unref(): void }).unref();
@@ -135,10 +143,16 @@ class AwsCliProcess {
   run(args: string[], env: Record<string, string>): Promise<CliResult> {
     if (this.failure) return Promise.reject(this.failure);
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => this.fail(new Error(`aws ${args.slice(0, 2).join(' ')} did not answer within 15 s`)), 15_000);
-      this.waiting.push({ resolve, reject, timer });
+      this.waiting.push({ what: `aws ${args.slice(0, 2).join(' ')}`, resolve, reject });
+      if (this.waiting.length === 1) this.startClock();
       this.child.stdin!.write(`${JSON.stringify({ args, env })}\n`);
     });
+  }
+
+  /** Starts the running command's 15 s: commands run one at a time, so time spent queued does not count. */
+  private startClock(): void {
+    const head = this.waiting[0];
+    if (head) head.timer = setTimeout(() => this.fail(new Error(`${head.what} did not answer within 15 s`)), 15_000);
   }
 
   private onData(chunk: string): void {
@@ -150,7 +164,16 @@ class AwsCliProcess {
       const next = this.waiting.shift();
       if (next) {
         clearTimeout(next.timer);
-        next.resolve(JSON.parse(line) as CliResult);
+        let result: CliResult;
+        try {
+          result = JSON.parse(line) as CliResult;
+        } catch {
+          this.waiting.unshift(next);
+          this.fail(new Error(`The AWS CLI process wrote something other than an answer: ${line.slice(0, 200)}`));
+          return;
+        }
+        next.resolve(result);
+        this.startClock();
       }
       newline = this.buffered.indexOf('\n');
     }
