@@ -37,16 +37,32 @@ const TRAFFIC_MAX_MS = 24 * 3600 * 1000;
  *
  * @throws Error naming the option and what it accepts (InvalidServicesError for `--services`).
  */
-function argsOf(argv: string[]): { requestsPerSecond: number; backend: LocalBackend; services: number } {
+function argsOf(argv: string[]): { requestsPerSecond: number; backend: LocalBackend; services: number; copyPortBase: number } {
   const { values } = parseArgs({ args: withServicesValueJoined(argv), options: { rps: { type: 'string' }, traffic: { type: 'string' }, services: { type: 'string' } }, strict: true });
   const backend = backendOf(values.traffic);
   const services = servicesOf(values.services, backend);
-  if (values.rps === undefined) return { requestsPerSecond: DEFAULT_RPS, backend, services };
+  const copyPortBase = copyPortBaseOf(process.env.LOCAL_COPY_PORT_BASE);
+  if (values.rps === undefined) return { requestsPerSecond: DEFAULT_RPS, backend, services, copyPortBase };
   const rps = Number(values.rps);
   if (!Number.isInteger(rps) || rps < 0 || rps > 1000) {
     throw new Error(`--rps must be a whole number from 0 to 1000 (requests per second; 0 for none), got '${values.rps}'`);
   }
-  return { requestsPerSecond: rps, backend, services };
+  return { requestsPerSecond: rps, backend, services, copyPortBase };
+}
+
+/**
+ * Where the copies' gateways listen (copy k on base + k): 8000, as the CDK fleet sample's
+ * listeners, unless `LOCAL_COPY_PORT_BASE` says otherwise. Unprivileged and clear of the
+ * ports `npm run local` itself uses (4566, 8080, 8081) for every copy up to the tenth.
+ */
+function copyPortBaseOf(value: string | undefined): number {
+  if (value === undefined) return COPY_LISTENER_BASE_PORT;
+  const base = Number(value);
+  const used = [4566, 8080, 8081];
+  if (value.trim() === '' || !Number.isInteger(base) || base < 1024 || base > 65_000 || used.some((port) => port > base && port <= base + 10)) {
+    throw new Error(`LOCAL_COPY_PORT_BASE must be a whole number from 1024 to 65000 whose next ten ports miss 4566, 8080 and 8081, got '${value}'`);
+  }
+  return base;
 }
 
 async function main(): Promise<void> {
@@ -67,7 +83,7 @@ async function main(): Promise<void> {
     config: first.config,
     alarms: first.service.alarms,
     // The copies' listeners, as the CDK fleet sample's: 8000 + k (LOCAL_COPY_PORT_BASE moves them).
-    additionalServices: copies.map((copy) => ({ ...copy.service, gatewayPort: Number(process.env.LOCAL_COPY_PORT_BASE ?? COPY_LISTENER_BASE_PORT) + copy.index })),
+    additionalServices: copies.map((copy) => ({ ...copy.service, gatewayPort: args.copyPortBase + copy.index })),
     images: {
       'colorapp:v1': { entry },
       'colorapp:v2': { entry },

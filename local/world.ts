@@ -454,13 +454,13 @@ function seedAppMesh(appMesh: LocalAppMesh, traffic: Extract<ServiceConfig['traf
 }
 
 /**
- * The services of one world: distinct names, ECS services and alarm names (one engine, one
- * cluster, one alarm namespace), and more than one only behind the load balancer, as the CDK
- * sample allows.
+ * The services of one world: distinct names, ECS services, target groups, alarm names and
+ * listener ports (one engine, one cluster, one alarm namespace), each alarm about its own
+ * service, and more than one only behind the load balancer, as the CDK sample allows.
  *
  * @throws Error naming the clash.
  */
-function validateServices(specs: readonly LocalServiceOptions[]): void {
+export function validateServices(specs: readonly LocalServiceOptions[]): void {
   const seen = new Set<string>();
   const unique = (what: string, value: string) => {
     if (seen.has(`${what}/${value}`)) throw new Error(`Two services of the local world share the ${what} '${value}'; each registered service needs its own`);
@@ -470,9 +470,19 @@ function validateServices(specs: readonly LocalServiceOptions[]): void {
     if (specs.length > 1 && config.traffic.kind !== 'alb') {
       throw new Error(`The local world runs several services behind the load balancer only; '${config.service}' is on ${config.traffic.kind} (App Mesh runs one service, as the CDK sample)`);
     }
+    // One local ECS cluster, as the CDK fleet sample puts every copy in colorapp's.
+    if (config.cluster !== specs[0].config.cluster) {
+      throw new Error(`Every service of the local world runs in one cluster, '${specs[0].config.cluster}'; '${config.service}' names '${config.cluster}'`);
+    }
     unique('service name', config.service);
     for (const colour of COLOURS) unique('ECS service', config.ecsServices[colour]);
-    for (const alarm of alarms) unique('alarm name', alarm.alarmName);
+    if (config.traffic.kind === 'alb') for (const colour of COLOURS) unique('target group', config.traffic.targetGroups[colour]);
+    for (const alarm of alarms) {
+      unique('alarm name', alarm.alarmName);
+      if (alarm.service !== config.service) {
+        throw new Error(`Alarm '${alarm.alarmName}' is about service '${alarm.service}' but is registered with '${config.service}'`);
+      }
+    }
     unique('listener port', String(listenerPort ?? SAMPLE_LISTENER_PORT));
   }
 }

@@ -7,6 +7,7 @@ import { LocalElbv2 } from '../../local/services/elbv2';
 import { seedAlb, type AlbTraffic } from '../../local/alb-sample';
 import { LOCAL_SCOPE } from '../../local/backends';
 import { InvalidServicesError, MAX_LOCAL_SERVICES, localFleetOf, sampleListenerPort, servicesOf, withServicesValueJoined } from '../../local/fleet';
+import { validateServices } from '../../local/world';
 
 describe('servicesOf (--services N)', () => {
   it.each([
@@ -93,5 +94,31 @@ describe('localFleetOf', () => {
   it('refuses a count servicesOf refuses', () => {
     expect(() => localFleetOf(settings, 0, 'alb', alarmDefinitionsOf)).toThrow(InvalidServicesError);
     expect(() => localFleetOf(settings, 2, 'appmesh', alarmDefinitionsOf)).toThrow(InvalidServicesError);
+  });
+});
+
+describe('validateServices (the services one local world runs)', () => {
+  const settings = localProfile(COLORAPP);
+  const [first, second] = localFleetOf(settings, 2, 'alb', alarmDefinitionsOf).map((member) => member.service);
+
+  it('accepts the fleet sample as localFleetOf builds it', () => {
+    expect(() => validateServices([first, second])).not.toThrow();
+  });
+
+  it('refuses two services on one target group: their traffic and alarms would mix', () => {
+    const traffic = second.config.traffic as Extract<typeof second.config.traffic, { kind: 'alb' }>;
+    const firstTraffic = first.config.traffic as typeof traffic;
+    const clash = { ...second, config: { ...second.config, traffic: { ...traffic, targetGroups: { ...traffic.targetGroups, green: firstTraffic.targetGroups.green } } } };
+    expect(() => validateServices([first, clash])).toThrow(`Two services of the local world share the target group '${firstTraffic.targetGroups.green}'`);
+  });
+
+  it("refuses an alarm registered with another service than the one it is about", () => {
+    const stray = { ...second, alarms: [{ ...second.alarms[0], service: 'colorapp' }] };
+    expect(() => validateServices([first, stray])).toThrow(`Alarm '${second.alarms[0].alarmName}' is about service 'colorapp' but is registered with 'colorapp-2'`);
+  });
+
+  it('refuses a service in another cluster (the local world runs one)', () => {
+    const elsewhere = { ...second, config: { ...second.config, cluster: 'other' } };
+    expect(() => validateServices([first, elsewhere])).toThrow(`Every service of the local world runs in one cluster, '${first.config.cluster}'; 'colorapp-2' names 'other'`);
   });
 });
