@@ -302,7 +302,9 @@ describe('local gateway', () => {
     const reply = await send(url);
 
     expect(reply).toMatchObject({ status: 504, body: 'upstream request timeout' });
-    expect(stats().byColour.blue.latencyMs.max).toBeGreaterThanOrEqual(100);
+    // The client waited the timeout out. Node's timers run on libuv's cached loop time, so one may
+    // fire a fraction of a millisecond early against performance.now(): 99.9 ms was seen.
+    expect(stats().byColour.blue.latencyMs.max).toBeGreaterThanOrEqual(99);
   });
 
   it('answers 503 when the route has no weighted target', async () => {
